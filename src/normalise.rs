@@ -1,0 +1,161 @@
+//! Normalise: turn extracted text into the archive's canonical form.
+//!
+//! Every route into the store — a crawled page, a feed item, an archive line — passes through
+//! here, so that the same article always gets the same [`ContentHash`](crate::article::ContentHash).
+//! The canonical form is the one of the archive files: NFKC-folded (full-width `，：？（）` become
+//! ASCII), whitespace collapsed to single spaces, paragraphs joined by one space, on one line.
+
+use chrono::NaiveDate;
+use regex::Regex;
+use std::sync::LazyLock;
+use unicode_normalization::UnicodeNormalization;
+
+/// Marks a block boundary (paragraph, list item, table cell …) in raw extracted text.
+///
+/// U+2029 PARAGRAPH SEPARATOR never occurs in real page text, is whitespace, and survives NFKC,
+/// so extraction can put it between blocks and [`text`] turns each run into exactly one space.
+pub const BLOCK_BREAK: char = '\u{2029}';
+
+/// NFKC-folds `raw`, collapses every whitespace run to one space and trims the ends.
+///
+/// A whitespace run that only holds a line break between two CJK characters is dropped rather than
+/// turned into a space: that is how CSS Text 3 treats segment breaks in Chinese, and it keeps a
+/// sentence that an HTML author wrapped over two source lines in one piece. A run that contains a
+/// [`BLOCK_BREAK`] always becomes one space, because it separates paragraphs.
+pub fn text(raw: &str) -> String {
+    let folded: String = raw.nfkc().collect();
+    let mut out = String::with_capacity(folded.len());
+    let mut chars = folded.chars().peekable();
+    while let Some(c) = chars.next() {
+        if !c.is_whitespace() {
+            out.push(c);
+            continue;
+        }
+        let mut has_block = c == BLOCK_BREAK;
+        let mut only_breaks = c == '\n' || c == '\r';
+        while let Some(&n) = chars.peek() {
+            if !n.is_whitespace() {
+                break;
+            }
+            has_block |= n == BLOCK_BREAK;
+            only_breaks &= n == '\n' || n == '\r' || n == ' ' || n == '\t';
+            chars.next();
+        }
+        let Some(&next) = chars.peek() else { break };
+        let Some(prev) = out.chars().next_back() else {
+            continue;
+        };
+        let segment_break_in_cjk = !has_block && only_breaks && is_wide(prev) && is_wide(next);
+        if !segment_break_in_cjk {
+            out.push(' ');
+        }
+    }
+    out
+}
+
+/// Characters around which a source line break carries no space (CJK ideographs, kana, hangul
+/// and full-width punctuation).
+fn is_wide(c: char) -> bool {
+    matches!(c as u32,
+        0x1100..=0x11FF | 0x2E80..=0x303E | 0x3041..=0x33FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF
+        | 0xA960..=0xA97F | 0xAC00..=0xD7FF | 0xF900..=0xFAFF | 0xFE30..=0xFE4F | 0xFF00..=0xFF60
+        | 0xFFE0..=0xFFE6 | 0x20000..=0x2FFFD | 0x30000..=0x3FFFD)
+}
+
+static DATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?x)
+        (?:^|[^0-9])
+        ((?:19|20)[0-9]{2}) \s* (?:[-/.年]) \s*
+        ([0-9]{1,2}) \s* (?:[-/.月]) \s*
+        ([0-9]{1,2}) (?:[^0-9]|$)",
+    )
+    .unwrap_or_else(|e| unreachable!("static date pattern: {e}"))
+});
+
+/// Finds the first calendar date written in `text`, in any common Chinese or ISO form:
+/// `2025-07-02 09:30`, `2025年07月02日`, `2025年7月2日`, `2025/7/2`, `2025.07.02`.
+///
+/// The date is the publisher's own calendar day as printed; no time-zone conversion is applied.
+/// Impossible dates (`2025-02-30`) are passed over in favour of a later valid one.
+pub fn date(text: &str) -> Option<NaiveDate> {
+    let folded: String = text.nfkc().collect();
+    let mut start = 0;
+    while let Some(caps) = DATE.captures_at(&folded, start) {
+        let whole = caps.get(0)?;
+        let y = caps[1].parse().ok()?;
+        let m = caps[2].parse().ok()?;
+        let d = caps[3].parse().ok()?;
+        if let Some(day) = NaiveDate::from_ymd_opt(y, m, d) {
+            return Some(day);
+        }
+        // Step past the year just tried; the match may have eaten one leading separator.
+        start = caps.get(1).map_or(whole.end(), |m| m.end());
+    }
+    None
+}
+
+/// Parses the archive's strict `YYYY-MM-DD` date line.
+pub fn archive_date(line: &str) -> Option<NaiveDate> {
+    let b = line.as_bytes();
+    let shape = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shape {
+        return None;
+    }
+    NaiveDate::parse_from_str(line, "%Y-%m-%d").ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_full_width_punctuation_and_spaces() {
+        assert_eq!(
+            text("  武汉，光谷：（一）？\u{3000}好 "),
+            "武汉,光谷:(一)? 好"
+        );
+    }
+
+    #[test]
+    fn block_break_is_one_space_even_between_cjk() {
+        let raw = format!("决心。\n{BLOCK_BREAK}\n  一、发展");
+        assert_eq!(text(&raw), "决心。 一、发展");
+    }
+
+    #[test]
+    fn source_line_break_inside_chinese_sentence_is_dropped() {
+        assert_eq!(text("武汉市\n    硚口区"), "武汉市硚口区");
+        assert_eq!(text("5G\n研发"), "5G 研发");
+        assert_eq!(text("光谷 强化"), "光谷 强化");
+    }
+
+    #[test]
+    fn finds_dates_in_common_forms() {
+        let d = NaiveDate::from_ymd_opt(2025, 7, 2);
+        assert_eq!(date("发布时间：2025-07-02 09:30"), d);
+        assert_eq!(date("2025年07月02日 来源：硚口区"), d);
+        assert_eq!(date("2025年7月2日"), d);
+        assert_eq!(date("日期: 2025/7/2"), d);
+        assert_eq!(date("２０２５－０７－０２"), d);
+        assert_eq!(date("2025-02-30 then 2025-07-02"), d);
+        assert_eq!(date("编号 12025-07-02"), None);
+        assert_eq!(date("no date here"), None);
+    }
+
+    #[test]
+    fn archive_date_is_strict() {
+        assert_eq!(
+            archive_date("2025-07-02"),
+            NaiveDate::from_ymd_opt(2025, 7, 2)
+        );
+        assert_eq!(archive_date("2025-7-2"), None);
+        assert_eq!(archive_date("2025-13-02"), None);
+        assert_eq!(archive_date("2025/07/02"), None);
+    }
+}
