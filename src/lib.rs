@@ -9,3 +9,6 @@ pub mod archive;
 pub mod article;
 pub mod extract;
 pub mod normalise;
+pub mod config;
+pub mod fetch;
+pub mod store;
