@@ -60,7 +60,11 @@ impl Schedule {
         let six = match fields {
             5 => format!("0 {}", expr.trim()),
             6 => expr.split_whitespace().collect::<Vec<_>>().join(" "),
-            n => return Err(format!("cron expression {expr:?} has {n} fields; want 5, or 6 with seconds first")),
+            n => {
+                return Err(format!(
+                    "cron expression {expr:?} has {n} fields; want 5, or 6 with seconds first"
+                ));
+            }
         };
         Self::cron(&six).map_err(|e| format!("invalid cron expression {expr:?}: {e}"))?;
         Ok(Schedule(six))
@@ -81,7 +85,10 @@ impl Schedule {
 
     /// The next time this schedule fires after `after`.
     pub fn next_after(&self, after: chrono::DateTime<Tz>) -> Option<chrono::DateTime<Tz>> {
-        Self::cron(&self.0).ok()?.find_next_occurrence(&after, false).ok()
+        Self::cron(&self.0)
+            .ok()?
+            .find_next_occurrence(&after, false)
+            .ok()
     }
 }
 
@@ -256,17 +263,26 @@ impl Config {
             let timezone = match &s.timezone {
                 None => chrono_tz::Asia::Shanghai,
                 Some(tz) => tz.get_ref().parse::<Tz>().unwrap_or_else(|_| {
-                    problem(tz.span(), format!("[settings] timezone: unknown time zone {:?}", tz.get_ref()));
+                    problem(
+                        tz.span(),
+                        format!("[settings] timezone: unknown time zone {:?}", tz.get_ref()),
+                    );
                     chrono_tz::Asia::Shanghai
                 }),
             };
             let mut fetch = FetchSettings {
-                user_agent: s.user_agent.clone().unwrap_or_else(|| DEFAULT_USER_AGENT.to_owned()),
+                user_agent: s
+                    .user_agent
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_USER_AGENT.to_owned()),
                 ..FetchSettings::default()
             };
             if let Some(t) = &s.request_timeout_secs {
                 if *t.get_ref() == 0 {
-                    problem(t.span(), "[settings] request_timeout_secs: must be at least 1".into());
+                    problem(
+                        t.span(),
+                        "[settings] request_timeout_secs: must be at least 1".into(),
+                    );
                 }
                 fetch.timeout = Duration::from_secs(*t.get_ref());
             }
@@ -285,7 +301,10 @@ impl Config {
             let schedule = Schedule::parse(d.schedule.get_ref())
                 .map_err(|e| problem(d.schedule.span(), format!("[digest] schedule: {e}")))
                 .ok();
-            let mailbox = |s: &str| s.parse::<lettre::message::Mailbox>().map_err(|e| format!("invalid address {s:?}: {e}"));
+            let mailbox = |s: &str| {
+                s.parse::<lettre::message::Mailbox>()
+                    .map_err(|e| format!("invalid address {s:?}: {e}"))
+            };
             let from = mailbox(d.from.get_ref())
                 .map_err(|e| problem(d.from.span(), format!("[digest] from: {e}")))
                 .ok();
@@ -294,7 +313,10 @@ impl Config {
                 OneOrMany::Many(v) => v.clone(),
             };
             if to_raw.is_empty() {
-                problem(d.to.span(), "[digest] to: needs at least one recipient".into());
+                problem(
+                    d.to.span(),
+                    "[digest] to: needs at least one recipient".into(),
+                );
             }
             let mut to = Vec::new();
             for t in &to_raw {
@@ -304,19 +326,30 @@ impl Config {
                 }
             }
             if let Some(smtp) = &d.smtp
-                && let Err(e) = Url::parse(smtp.get_ref()).map_err(|e| e.to_string()).and_then(|u| {
-                    matches!(u.scheme(), "smtp" | "smtps")
-                        .then_some(())
-                        .ok_or_else(|| format!("scheme {:?} is not smtp or smtps", u.scheme()))
-                })
+                && let Err(e) = Url::parse(smtp.get_ref())
+                    .map_err(|e| e.to_string())
+                    .and_then(|u| {
+                        matches!(u.scheme(), "smtp" | "smtps")
+                            .then_some(())
+                            .ok_or_else(|| format!("scheme {:?} is not smtp or smtps", u.scheme()))
+                    })
             {
-                problem(smtp.span(), format!("[digest] smtp: invalid SMTP URL {:?}: {e}", smtp.get_ref()));
+                problem(
+                    smtp.span(),
+                    format!("[digest] smtp: invalid SMTP URL {:?}: {e}", smtp.get_ref()),
+                );
             }
             let templates = d.templates.as_ref().map(|t| {
                 let dir = base.join(t.get_ref());
                 for file in ["digest.txt", "digest.html"] {
                     if !dir.join(file).is_file() {
-                        problem(t.span(), format!("[digest] templates: {} is missing", dir.join(file).display()));
+                        problem(
+                            t.span(),
+                            format!(
+                                "[digest] templates: {} is missing",
+                                dir.join(file).display()
+                            ),
+                        );
                     }
                 }
                 dir
@@ -338,18 +371,34 @@ impl Config {
             let name = s.name.get_ref().trim().to_owned();
             let at = |key: &str| format!("source {name:?}: {key}");
             if name.is_empty() {
-                problem(s.name.span(), format!("source at line {table_line}: name: must not be empty"));
+                problem(
+                    s.name.span(),
+                    format!("source at line {table_line}: name: must not be empty"),
+                );
             } else if !names.insert(name.clone()) {
-                problem(s.name.span(), format!("source {name:?}: name: duplicate source name"));
+                problem(
+                    s.name.span(),
+                    format!("source {name:?}: name: duplicate source name"),
+                );
             }
             let url = match Url::parse(s.url.get_ref()) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u),
                 Ok(u) => {
-                    problem(s.url.span(), format!("{}: scheme {:?} is not http or https", at("url"), u.scheme()));
+                    problem(
+                        s.url.span(),
+                        format!(
+                            "{}: scheme {:?} is not http or https",
+                            at("url"),
+                            u.scheme()
+                        ),
+                    );
                     None
                 }
                 Err(e) => {
-                    problem(s.url.span(), format!("{}: invalid URL {:?}: {e}", at("url"), s.url.get_ref()));
+                    problem(
+                        s.url.span(),
+                        format!("{}: invalid URL {:?}: {e}", at("url"), s.url.get_ref()),
+                    );
                     None
                 }
             };
@@ -359,7 +408,12 @@ impl Config {
             let selector = |key: &str, v: &Option<Spanned<String>>| -> Option<Selector> {
                 let v = v.as_ref()?;
                 Selector::parse(v.get_ref())
-                    .map_err(|e| problem(v.span(), format!("{}: invalid CSS selector {:?}: {e}", at(key), v.get_ref())))
+                    .map_err(|e| {
+                        problem(
+                            v.span(),
+                            format!("{}: invalid CSS selector {:?}: {e}", at(key), v.get_ref()),
+                        )
+                    })
                     .ok()
             };
             let fields = crate::extract::FieldSelectors {
@@ -371,7 +425,10 @@ impl Config {
                 "html" => {
                     let links = selector("links", &s.links);
                     if s.links.is_none() {
-                        problem(s.kind.span(), format!("{}: an html source needs a `links` selector", at("links")));
+                        problem(
+                            s.kind.span(),
+                            format!("{}: an html source needs a `links` selector", at("links")),
+                        );
                     }
                     let next = selector("next", &s.next);
                     let max_pages = s.max_pages.as_ref().map_or(1, |m| *m.get_ref());
@@ -380,23 +437,36 @@ impl Config {
                             problem(m.span(), format!("{}: must be at least 1", at("max_pages")));
                         }
                     }
-                    links.map(|links| SourceKind::Html { links, next, max_pages })
+                    links.map(|links| SourceKind::Html {
+                        links,
+                        next,
+                        max_pages,
+                    })
                 }
                 other => {
-                    problem(s.kind.span(), format!("{}: unknown kind {other:?} (expected \"html\")", at("kind")));
+                    problem(
+                        s.kind.span(),
+                        format!("{}: unknown kind {other:?} (expected \"html\")", at("kind")),
+                    );
                     None
                 }
             };
             for (key, sel) in [("title", &s.title), ("body", &s.body)] {
                 // Until automatic extraction lands, title and body need selectors.
                 if sel.is_none() {
-                    problem(s.name.span(), format!("{}: a `{key}` selector is required", at(key)));
+                    problem(
+                        s.name.span(),
+                        format!("{}: a `{key}` selector is required", at(key)),
+                    );
                 }
             }
             if let Some(enc) = &s.encoding
                 && crate::fetch::charset::encoding_for_label(enc.get_ref()).is_none()
             {
-                problem(enc.span(), format!("{}: unknown encoding {:?}", at("encoding"), enc.get_ref()));
+                problem(
+                    enc.span(),
+                    format!("{}: unknown encoding {:?}", at("encoding"), enc.get_ref()),
+                );
             }
             let max_articles = s.max_articles.as_ref().map_or(100, |m| *m.get_ref());
             if let (Some(url), Some(schedule), Some(kind)) = (url, schedule, kind) {
@@ -437,7 +507,11 @@ impl Config {
             .map(|n| {
                 self.sources.iter().find(|s| &s.name == n).ok_or_else(|| {
                     let known: Vec<_> = self.sources.iter().map(|s| s.name.as_str()).collect();
-                    format!("no source named {n:?} in {} (known: {})", self.path.display(), known.join(", "))
+                    format!(
+                        "no source named {n:?} in {} (known: {})",
+                        self.path.display(),
+                        known.join(", ")
+                    )
                 })
             })
             .collect()
@@ -486,7 +560,10 @@ date = "span.date"
         assert_eq!(c.settings.timezone, chrono_tz::Asia::Shanghai);
         assert_eq!(c.sources[0].schedule.as_str(), "0 */30 * * * *");
         assert_eq!(c.sources[0].max_articles, 100);
-        assert!(c.digest.is_some_and(|d| d.smtp.is_none() && d.to.len() == 1));
+        assert!(
+            c.digest
+                .is_some_and(|d| d.smtp.is_none() && d.to.len() == 1)
+        );
     }
 
     #[test]
@@ -495,8 +572,16 @@ date = "span.date"
             .replace("links = \"ul.news-list a\"", "links = \"ul..bad[\"")
             .replace("*/30 * * * *", "61 * * * *");
         let msg = problems(&bad);
-        assert!(msg.contains("/etc/nw/sources.toml:14: source \"qiaokou\": schedule"), "{msg}");
-        assert!(msg.contains("/etc/nw/sources.toml:15: source \"qiaokou\": links: invalid CSS selector"), "{msg}");
+        assert!(
+            msg.contains("/etc/nw/sources.toml:14: source \"qiaokou\": schedule"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains(
+                "/etc/nw/sources.toml:15: source \"qiaokou\": links: invalid CSS selector"
+            ),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -7,8 +7,12 @@
 
 pub mod archive;
 pub mod article;
-pub mod extract;
-pub mod normalise;
+pub mod backfill;
 pub mod config;
+pub mod crawl;
+pub mod extract;
 pub mod fetch;
+pub mod normalise;
+pub mod notify;
+pub mod schedule;
 pub mod store;

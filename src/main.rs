@@ -1,1 +1,358 @@
-fn main() {}
+//! The `newswatch` command line: parses arguments, loads the config, and maps outcomes to exit
+//! codes (0 success, 1 runtime failure, 2 bad usage or bad config).
+
+use anyhow::{Context as _, anyhow};
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand, ValueEnum};
+use newswatch::backfill::Backfill;
+use newswatch::config::Config;
+use newswatch::crawl::Crawler;
+use newswatch::fetch::Fetcher;
+use newswatch::notify::{self, Delivery, Digest, Mailer, Templates};
+use newswatch::store::Store;
+use std::io::{self, BufRead, BufReader, IsTerminal as _, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "newswatch",
+    version,
+    about = "Watches investment-news sources and mails digests of what is new"
+)]
+struct Cli {
+    /// The config file; relative paths in it are taken from its folder.
+    #[arg(
+        long,
+        global = true,
+        default_value = "sources.toml",
+        env = "NEWSWATCH_CONFIG"
+    )]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon: crawl each source on its schedule and send the digest on its schedule,
+    /// until SIGINT or SIGTERM.
+    Run,
+    /// Crawl all (or the named) sources once, now.
+    Crawl {
+        /// Source names; all sources when none is given.
+        sources: Vec<String>,
+    },
+    /// Import an archive file (`-` for standard input).
+    Backfill {
+        file: PathBuf,
+        /// Store records under this source name.
+        #[arg(long, default_value = "archive")]
+        source: String,
+        /// Queue the imported records for the next digest.
+        #[arg(long)]
+        notify: bool,
+    },
+    /// Write stored articles to standard output, in the order first stored.
+    Export {
+        /// Only articles of this source.
+        #[arg(long)]
+        source: Option<String>,
+        /// Only articles dated on or after this day (YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<NaiveDate>,
+        #[arg(long, value_enum, default_value_t = Format::Archive)]
+        format: Format,
+    },
+    /// Build the digest of everything pending and send it now.
+    Digest {
+        /// Print the digest and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// The plain-text archive format (`-`, title, body, date).
+    Archive,
+    /// One JSON object per line with every stored field.
+    Jsonl,
+}
+
+/// A failure and the exit code it earns.
+enum Failure {
+    /// Bad usage or config: exit 2, before anything started.
+    Usage(anyhow::Error),
+    /// Something went wrong while working: exit 1.
+    Runtime(anyhow::Error),
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure::Runtime(e.into())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(matches!(cli.command, Command::Run));
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Runtime(anyhow!("cannot start the runtime: {e}")))
+        .and_then(|rt| rt.block_on(dispatch(cli)));
+    match result {
+        Ok(code) => code,
+        Err(Failure::Usage(e)) => {
+            eprintln!("newswatch: {e:#}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Runtime(e)) => {
+            eprintln!("newswatch: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging(daemon: bool) {
+    let default = if daemon { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_ansi(io::stderr().is_terminal())
+        .init();
+}
+
+async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
+    let config = Config::load(&cli.config).map_err(|e| Failure::Usage(e.into()))?;
+    match cli.command {
+        Command::Run => run(config).await,
+        Command::Crawl { sources } => crawl(config, &sources).await,
+        Command::Backfill {
+            file,
+            source,
+            notify,
+        } => backfill(&config, &file, &source, notify),
+        Command::Export {
+            source,
+            since,
+            format,
+        } => export(&config, source.as_deref(), since, format),
+        Command::Digest { dry_run } => digest(config, dry_run).await,
+    }
+}
+
+fn open_store(config: &Config) -> Result<Store, Failure> {
+    Ok(Store::open(&config.settings.state_dir)?)
+}
+
+async fn run(config: Config) -> Result<ExitCode, Failure> {
+    if let Some(d) = &config.digest {
+        // Fail on a broken template now, not when the digest is due.
+        Templates::load(d.templates.as_deref()).map_err(|e| Failure::Usage(e.into()))?;
+    }
+    let store = open_store(&config)?;
+    newswatch::schedule::run(config, store, shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM: {e}");
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+async fn crawl(config: Config, names: &[String]) -> Result<ExitCode, Failure> {
+    let sources = config
+        .select_sources(names)
+        .map_err(|e| Failure::Usage(anyhow!(e)))?;
+    let store = open_store(&config)?;
+    let crawler = Crawler {
+        fetcher: Fetcher::new(config.settings.fetch.clone())?,
+        store,
+        timezone: config.settings.timezone,
+    };
+    let mut all_ok = true;
+    // Sources are independent: crawl them together so a slow one does not delay the others.
+    let reports = futures_util::future::join_all(sources.iter().map(|s| crawler.crawl(s))).await;
+    let mut out = io::stdout().lock();
+    for report in reports {
+        all_ok &= report.succeeded();
+        writeln!(out, "{report}")?;
+    }
+    Ok(if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn backfill(
+    config: &Config,
+    file: &PathBuf,
+    source: &str,
+    notify: bool,
+) -> Result<ExitCode, Failure> {
+    let (input, name, size): (Box<dyn BufRead>, String, Option<u64>) = if file.as_os_str() == "-" {
+        (
+            Box::new(BufReader::new(io::stdin())),
+            "standard input".into(),
+            None,
+        )
+    } else {
+        let f = std::fs::File::open(file)
+            .with_context(|| format!("cannot open {}", file.display()))
+            .map_err(Failure::Usage)?;
+        let size = f.metadata().ok().map(|m| m.len());
+        (
+            Box::new(BufReader::new(f)),
+            file.display().to_string(),
+            size,
+        )
+    };
+    let store = open_store(config)?;
+    let bar = progress_bar(size);
+    let report = Backfill {
+        source,
+        notify,
+        progress: &|line| {
+            if line % 256 == 0 {
+                bar.set_message(format!("line {line}"));
+                bar.tick();
+            }
+        },
+    }
+    .run(&store, input, &name)?;
+    bar.finish_and_clear();
+    let mut err = io::stderr().lock();
+    for (line, reason) in &report.rejected {
+        writeln!(err, "{name}:{line}: rejected: {reason}")?;
+    }
+    for (line, text) in &report.skipped {
+        let shown: String = text.chars().take(60).collect();
+        writeln!(
+            err,
+            "{name}:{line}: skipped (not part of a record): {shown:?}"
+        )?;
+    }
+    println!(
+        "{name}: {} imported, {} duplicate, {} rejected, {} skipped",
+        report.imported,
+        report.duplicate,
+        report.rejected.len(),
+        report.skipped.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A spinner on a terminal; nothing at all when standard error is a pipe or file.
+fn progress_bar(_size: Option<u64>) -> indicatif::ProgressBar {
+    if !io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} backfill {msg} ({elapsed})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+fn export(
+    config: &Config,
+    source: Option<&str>,
+    since: Option<NaiveDate>,
+    format: Format,
+) -> Result<ExitCode, Failure> {
+    let store = open_store(config)?;
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    for item in store.articles() {
+        let (id, article) = item?;
+        if source.is_some_and(|s| s != article.source) || since.is_some_and(|d| article.date < d) {
+            continue;
+        }
+        let written = match format {
+            Format::Archive => newswatch::archive::write_record(&mut out, &article),
+            Format::Jsonl => {
+                let line = serde_json::json!({
+                    "id": id,
+                    "title": article.title,
+                    "body": article.body,
+                    "date": article.date,
+                    "url": article.url,
+                    "source": article.source,
+                    "fetched_at": article.fetched_at,
+                    "hash": article.hash,
+                });
+                writeln!(out, "{line}")
+            }
+        };
+        if let Err(e) = written {
+            // A closed pipe (`| head`) is the reader's choice, not a failure.
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                return Ok(ExitCode::SUCCESS);
+            }
+            return Err(e.into());
+        }
+    }
+    match out.flush() {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+async fn digest(config: Config, dry_run: bool) -> Result<ExitCode, Failure> {
+    let digest_cfg = config
+        .digest
+        .as_ref()
+        .ok_or_else(|| Failure::Usage(anyhow!("{}: no [digest] section", config.path.display())))?;
+    let templates =
+        Templates::load(digest_cfg.templates.as_deref()).map_err(|e| Failure::Usage(e.into()))?;
+    let store = open_store(&config)?;
+    let tz = config.settings.timezone;
+    if dry_run {
+        match Digest::build(&templates, store.pending()?, tz, chrono::Utc::now())? {
+            None => println!("nothing pending; no digest would be sent"),
+            Some(d) => {
+                let to: Vec<String> = digest_cfg.to.iter().map(ToString::to_string).collect();
+                println!(
+                    "From: {}\nTo: {}\nSubject: {}\n",
+                    digest_cfg.from,
+                    to.join(", "),
+                    d.subject
+                );
+                println!("{}\n----- text/html -----\n{}", d.text, d.html);
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mailer = Mailer::new(digest_cfg, &config.settings.state_dir)?;
+    match notify::deliver_pending(&store, &templates, &mailer, tz).await? {
+        Delivery::NothingPending => println!("nothing pending; no digest sent"),
+        Delivery::Sent { items } => {
+            println!("digest of {items} items sent to {}", mailer.destination())
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -96,7 +96,10 @@ impl Store {
             .filter_map(Result::ok)
             .any(|e| {
                 let name = e.file_name();
-                !matches!(name.to_str(), Some("db" | "outbox" | ".gitkeep" | "newswatch.lock"))
+                !matches!(
+                    name.to_str(),
+                    Some("db" | "outbox" | ".gitkeep" | "newswatch.lock")
+                )
             });
         if foreign && !db_path.exists() {
             return Err(StoreError::Foreign {
@@ -117,13 +120,11 @@ impl Store {
         let meta = db.open_tree("meta")?;
         match meta.get("format_version")? {
             Some(v) => {
-                let found = v
-                    .as_ref()
-                    .try_into()
-                    .map(u32::from_be_bytes)
-                    .map_err(|_| StoreError::Foreign {
+                let found = v.as_ref().try_into().map(u32::from_be_bytes).map_err(|_| {
+                    StoreError::Foreign {
                         path: dir.to_owned(),
-                    })?;
+                    }
+                })?;
                 if found > FORMAT_VERSION {
                     return Err(StoreError::NewerFormat {
                         path: dir.to_owned(),
@@ -133,8 +134,7 @@ impl Store {
             }
             None => {
                 let has_data = db.tree_names().iter().any(|n| {
-                    n.as_ref() != b"meta"
-                        && db.open_tree(n).map(|t| !t.is_empty()).unwrap_or(true)
+                    n.as_ref() != b"meta" && db.open_tree(n).map(|t| !t.is_empty()).unwrap_or(true)
                 });
                 if has_data || !db.is_empty() {
                     return Err(StoreError::Foreign {
@@ -210,7 +210,10 @@ impl Store {
 
     /// The id of the article with this content hash.
     pub fn find_hash(&self, hash: &ContentHash) -> Result<Option<ArticleId>, StoreError> {
-        self.by_hash.get(hash.as_bytes())?.map(|v| id_of(&v)).transpose()
+        self.by_hash
+            .get(hash.as_bytes())?
+            .map(|v| id_of(&v))
+            .transpose()
     }
 
     /// Every stored article in the order first stored.
@@ -309,7 +312,14 @@ mod tests {
 
     fn article(title: &str, url: Option<&str>) -> Article {
         let day = NaiveDate::from_ymd_opt(2025, 7, 2).unwrap_or_default();
-        Article::new(title, "正文。", day, url.map(str::to_owned), "s", Utc::now())
+        Article::new(
+            title,
+            "正文。",
+            day,
+            url.map(str::to_owned),
+            "s",
+            Utc::now(),
+        )
     }
 
     fn open(dir: &Path) -> Store {
@@ -321,11 +331,19 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let store = open(tmp.path());
         let a = store.insert(&article("甲", Some("http://h/1")), true);
-        let Ok(Inserted::New(id)) = a else { panic!("{a:?}") };
+        let Ok(Inserted::New(id)) = a else {
+            panic!("{a:?}")
+        };
         let again = store.insert(&article("甲", Some("http://h/2")), true);
         assert_eq!(again.ok(), Some(Inserted::Duplicate(id)));
-        assert!(store.has_url("http://h/2").unwrap_or(false), "duplicate's URL indexed");
-        assert!(matches!(store.insert(&article("乙", None), false), Ok(Inserted::New(_))));
+        assert!(
+            store.has_url("http://h/2").unwrap_or(false),
+            "duplicate's URL indexed"
+        );
+        assert!(matches!(
+            store.insert(&article("乙", None), false),
+            Ok(Inserted::New(_))
+        ));
         let pending = store.pending().unwrap_or_default();
         assert_eq!(pending.len(), 1, "only the queued article is pending");
         assert!(store.dequeue(&[id]).await.is_ok());
@@ -337,18 +355,27 @@ mod tests {
     fn second_opener_and_newer_format_are_refused() {
         let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let store = open(tmp.path());
-        assert!(matches!(Store::open(tmp.path()), Err(StoreError::Locked { .. })));
+        assert!(matches!(
+            Store::open(tmp.path()),
+            Err(StoreError::Locked { .. })
+        ));
         let meta = store.db.open_tree("meta").unwrap_or_else(|e| panic!("{e}"));
         let _ = meta.insert("format_version", &(FORMAT_VERSION + 1).to_be_bytes());
         let _ = store.flush_blocking();
         drop((meta, store));
-        assert!(matches!(Store::open(tmp.path()), Err(StoreError::NewerFormat { .. })));
+        assert!(matches!(
+            Store::open(tmp.path()),
+            Err(StoreError::NewerFormat { .. })
+        ));
     }
 
     #[test]
     fn foreign_folder_is_refused() {
         let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let _ = std::fs::write(tmp.path().join("thesis.docx"), b"x");
-        assert!(matches!(Store::open(tmp.path()), Err(StoreError::Foreign { .. })));
+        assert!(matches!(
+            Store::open(tmp.path()),
+            Err(StoreError::Foreign { .. })
+        ));
     }
 }

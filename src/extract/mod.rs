@@ -100,9 +100,14 @@ pub fn article(html: &str, selectors: &FieldSelectors) -> RawArticle {
     }
 }
 
+/// Text of the first match that has any: its visible text, or the `content` attribute of a
+/// `<meta>` target (CMSs such as TRS put the clean title in `<meta name="ArticleTitle">`).
 fn first_text(doc: &Html, sel: &Selector) -> Option<String> {
     doc.select(sel)
-        .map(text::visible_text)
+        .map(|el| match el.value().name() {
+            "meta" => el.attr("content").unwrap_or_default().to_owned(),
+            _ => text::visible_text(el),
+        })
         .find(|t| !crate::normalise::text(t).is_empty())
 }
 

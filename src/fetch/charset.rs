@@ -56,7 +56,11 @@ pub struct Decoded {
 /// hold characters only the superset has, and GB18030 decodes every GBK byte sequence the same.
 pub fn encoding_for_label(label: &str) -> Option<&'static Encoding> {
     let enc = Encoding::for_label(label.trim().trim_matches(['"', '\'']).as_bytes())?;
-    Some(if enc == encoding_rs::GBK { GB18030 } else { enc })
+    Some(if enc == encoding_rs::GBK {
+        GB18030
+    } else {
+        enc
+    })
 }
 
 /// The `charset` parameter of a `Content-Type` value.
@@ -128,9 +132,16 @@ fn choose(
         return (enc, reason);
     }
     let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
-    detector.feed(&bytes[..bytes.len().min(64 * 1024)], bytes.len() <= 64 * 1024);
+    detector.feed(
+        &bytes[..bytes.len().min(64 * 1024)],
+        bytes.len() <= 64 * 1024,
+    );
     let guess = detector.guess(None, chardetng::Utf8Detection::Allow);
-    let guess = if guess == encoding_rs::GBK { GB18030 } else { guess };
+    let guess = if guess == encoding_rs::GBK {
+        GB18030
+    } else {
+        guess
+    };
     (guess, Reason::Detected)
 }
 
@@ -144,7 +155,9 @@ mod tests {
 
     #[test]
     fn gb2312_label_decodes_gbk_only_characters() {
-        let mut page = b"<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=gb2312\">".to_vec();
+        let mut page =
+            b"<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=gb2312\">"
+                .to_vec();
         page.extend(gbk("</head><body>硚口区招商引资</body></html>"));
         let d = decode(&page, Some("text/html"), None);
         assert_eq!(d.encoding, GB18030);
@@ -166,7 +179,9 @@ mod tests {
 
     #[test]
     fn undeclared_gbk_is_detected() {
-        let g = gbk("<html><body><p>武汉市东西湖区持续深化营商环境改革，通过压缩企业开办流程、整合政务服务资源，为市场主体提供高效便捷服务。</p></body></html>");
+        let g = gbk(
+            "<html><body><p>武汉市东西湖区持续深化营商环境改革，通过压缩企业开办流程、整合政务服务资源，为市场主体提供高效便捷服务。</p></body></html>",
+        );
         let d = decode(&g, None, None);
         assert_eq!(d.reason, Reason::Detected);
         assert_eq!(d.encoding, GB18030);

@@ -176,4 +176,3 @@ impl Fetcher {
         FetchError::Network { url, reason }
     }
 }
-

@@ -1,0 +1,232 @@
+//! Test harness: a real HTTP server on 127.0.0.1 serving fixture pages, a real SMTP server
+//! (mailcrab) on loopback, and helpers to run the `newswatch` binary against them.
+#![allow(dead_code)]
+
+pub mod pages;
+
+use axum::body::Body;
+use axum::http::{Request, Response, StatusCode};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// One canned response.
+#[derive(Clone)]
+pub struct Route {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// A fixture web site on 127.0.0.1; it stops when the test's runtime ends.
+#[derive(Clone)]
+pub struct Site {
+    pub addr: SocketAddr,
+    routes: Arc<Mutex<HashMap<String, Route>>>,
+    hits: Arc<Mutex<Vec<String>>>,
+}
+
+impl Site {
+    pub async fn start() -> Site {
+        let routes: Arc<Mutex<HashMap<String, Route>>> = Arc::default();
+        let hits: Arc<Mutex<Vec<String>>> = Arc::default();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (r, h) = (routes.clone(), hits.clone());
+        let app = axum::Router::new().fallback(move |req: Request<Body>| {
+            let (r, h) = (r.clone(), h.clone());
+            async move {
+                let path = req
+                    .uri()
+                    .path_and_query()
+                    .map_or("/".to_owned(), |p| p.to_string());
+                h.lock().expect("hits").push(path.clone());
+                let route = r.lock().expect("routes").get(&path).cloned();
+                let mut resp = Response::builder();
+                match route {
+                    None => resp
+                        .status(StatusCode::NOT_FOUND)
+                        .body(Body::from("not found")),
+                    Some(route) => {
+                        resp = resp.status(route.status);
+                        for (k, v) in &route.headers {
+                            resp = resp.header(k, v);
+                        }
+                        resp.body(Body::from(route.body))
+                    }
+                }
+                .expect("response")
+            }
+        });
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Site { addr, routes, hits }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Serves `body` at `path` with status 200 and `content_type`.
+    pub fn page(&self, path: &str, content_type: &str, body: impl Into<Vec<u8>>) {
+        self.route(path, 200, &[("content-type", content_type)], body);
+    }
+
+    pub fn route(
+        &self,
+        path: &str,
+        status: u16,
+        headers: &[(&str, &str)],
+        body: impl Into<Vec<u8>>,
+    ) {
+        self.routes.lock().expect("routes").insert(
+            path.to_owned(),
+            Route {
+                status,
+                headers: headers
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                body: body.into(),
+            },
+        );
+    }
+
+    /// How many requests `path` received.
+    pub fn hits(&self, path: &str) -> usize {
+        self.hits
+            .lock()
+            .expect("hits")
+            .iter()
+            .filter(|p| *p == path)
+            .count()
+    }
+}
+
+/// A real SMTP server on loopback that keeps every mail it receives.
+pub struct Smtp {
+    pub port: u16,
+    handle: mailcrab::TestMailServerHandle,
+}
+
+impl Smtp {
+    pub async fn start() -> Smtp {
+        let port = free_port();
+        let handle = mailcrab::development_mail_server([127, 0, 0, 1], port).await;
+        // The server binds in a spawned task; wait until it accepts connections.
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Smtp { port, handle }
+    }
+
+    /// The next mail received, as JSON (`subject`, `text`, `html`, `to`, `headers` …), waiting
+    /// up to `secs`.
+    pub async fn next_mail(&mut self, secs: u64) -> Option<serde_json::Value> {
+        match tokio::time::timeout(Duration::from_secs(secs), self.handle.rx.recv()).await {
+            Ok(Ok(m)) => Some(serde_json::to_value(&m).expect("mail as json")),
+            _ => None,
+        }
+    }
+
+    pub fn stop(&self) {
+        self.handle.token.cancel();
+    }
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A temporary folder holding a `sources.toml`; the state lives in `state/` beside it.
+pub struct Workdir {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workdir {
+    /// Writes `sources.toml` with a `[digest]` (SMTP on `smtp_port`, or the outbox when `None`)
+    /// and the given `[[source]]` tables.
+    pub fn new(smtp_port: Option<u16>, digest_schedule: &str, sources: &str) -> Workdir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let smtp = smtp_port.map_or(String::new(), |p| {
+            format!("smtp = \"smtp://127.0.0.1:{p}\"\n")
+        });
+        let config = format!(
+            "[settings]\nstate_dir = \"state\"\ntimezone = \"Asia/Shanghai\"\n\n\
+             [digest]\nschedule = \"{digest_schedule}\"\nfrom = \"newswatch <nw@example.org>\"\n\
+             to = [\"analyst@example.org\"]\n{smtp}\n{sources}"
+        );
+        std::fs::write(dir.path().join("sources.toml"), config).expect("write config");
+        Workdir { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.path().join("sources.toml")
+    }
+
+    /// Runs `newswatch --config <this config> args…` to completion.
+    pub async fn run(&self, args: &[&str]) -> Output {
+        self.run_with_stdin(args, None).await
+    }
+
+    pub async fn run_with_stdin(&self, args: &[&str], stdin: Option<&[u8]>) -> Output {
+        use tokio::io::AsyncWriteExt as _;
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_newswatch"));
+        cmd.arg("--config").arg(self.config()).args(args);
+        cmd.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().expect("spawn newswatch");
+        let mut pipe = child.stdin.take().expect("stdin");
+        if let Some(input) = stdin {
+            pipe.write_all(input).await.expect("write stdin");
+        }
+        drop(pipe);
+        tokio::time::timeout(Duration::from_secs(120), child.wait_with_output())
+            .await
+            .expect("newswatch did not finish in 120 s")
+            .expect("newswatch output")
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The seed archive shared with the team, when present.
+pub fn seed_archive() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/seeds/000_708f4c76f94c8937.txt");
+    p.is_file().then_some(p)
+}
+
+/// Encodes `s` as GBK bytes (what a server labelling its pages gb2312 really sends).
+pub fn gbk(s: &str) -> Vec<u8> {
+    let (bytes, _, unmappable) = encoding_rs::GBK.encode(s);
+    assert!(!unmappable, "fixture text must be encodable in GBK");
+    bytes.into_owned()
+}
