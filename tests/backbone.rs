@@ -149,10 +149,20 @@ async fn backfill_reports_malformed_records_by_line_and_reads_stdin() {
     assert_eq!(stdout(&export).lines().count(), 1);
     let none = w.run(&["export", "--source", "archive"]).await;
     assert_eq!(stdout(&none), "");
-    let since = |day: &'static str| w.run(&["export", "--since", day]);
-    assert_eq!(stdout(&since("2025-07-02").await).lines().count(), 4, "the day itself is included");
-    assert_eq!(stdout(&since("2025-07-03").await), "");
-    assert_eq!(w.run(&["export", "--since", "July"]).await.status.code(), Some(2));
+    let on_the_day = w.run(&["export", "--since", "2025-07-02"]).await;
+    assert_eq!(
+        stdout(&on_the_day).lines().count(),
+        4,
+        "the day itself is included"
+    );
+    assert_eq!(
+        stdout(&w.run(&["export", "--since", "2025-07-03"]).await),
+        ""
+    );
+    assert_eq!(
+        w.run(&["export", "--since", "July"]).await.status.code(),
+        Some(2)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
