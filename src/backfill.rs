@@ -63,7 +63,7 @@ impl Backfill<'_> {
                             .rejected
                             .push((r.line, "title or body is empty after normalisation".into()));
                     } else {
-                        match store.insert(&article, self.notify)? {
+                        match store.insert(&article, self.notify, &[])? {
                             Inserted::New(_) => report.imported += 1,
                             Inserted::Duplicate(_) => report.duplicate += 1,
                         }

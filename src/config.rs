@@ -4,10 +4,11 @@
 //! all at once, so a user fixes a config in one pass. A config that loads is fully checked:
 //! selectors compiled, schedules parsed, URLs and mailboxes valid.
 
-use crate::fetch::{DEFAULT_USER_AGENT, FetchSettings};
+use crate::fetch::FetchPolicy;
 use chrono_tz::Tz;
 use scraper::Selector;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -114,7 +115,12 @@ pub struct Settings {
     /// Absolute, or relative to the working directory (already resolved against the config folder).
     pub state_dir: PathBuf,
     pub timezone: Tz,
-    pub fetch: FetchSettings,
+    /// Fetch policy for sources that do not override it.
+    pub fetch: FetchPolicy,
+    /// At most this many requests in flight at once, over all hosts.
+    pub concurrency: usize,
+    /// Default for each source's `max_articles`.
+    pub max_articles: usize,
 }
 
 /// `[digest]`.
@@ -138,6 +144,9 @@ pub enum SourceKind {
         next: Option<Selector>,
         max_pages: usize,
     },
+    /// An RSS, Atom or JSON feed; with `full_text`, each item's link is fetched and its body
+    /// extracted from the page instead of taken from the feed.
+    Feed { full_text: bool },
 }
 
 /// One `[[source]]`.
@@ -155,6 +164,8 @@ pub struct SourceConfig {
     pub encoding: Option<String>,
     /// At most this many new articles per crawl.
     pub max_articles: usize,
+    /// `[settings]` fetch policy with this source's overrides.
+    pub fetch: FetchPolicy,
 }
 
 #[derive(Deserialize)]
@@ -167,14 +178,142 @@ struct RawConfig {
     source: Vec<Spanned<RawSource>>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawSettings {
-    state_dir: Option<String>,
-    timezone: Option<Spanned<String>>,
-    user_agent: Option<String>,
-    request_timeout_secs: Option<Spanned<u64>>,
-    max_body_bytes: Option<Spanned<u64>>,
+/// Declares a raw config table with the fetch keys that both `[settings]` and `[[source]]`
+/// accept, so the two stay in step and one function applies them.
+macro_rules! with_fetch_keys {
+    ($(#[$meta:meta])* struct $name:ident { $($field:ident : $ty:ty,)* }) => {
+        $(#[$meta])*
+        struct $name {
+            $($field: $ty,)*
+            user_agent: Option<Spanned<String>>,
+            request_timeout_secs: Option<Spanned<u64>>,
+            max_body_bytes: Option<Spanned<u64>>,
+            max_retries: Option<Spanned<u32>>,
+            per_host_concurrency: Option<Spanned<usize>>,
+            per_host_delay_ms: Option<Spanned<u64>>,
+            proxy: Option<Spanned<String>>,
+            headers: Option<Spanned<BTreeMap<String, String>>>,
+            max_articles: Option<Spanned<usize>>,
+        }
+
+        impl $name {
+            fn fetch_keys(&self) -> FetchKeys<'_> {
+                FetchKeys {
+                    user_agent: self.user_agent.as_ref(),
+                    request_timeout_secs: self.request_timeout_secs.as_ref(),
+                    max_body_bytes: self.max_body_bytes.as_ref(),
+                    max_retries: self.max_retries.as_ref(),
+                    per_host_concurrency: self.per_host_concurrency.as_ref(),
+                    per_host_delay_ms: self.per_host_delay_ms.as_ref(),
+                    proxy: self.proxy.as_ref(),
+                    headers: self.headers.as_ref(),
+                }
+            }
+        }
+    };
+}
+
+struct FetchKeys<'a> {
+    user_agent: Option<&'a Spanned<String>>,
+    request_timeout_secs: Option<&'a Spanned<u64>>,
+    max_body_bytes: Option<&'a Spanned<u64>>,
+    max_retries: Option<&'a Spanned<u32>>,
+    per_host_concurrency: Option<&'a Spanned<usize>>,
+    per_host_delay_ms: Option<&'a Spanned<u64>>,
+    proxy: Option<&'a Spanned<String>>,
+    headers: Option<&'a Spanned<BTreeMap<String, String>>>,
+}
+
+impl FetchKeys<'_> {
+    /// `base` with these keys applied; problems are reported through `problem`, prefixed `at`.
+    fn apply(
+        &self,
+        base: &FetchPolicy,
+        at: &str,
+        problem: &dyn Fn(std::ops::Range<usize>, String),
+    ) -> FetchPolicy {
+        let mut p = base.clone();
+        if let Some(v) = self.user_agent {
+            if v.get_ref().trim().is_empty()
+                || reqwest::header::HeaderValue::from_str(v.get_ref()).is_err()
+            {
+                problem(
+                    v.span(),
+                    format!("{at}user_agent: must be a non-empty header value"),
+                );
+            }
+            p.user_agent = v.get_ref().clone();
+        }
+        if let Some(v) = self.request_timeout_secs {
+            if *v.get_ref() == 0 {
+                problem(
+                    v.span(),
+                    format!("{at}request_timeout_secs: must be at least 1"),
+                );
+            }
+            p.timeout = Duration::from_secs(*v.get_ref());
+        }
+        if let Some(v) = self.max_body_bytes {
+            if *v.get_ref() == 0 {
+                problem(v.span(), format!("{at}max_body_bytes: must be at least 1"));
+            }
+            p.max_body_bytes = usize::try_from(*v.get_ref()).unwrap_or(usize::MAX);
+        }
+        if let Some(v) = self.max_retries {
+            p.max_retries = *v.get_ref();
+        }
+        if let Some(v) = self.per_host_concurrency {
+            if *v.get_ref() == 0 {
+                problem(
+                    v.span(),
+                    format!("{at}per_host_concurrency: must be at least 1"),
+                );
+            }
+            p.per_host_concurrency = (*v.get_ref()).max(1);
+        }
+        if let Some(v) = self.per_host_delay_ms {
+            p.per_host_delay = Duration::from_millis(*v.get_ref());
+        }
+        if let Some(v) = self.proxy {
+            match Url::parse(v.get_ref()) {
+                Ok(u) if matches!(u.scheme(), "http" | "https" | "socks5" | "socks5h") => {
+                    p.proxy = Some(v.get_ref().clone());
+                }
+                _ => problem(
+                    v.span(),
+                    format!("{at}proxy: {:?} is not an http(s) proxy URL", v.get_ref()),
+                ),
+            }
+        }
+        if let Some(v) = self.headers {
+            for (name, value) in v.get_ref() {
+                let parsed = (
+                    reqwest::header::HeaderName::from_bytes(name.as_bytes()),
+                    reqwest::header::HeaderValue::from_str(value),
+                );
+                match parsed {
+                    (Ok(n), Ok(val)) => {
+                        p.headers.insert(n, val);
+                    }
+                    _ => problem(
+                        v.span(),
+                        format!("{at}headers: invalid header {name:?}: {value:?}"),
+                    ),
+                }
+            }
+        }
+        p
+    }
+}
+
+with_fetch_keys! {
+    #[derive(Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    struct RawSettings {
+        state_dir: Option<String>,
+        timezone: Option<Spanned<String>>,
+        concurrency: Option<Spanned<usize>>,
+    }
 }
 
 #[derive(Deserialize)]
@@ -194,21 +333,23 @@ enum OneOrMany {
     Many(Vec<String>),
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSource {
-    name: Spanned<String>,
-    kind: Spanned<String>,
-    url: Spanned<String>,
-    schedule: Spanned<String>,
-    links: Option<Spanned<String>>,
-    next: Option<Spanned<String>>,
-    max_pages: Option<Spanned<usize>>,
-    title: Option<Spanned<String>>,
-    body: Option<Spanned<String>>,
-    date: Option<Spanned<String>>,
-    encoding: Option<Spanned<String>>,
-    max_articles: Option<Spanned<usize>>,
+with_fetch_keys! {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct RawSource {
+        name: Spanned<String>,
+        kind: Spanned<String>,
+        url: Spanned<String>,
+        schedule: Spanned<String>,
+        links: Option<Spanned<String>>,
+        next: Option<Spanned<String>>,
+        max_pages: Option<Spanned<usize>>,
+        full_text: Option<Spanned<bool>>,
+        title: Option<Spanned<String>>,
+        body: Option<Spanned<String>>,
+        date: Option<Spanned<String>>,
+        encoding: Option<Spanned<String>>,
+    }
 }
 
 /// Maps byte offsets to 1-based line numbers.
@@ -270,29 +411,23 @@ impl Config {
                     chrono_tz::Asia::Shanghai
                 }),
             };
-            let mut fetch = FetchSettings {
-                user_agent: s
-                    .user_agent
-                    .clone()
-                    .unwrap_or_else(|| DEFAULT_USER_AGENT.to_owned()),
-                ..FetchSettings::default()
-            };
-            if let Some(t) = &s.request_timeout_secs {
-                if *t.get_ref() == 0 {
+            let concurrency = s.concurrency.as_ref().map_or(8, |c| *c.get_ref());
+            if concurrency == 0 {
+                if let Some(c) = &s.concurrency {
                     problem(
-                        t.span(),
-                        "[settings] request_timeout_secs: must be at least 1".into(),
+                        c.span(),
+                        "[settings] concurrency: must be at least 1".into(),
                     );
                 }
-                fetch.timeout = Duration::from_secs(*t.get_ref());
-            }
-            if let Some(m) = &s.max_body_bytes {
-                fetch.max_body_bytes = usize::try_from(*m.get_ref()).unwrap_or(usize::MAX);
             }
             Settings {
                 state_dir,
                 timezone,
-                fetch,
+                fetch: s
+                    .fetch_keys()
+                    .apply(&FetchPolicy::default(), "[settings] ", &problem),
+                concurrency: concurrency.max(1),
+                max_articles: s.max_articles.as_ref().map_or(100, |m| *m.get_ref()),
             }
         };
 
@@ -451,9 +586,13 @@ impl Config {
                     None
                 }
             };
+            let reads_pages = match s.kind.get_ref().as_str() {
+                "feed" => s.full_text.as_ref().is_some_and(|f| *f.get_ref()),
+                _ => true,
+            };
             for (key, sel) in [("title", &s.title), ("body", &s.body)] {
-                // Until automatic extraction lands, title and body need selectors.
-                if sel.is_none() {
+                // Until automatic extraction lands, pages are read with selectors only.
+                if reads_pages && sel.is_none() && !(key == "title" && s.kind.get_ref() == "feed") {
                     problem(
                         s.name.span(),
                         format!("{}: a `{key}` selector is required", at(key)),
@@ -468,7 +607,13 @@ impl Config {
                     format!("{}: unknown encoding {:?}", at("encoding"), enc.get_ref()),
                 );
             }
-            let max_articles = s.max_articles.as_ref().map_or(100, |m| *m.get_ref());
+            let max_articles = s
+                .max_articles
+                .as_ref()
+                .map_or(settings.max_articles, |m| *m.get_ref());
+            let fetch =
+                s.fetch_keys()
+                    .apply(&settings.fetch, &format!("source {name:?}: "), &problem);
             if let (Some(url), Some(schedule), Some(kind)) = (url, schedule, kind) {
                 sources.push(SourceConfig {
                     name,
@@ -479,6 +624,7 @@ impl Config {
                     fields,
                     encoding: s.encoding.as_ref().map(|e| e.get_ref().clone()),
                     max_articles,
+                    fetch,
                 });
             }
         }

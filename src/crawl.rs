@@ -5,8 +5,8 @@
 
 use crate::article::Article;
 use crate::config::{SourceConfig, SourceKind};
-use crate::extract;
-use crate::fetch::Fetcher;
+use crate::extract::{self, feed::FeedItem};
+use crate::fetch::{FetchError, Fetched, Fetcher, Response, Validators};
 use crate::store::{Inserted, SourceState, Store, StoreError};
 use chrono::{NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -24,9 +24,13 @@ pub struct CrawlReport {
     pub duplicate: usize,
     /// Listed links already stored, not fetched again.
     pub known: usize,
+    /// The list page or feed answered 304: nothing changed since the last crawl.
+    pub unchanged: bool,
+    /// URLs robots.txt did not let us fetch, each `url: why`. Not failures.
+    pub blocked: Vec<String>,
     /// Articles that could not be read, each `url: reason`.
     pub failed: Vec<String>,
-    /// Why the source as a whole could not be read (its list page), if so.
+    /// Why the source as a whole could not be read (its list page or feed), if so.
     pub error: Option<String>,
 }
 
@@ -38,7 +42,7 @@ impl CrawlReport {
         }
     }
 
-    /// True when nothing failed.
+    /// True when nothing failed (robots.txt blocks are not failures).
     pub fn succeeded(&self) -> bool {
         self.error.is_none() && self.failed.is_empty()
     }
@@ -55,14 +59,31 @@ impl fmt::Display for CrawlReport {
             self.failed.len(),
             self.known
         )?;
+        if !self.blocked.is_empty() {
+            write!(f, ", {} blocked by robots.txt", self.blocked.len())?;
+        }
+        if self.unchanged {
+            write!(f, "; unchanged since last crawl (HTTP 304)")?;
+        }
         if let Some(e) = &self.error {
             write!(f, "; source failed: {e}")?;
         }
         for failure in &self.failed {
             write!(f, "\n  failed {failure}")?;
         }
+        for blocked in &self.blocked {
+            write!(f, "\n  blocked {blocked}")?;
+        }
         Ok(())
     }
+}
+
+/// An article found by a crawl, before it is stored.
+struct Found {
+    article: Article,
+    /// Other URLs that lead to it (the listed link, the address before redirects).
+    aliases: Vec<String>,
+    validators: Validators,
 }
 
 /// Everything a crawl needs, shared by all sources.
@@ -74,27 +95,74 @@ pub struct Crawler {
 }
 
 impl Crawler {
+    /// A crawler for `config`'s sources, its fetcher sized by their politeness settings.
+    pub fn new(config: &crate::config::Config, store: Store) -> Result<Crawler, FetchError> {
+        let hosts = config.sources.iter().map(|s| (&s.url, &s.fetch));
+        Ok(Crawler {
+            fetcher: Fetcher::new(config.settings.concurrency, hosts)?,
+            store,
+            timezone: config.settings.timezone,
+        })
+    }
+
     /// Crawls `source` once, stores what is new, queues it for the digest, and records the
     /// outcome in the source's state.
     pub async fn crawl(&self, source: &SourceConfig) -> CrawlReport {
         let mut report = CrawlReport::new(&source.name);
         let started = Utc::now();
-        match &source.kind {
+        let result = match &source.kind {
             SourceKind::Html {
                 links,
                 next,
                 max_pages,
             } => {
                 self.crawl_html(source, links, next.as_ref(), *max_pages, &mut report)
-                    .await;
+                    .await
             }
+            SourceKind::Feed { full_text } => {
+                self.crawl_feed(source, *full_text, &mut report).await
+            }
+        };
+        if let Err(e) = result {
+            report.error.get_or_insert_with(|| e.to_string());
         }
         if let Err(e) = self.record_outcome(source, started, &report).await {
             report.error.get_or_insert_with(|| e.to_string());
         }
         tracing::info!(source = %source.name, new = report.new, duplicate = report.duplicate,
-            failed = report.failed.len(), error = report.error.as_deref().unwrap_or(""), "crawled");
+            failed = report.failed.len(), blocked = report.blocked.len(),
+            error = report.error.as_deref().unwrap_or(""), "crawled");
         report
+    }
+
+    /// Fetches the source's entry point (list page 1 or the feed) conditionally. `None` means
+    /// there is nothing to do: unchanged, blocked, or failed (recorded in `report`).
+    async fn entry(
+        &self,
+        source: &SourceConfig,
+        url: &Url,
+        report: &mut CrawlReport,
+    ) -> Result<Option<Response>, StoreError> {
+        let validators = self.store.validators(url.as_str())?;
+        match self
+            .fetcher
+            .get(url, &source.fetch, validators.as_ref())
+            .await
+        {
+            Ok(Fetched::Page(resp)) => Ok(Some(*resp)),
+            Ok(Fetched::NotModified) => {
+                report.unchanged = true;
+                Ok(None)
+            }
+            Err(e) if e.is_blocked() => {
+                report.blocked.push(e.to_string());
+                Ok(None)
+            }
+            Err(e) => {
+                report.error = Some(e.to_string());
+                Ok(None)
+            }
+        }
     }
 
     async fn crawl_html(
@@ -104,108 +172,217 @@ impl Crawler {
         next: Option<&scraper::Selector>,
         max_pages: usize,
         report: &mut CrawlReport,
-    ) {
-        let listed = match self
-            .list_links(source, links, next, max_pages, report)
-            .await
-        {
-            Ok(l) => l,
-            Err(e) => {
-                report.error = Some(e);
-                return;
-            }
+    ) -> Result<(), StoreError> {
+        let Some(first) = self.entry(source, &source.url, report).await? else {
+            return Ok(());
         };
+        let mut pages = vec![(source.url.clone(), first.validators.clone())];
+        let mut listed = Vec::new();
+        let mut seen = HashSet::new();
+        let mut response = first;
+        loop {
+            let text = response.decode(source.encoding.as_deref()).text;
+            let page = extract::list_page(&text, &response.url, links, next);
+            if pages.len() == 1 && page.links.is_empty() {
+                report.error = Some(format!(
+                    "list page {}: the links selector matched no links",
+                    response.url
+                ));
+                return Ok(());
+            }
+            listed.extend(page.links.into_iter().filter(|u| seen.insert(u.clone())));
+            let Some(next_url) = page.next.filter(|n| !pages.iter().any(|(p, _)| p == n)) else {
+                break;
+            };
+            if pages.len() >= max_pages {
+                break;
+            }
+            match self.fetcher.get(&next_url, &source.fetch, None).await {
+                Ok(Fetched::Page(resp)) => {
+                    pages.push((next_url, resp.validators.clone()));
+                    response = *resp;
+                }
+                Ok(Fetched::NotModified) => break,
+                Err(e) if e.is_blocked() => {
+                    report.blocked.push(e.to_string());
+                    break;
+                }
+                // A later list page failing only ends pagination.
+                Err(e) => {
+                    report.failed.push(format!("list page {e}"));
+                    break;
+                }
+            }
+        }
         let mut fetched = 0;
         for url in listed {
-            match self.store.has_url(url.as_str()) {
-                Ok(true) => {
-                    report.known += 1;
-                    continue;
-                }
-                Ok(false) => {}
-                Err(e) => {
-                    report.error = Some(e.to_string());
-                    return;
-                }
+            if self.store.has_url(url.as_str())? {
+                report.known += 1;
+                continue;
             }
             if fetched >= source.max_articles {
                 break;
             }
             fetched += 1;
-            match self.article(source, &url).await {
-                Ok(article) => match self.store.insert(&article, true) {
-                    Ok(Inserted::New(_)) => report.new += 1,
-                    Ok(Inserted::Duplicate(_)) => report.duplicate += 1,
-                    Err(e) => {
-                        report.error = Some(e.to_string());
-                        return;
-                    }
-                },
-                Err(reason) => {
-                    tracing::warn!(source = %source.name, %url, %reason, "article failed");
-                    report.failed.push(format!("{url}: {reason}"));
+            match self.article_page(source, &url, None).await {
+                Ok(found) => self.keep(found, report)?,
+                Err(e) if e.is_blocked() => report.blocked.push(e.to_string()),
+                Err(e) => {
+                    tracing::warn!(source = %source.name, %url, reason = %e, "article failed");
+                    report.failed.push(e.to_string());
                 }
             }
         }
+        // Remember the first list page's validators only once every listed link was dealt
+        // with: a 304 next time must not hide an article that failed this time.
+        if report.failed.is_empty()
+            && let Some((url, v)) = pages.first()
+        {
+            self.store.set_validators(url.as_str(), v)?;
+        }
+        Ok(())
     }
 
-    /// Article links from the list page and up to `max_pages - 1` following pages, in listed order.
-    async fn list_links(
+    async fn crawl_feed(
         &self,
         source: &SourceConfig,
-        links: &scraper::Selector,
-        next: Option<&scraper::Selector>,
-        max_pages: usize,
+        full_text: bool,
         report: &mut CrawlReport,
-    ) -> Result<Vec<Url>, String> {
-        let mut page_url = source.url.clone();
-        let mut visited = HashSet::new();
-        let mut seen = HashSet::new();
-        let mut all = Vec::new();
-        for page_no in 0..max_pages {
-            visited.insert(page_url.clone());
-            let resp = match self.fetcher.get(&page_url).await {
-                Ok(r) => r,
-                // The first list page is the source; a later one failing only ends pagination.
-                Err(e) if page_no == 0 => return Err(format!("list page {e}")),
-                Err(e) => {
-                    report.failed.push(format!("{page_url}: list page {e}"));
-                    break;
-                }
-            };
-            let text = resp.decode(source.encoding.as_deref()).text;
-            let page = extract::list_page(&text, &resp.url, links, next);
-            if page_no == 0 && page.links.is_empty() {
-                return Err(format!(
-                    "list page {}: the links selector matched no links",
-                    resp.url
-                ));
+    ) -> Result<(), StoreError> {
+        let Some(resp) = self.entry(source, &source.url, report).await? else {
+            return Ok(());
+        };
+        let items = match extract::feed::parse(&resp.body, &resp.url) {
+            Ok(items) => items,
+            Err(e) => {
+                report.error = Some(format!("feed {}: not a readable feed: {e}", resp.url));
+                return Ok(());
             }
-            all.extend(page.links.into_iter().filter(|u| seen.insert(u.clone())));
-            match page.next {
-                Some(n) if !visited.contains(&n) => page_url = n,
-                _ => break,
+        };
+        let mut fetched = 0;
+        for item in items {
+            if let Some(link) = &item.link
+                && self.store.has_url(link.as_str())?
+            {
+                report.known += 1;
+                continue;
+            }
+            if fetched >= source.max_articles {
+                break;
+            }
+            fetched += 1;
+            let where_ = item
+                .link
+                .as_ref()
+                .map_or_else(|| resp.url.to_string(), Url::to_string);
+            let found = match (&item.link, full_text) {
+                (Some(link), true) => self
+                    .article_page(source, link, Some(&item))
+                    .await
+                    .map_err(|e| (e.is_blocked(), e.to_string())),
+                _ => self
+                    .feed_article(source, &item)
+                    .map_err(|e| (false, format!("{where_}: {e}"))),
+            };
+            match found {
+                Ok(found) => self.keep(found, report)?,
+                Err((true, e)) => report.blocked.push(e),
+                Err((false, e)) => report.failed.push(e),
             }
         }
-        Ok(all)
+        if report.failed.is_empty() {
+            self.store
+                .set_validators(source.url.as_str(), &resp.validators)?;
+        }
+        Ok(())
     }
 
-    /// Fetches and reads one article page.
-    async fn article(&self, source: &SourceConfig, url: &Url) -> Result<Article, String> {
-        let resp = self.fetcher.get(url).await.map_err(|e| e.to_string())?;
-        let text = resp.decode(source.encoding.as_deref()).text;
-        let raw = extract::article(&text, &source.fields);
-        let title = raw.title.ok_or("no title found")?;
-        let body = raw.body.ok_or("no body text found")?;
-        let date = raw.date.unwrap_or_else(|| self.today());
-        let article = Article::new(
-            &title,
+    fn keep(&self, found: Found, report: &mut CrawlReport) -> Result<(), StoreError> {
+        let aliases: Vec<&str> = found.aliases.iter().map(String::as_str).collect();
+        match self.store.insert(&found.article, true, &aliases)? {
+            Inserted::New(_) => report.new += 1,
+            Inserted::Duplicate(_) => report.duplicate += 1,
+        }
+        if let Some(url) = &found.article.url {
+            self.store.set_validators(url, &found.validators)?;
+        }
+        Ok(())
+    }
+
+    /// An article from a feed item's own content.
+    fn feed_article(&self, source: &SourceConfig, item: &FeedItem) -> Result<Found, String> {
+        let title = item.title.as_deref().ok_or("feed item has no title")?;
+        let body = item
+            .content_html
+            .as_deref()
+            .map(extract::fragment_text)
+            .ok_or("feed item has no content (set full_text = true to read its page)")?;
+        let article = self.article(
+            source,
+            title,
             &body,
-            date,
-            Some(url.to_string()),
-            &source.name,
-            Utc::now(),
-        );
+            item.date,
+            item.link.as_ref().map(Url::to_string),
+        )?;
+        Ok(Found {
+            article,
+            aliases: Vec::new(),
+            validators: Validators::default(),
+        })
+    }
+
+    /// Fetches and reads one article page. A feed `item` fills in a title or date the page lacks.
+    async fn article_page(
+        &self,
+        source: &SourceConfig,
+        url: &Url,
+        item: Option<&FeedItem>,
+    ) -> Result<Found, ArticleError> {
+        let resp = match self.fetcher.get(url, &source.fetch, None).await? {
+            Fetched::Page(resp) => resp,
+            Fetched::NotModified => {
+                return Err(ArticleError::Page(
+                    url.to_string(),
+                    "304 to an unconditional request".into(),
+                ));
+            }
+        };
+        let text = resp.decode(source.encoding.as_deref()).text;
+        let raw = extract::article(&text, &resp.url, &source.fields);
+        let title = raw
+            .title
+            .or_else(|| item.and_then(|i| i.title.clone()))
+            .ok_or_else(|| ArticleError::Page(url.to_string(), "no title found".into()))?;
+        let body = raw
+            .body
+            .ok_or_else(|| ArticleError::Page(url.to_string(), "no body text found".into()))?;
+        let date = raw.date.or_else(|| item.and_then(|i| i.date));
+        let stored_url = raw.canonical.unwrap_or_else(|| url.clone());
+        let article = self
+            .article(source, &title, &body, date, Some(stored_url.to_string()))
+            .map_err(|e| ArticleError::Page(url.to_string(), e))?;
+        let aliases = [url, &resp.url]
+            .into_iter()
+            .filter(|u| **u != stored_url)
+            .map(Url::to_string)
+            .collect();
+        Ok(Found {
+            article,
+            aliases,
+            validators: resp.validators,
+        })
+    }
+
+    fn article(
+        &self,
+        source: &SourceConfig,
+        title: &str,
+        body: &str,
+        date: Option<NaiveDate>,
+        url: Option<String>,
+    ) -> Result<Article, String> {
+        let date = date.unwrap_or_else(|| self.today());
+        let article = Article::new(title, body, date, url, &source.name, Utc::now());
         if article.title.is_empty() || article.body.is_empty() {
             return Err("title or body is empty after normalisation".into());
         }
@@ -238,6 +415,34 @@ impl Crawler {
                 .or_else(|| report.failed.first().cloned());
         }
         self.store.set_source_state(&source.name, &state)?;
-        self.store.flush().await
+        self.store.flush().await?;
+        self.store.write_status_snapshot()
+    }
+}
+
+/// Why one article page could not be read.
+enum ArticleError {
+    Fetch(FetchError),
+    Page(String, String),
+}
+
+impl ArticleError {
+    fn is_blocked(&self) -> bool {
+        matches!(self, ArticleError::Fetch(e) if e.is_blocked())
+    }
+}
+
+impl From<FetchError> for ArticleError {
+    fn from(e: FetchError) -> Self {
+        ArticleError::Fetch(e)
+    }
+}
+
+impl fmt::Display for ArticleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ArticleError::Fetch(e) => write!(f, "{e}"),
+            ArticleError::Page(url, why) => write!(f, "{url}: {why}"),
+        }
     }
 }

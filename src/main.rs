@@ -7,7 +7,6 @@ use clap::{Parser, Subcommand, ValueEnum};
 use newswatch::backfill::Backfill;
 use newswatch::config::Config;
 use newswatch::crawl::Crawler;
-use newswatch::fetch::Fetcher;
 use newswatch::notify::{self, Delivery, Digest, Mailer, Templates};
 use newswatch::store::Store;
 use std::io::{self, BufRead, BufReader, IsTerminal as _, Write};
@@ -186,11 +185,7 @@ async fn crawl(config: Config, names: &[String]) -> Result<ExitCode, Failure> {
         .select_sources(names)
         .map_err(|e| Failure::Usage(anyhow!(e)))?;
     let store = open_store(&config)?;
-    let crawler = Crawler {
-        fetcher: Fetcher::new(config.settings.fetch.clone())?,
-        store,
-        timezone: config.settings.timezone,
-    };
+    let crawler = Crawler::new(&config, store)?;
     let mut all_ok = true;
     // Sources are independent: crawl them together so a slow one does not delay the others.
     let reports = futures_util::future::join_all(sources.iter().map(|s| crawler.crawl(s))).await;

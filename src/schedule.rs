@@ -8,7 +8,6 @@
 
 use crate::config::Config;
 use crate::crawl::Crawler;
-use crate::fetch::Fetcher;
 use crate::notify::{self, Mailer, Templates};
 use crate::store::Store;
 use std::future::Future;
@@ -89,11 +88,7 @@ pub async fn run(
 ) -> Result<(), RunError> {
     let sched_err = |e: tokio_cron_scheduler::JobSchedulerError| RunError::Scheduler(e.to_string());
     let tz = config.settings.timezone;
-    let crawler = Crawler {
-        fetcher: Fetcher::new(config.settings.fetch.clone())?,
-        store: store.clone(),
-        timezone: tz,
-    };
+    let crawler = Crawler::new(&config, store.clone())?;
     let cancel = CancellationToken::new();
     let tracker = TaskTracker::new();
     let mut scheduler = JobScheduler::new().await.map_err(sched_err)?;

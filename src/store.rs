@@ -5,6 +5,7 @@
 //! behind [`Store`]'s small API.
 
 use crate::article::{Article, ContentHash};
+use crate::fetch::Validators;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
@@ -64,6 +65,36 @@ pub struct Store {
     by_url: sled::Tree,
     pending: sled::Tree,
     sources: sled::Tree,
+    http_cache: sled::Tree,
+    dir: PathBuf,
+}
+
+/// The file `status` reads while a daemon holds the store.
+pub const STATUS_SNAPSHOT: &str = "status.json";
+
+/// Source states as last written by the process holding the store.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StatusSnapshot {
+    pub written_at: Option<DateTime<Utc>>,
+    pub sources: std::collections::BTreeMap<String, SourceState>,
+}
+
+/// Reads the snapshot in `dir`, if any.
+pub fn read_status_snapshot(dir: &Path) -> Result<Option<StatusSnapshot>, StoreError> {
+    let path = dir.join(STATUS_SNAPSHOT);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt {
+                what: path.display().to_string(),
+                reason: e.to_string(),
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(StoreError::Open {
+            path,
+            reason: e.to_string(),
+        }),
+    }
 }
 
 fn key(id: ArticleId) -> [u8; 8] {
@@ -151,28 +182,41 @@ impl Store {
             by_url: db.open_tree("by_url")?,
             pending: db.open_tree("pending")?,
             sources: db.open_tree("sources")?,
+            http_cache: db.open_tree("http_cache")?,
+            dir: dir.to_owned(),
             db,
         })
     }
 
     /// Stores `article` unless its content hash is already stored, and queues it for the digest
-    /// when `queue` is set — all in one transaction. Its URL is indexed either way, so a URL
-    /// whose article turned out to be a duplicate is not fetched again.
-    pub fn insert(&self, article: &Article, queue: bool) -> Result<Inserted, StoreError> {
+    /// when `queue` is set — all in one transaction. Its URL and `aliases` (the listed link, the
+    /// address before redirects) are indexed either way, so none of them is fetched again.
+    pub fn insert(
+        &self,
+        article: &Article,
+        queue: bool,
+        aliases: &[&str],
+    ) -> Result<Inserted, StoreError> {
         let json = serde_json::to_vec(article).map_err(|e| StoreError::Corrupt {
             what: "an article being written".into(),
             reason: e.to_string(),
         })?;
         let id = self.db.generate_id()?;
         let hash = article.hash.as_bytes();
-        let url = article.url.as_deref().map(str::as_bytes);
+        let urls: Vec<&[u8]> = article
+            .url
+            .as_deref()
+            .into_iter()
+            .chain(aliases.iter().copied())
+            .map(str::as_bytes)
+            .collect();
         let result = (&self.articles, &self.by_hash, &self.by_url, &self.pending).transaction(
             |(articles, by_hash, by_url, pending)| {
                 if let Some(existing) = by_hash.get(hash)? {
-                    if let Some(url) = url
-                        && by_url.get(url)?.is_none()
-                    {
-                        by_url.insert(url, existing.clone())?;
+                    for url in &urls {
+                        if by_url.get(*url)?.is_none() {
+                            by_url.insert(*url, existing.clone())?;
+                        }
                     }
                     return Ok(Inserted::Duplicate(
                         id_of(&existing).map_err(ConflictableTransactionError::Abort)?,
@@ -180,8 +224,8 @@ impl Store {
                 }
                 articles.insert(&key(id), json.as_slice())?;
                 by_hash.insert(hash, &key(id))?;
-                if let Some(url) = url {
-                    by_url.insert(url, &key(id))?;
+                for url in &urls {
+                    by_url.insert(*url, &key(id))?;
                 }
                 if queue {
                     pending.insert(&key(id), &[])?;
@@ -285,6 +329,58 @@ impl Store {
         Ok(())
     }
 
+    /// Every source with remembered state, by name.
+    pub fn source_states(&self) -> Result<Vec<(String, SourceState)>, StoreError> {
+        self.sources
+            .iter()
+            .map(|kv| {
+                let (k, _) = kv?;
+                let name = String::from_utf8_lossy(&k).into_owned();
+                let state = self.source_state(&name)?;
+                Ok((name, state))
+            })
+            .collect()
+    }
+
+    /// Writes every source's state to `status.json` beside the database (write, then rename),
+    /// so `newswatch status` can report while a daemon holds the store.
+    pub fn write_status_snapshot(&self) -> Result<(), StoreError> {
+        let snapshot = StatusSnapshot {
+            written_at: Some(Utc::now()),
+            sources: self.source_states()?.into_iter().collect(),
+        };
+        let path = self.dir.join(STATUS_SNAPSHOT);
+        let tmp = self.dir.join("status.json.tmp");
+        let io = |e: std::io::Error| StoreError::Open {
+            path: path.clone(),
+            reason: e.to_string(),
+        };
+        let json = serde_json::to_vec_pretty(&snapshot).map_err(|e| StoreError::Corrupt {
+            what: "status snapshot".into(),
+            reason: e.to_string(),
+        })?;
+        std::fs::write(&tmp, json).map_err(io)?;
+        std::fs::rename(&tmp, &path).map_err(io)
+    }
+
+    /// The HTTP validators last seen for `url`.
+    pub fn validators(&self, url: &str) -> Result<Option<Validators>, StoreError> {
+        match self.http_cache.get(url)? {
+            None => Ok(None),
+            Some(v) => Ok(serde_json::from_slice(&v).ok()),
+        }
+    }
+
+    /// Remembers `url`'s validators (or forgets them when empty).
+    pub fn set_validators(&self, url: &str, validators: &Validators) -> Result<(), StoreError> {
+        if validators.is_empty() {
+            self.http_cache.remove(url)?;
+        } else if let Ok(json) = serde_json::to_vec(validators) {
+            self.http_cache.insert(url, json)?;
+        }
+        Ok(())
+    }
+
     /// Waits until everything written so far is on disk.
     pub async fn flush(&self) -> Result<(), StoreError> {
         self.db.flush_async().await?;
@@ -330,18 +426,22 @@ mod tests {
     async fn dedups_by_hash_indexes_urls_and_queues_atomically() {
         let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let store = open(tmp.path());
-        let a = store.insert(&article("甲", Some("http://h/1")), true);
+        let a = store.insert(
+            &article("甲", Some("http://h/1")),
+            true,
+            &["http://h/list-link"],
+        );
         let Ok(Inserted::New(id)) = a else {
             panic!("{a:?}")
         };
-        let again = store.insert(&article("甲", Some("http://h/2")), true);
+        let again = store.insert(&article("甲", Some("http://h/2")), true, &[]);
         assert_eq!(again.ok(), Some(Inserted::Duplicate(id)));
         assert!(
             store.has_url("http://h/2").unwrap_or(false),
             "duplicate's URL indexed"
         );
         assert!(matches!(
-            store.insert(&article("乙", None), false),
+            store.insert(&article("乙", None), false, &[]),
             Ok(Inserted::New(_))
         ));
         let pending = store.pending().unwrap_or_default();

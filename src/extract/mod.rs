@@ -3,6 +3,7 @@
 //! Everything here is synchronous on purpose: `scraper::Html` is not `Send`, so a document is
 //! parsed and fully read inside one call and only owned results cross an `.await`.
 
+pub mod feed;
 pub mod text;
 
 use crate::normalise::BLOCK_BREAK;
@@ -53,6 +54,33 @@ fn base_url(doc: &Html, page_url: &Url) -> Url {
         .unwrap_or_else(|| page_url.clone())
 }
 
+/// Query parameters that only track the reader; two links differing in them are one article.
+fn is_tracking_param(name: &str) -> bool {
+    name.starts_with("utm_")
+        || matches!(
+            name,
+            "fbclid" | "gclid" | "mc_cid" | "mc_eid" | "spm" | "from_source"
+        )
+}
+
+/// A link as newswatch remembers it: no fragment, no tracking parameters.
+pub fn clean_url(mut url: Url) -> Url {
+    url.set_fragment(None);
+    if url.query().is_some() {
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| !is_tracking_param(k))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        if kept.is_empty() {
+            url.set_query(None);
+        } else {
+            url.query_pairs_mut().clear().extend_pairs(kept);
+        }
+    }
+    url
+}
+
 /// The http(s) URL an element links to: its own `href`, or that of its first `<a href>`.
 fn link_of(el: ElementRef<'_>, base: &Url) -> Option<Url> {
     static A: std::sync::LazyLock<Option<Selector>> =
@@ -66,12 +94,11 @@ fn link_of(el: ElementRef<'_>, base: &Url) -> Option<Url> {
     if href.is_empty() || href.starts_with('#') {
         return None;
     }
-    let mut url = base.join(href).ok()?;
+    let url = base.join(href).ok()?;
     if !matches!(url.scheme(), "http" | "https") {
         return None;
     }
-    url.set_fragment(None);
-    Some(url)
+    Some(clean_url(url))
 }
 
 /// CSS selectors for the article page's fields.
@@ -88,16 +115,40 @@ pub struct RawArticle {
     pub title: Option<String>,
     pub body: Option<String>,
     pub date: Option<NaiveDate>,
+    /// The page's `<link rel="canonical">`, when it names an http(s) URL.
+    pub canonical: Option<Url>,
 }
 
-/// Reads an article page with the given selectors.
-pub fn article(html: &str, selectors: &FieldSelectors) -> RawArticle {
+/// Reads an article page at `page_url` with the given selectors.
+pub fn article(html: &str, page_url: &Url, selectors: &FieldSelectors) -> RawArticle {
     let doc = Html::parse_document(html);
     RawArticle {
         title: selectors.title.as_ref().and_then(|s| first_text(&doc, s)),
         body: selectors.body.as_ref().and_then(|s| joined_text(&doc, s)),
         date: selectors.date.as_ref().and_then(|s| first_date(&doc, s)),
+        canonical: canonical(&doc, page_url),
     }
+}
+
+/// How many elements `sel` matches in `html` (for `newswatch check`).
+pub fn count_matches(html: &str, sel: &Selector) -> usize {
+    Html::parse_document(html).select(sel).count()
+}
+
+fn canonical(doc: &Html, page_url: &Url) -> Option<Url> {
+    static CANONICAL: std::sync::LazyLock<Option<Selector>> =
+        std::sync::LazyLock::new(|| Selector::parse("link[rel~=canonical][href]").ok());
+    let href = CANONICAL
+        .as_ref()
+        .and_then(|s| doc.select(s).next())?
+        .attr("href")?;
+    let url = base_url(doc, page_url).join(href.trim()).ok()?;
+    matches!(url.scheme(), "http" | "https").then(|| clean_url(url))
+}
+
+/// Visible text of an HTML fragment (a feed item's content), with block breaks.
+pub fn fragment_text(html: &str) -> String {
+    text::visible_text(Html::parse_fragment(html).root_element())
 }
 
 /// Text of the first match that has any: its visible text, or the `content` attribute of a
@@ -174,6 +225,25 @@ mod tests {
     }
 
     #[test]
+    fn tracking_parameters_and_canonical() {
+        let u = |s: &str| Url::parse(s).unwrap_or_else(|_| unreachable!());
+        assert_eq!(
+            clean_url(u("http://h/a?utm_source=x&id=3#p")).as_str(),
+            "http://h/a?id=3"
+        );
+        assert_eq!(
+            clean_url(u("http://h/a?utm_source=x&utm_medium=y")).as_str(),
+            "http://h/a"
+        );
+        let html = r#"<link rel="canonical" href="/news/a.html?utm_campaign=z"><h1>t</h1>"#;
+        let got = article(html, &u("http://h/m/a.html"), &FieldSelectors::default());
+        assert_eq!(
+            got.canonical.as_ref().map(Url::as_str),
+            Some("http://h/news/a.html")
+        );
+    }
+
+    #[test]
     fn base_href_is_honoured() {
         let html = r#"<head><base href="http://cdn.test/x/"></head><a class=l href="y.html">y</a>"#;
         let page = Url::parse("http://h.test/").unwrap_or_else(|_| unreachable!());
@@ -186,8 +256,10 @@ mod tests {
         let html = r#"<h1 class="t">标题</h1><span class="d">来源：本网 2025年07月02日</span>
             <div class="c"><p>一段。</p><p>二段。</p></div><div class="c"><p>三段。</p></div>
             <meta name="PubDate" content="2024-01-05 10:00">"#;
+        let page = Url::parse("http://h.test/a.html").unwrap_or_else(|_| unreachable!());
         let got = article(
             html,
+            &page,
             &FieldSelectors {
                 title: Some(sel("h1.t")),
                 body: Some(sel("div.c, div.c p")),
@@ -205,6 +277,7 @@ mod tests {
         assert_eq!(got.date, NaiveDate::from_ymd_opt(2025, 7, 2));
         let meta = article(
             html,
+            &page,
             &FieldSelectors {
                 date: Some(sel("meta[name=PubDate]")),
                 ..Default::default()

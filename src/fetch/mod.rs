@@ -1,14 +1,27 @@
-//! Fetch: download pages over HTTP(S), within time and size limits.
+//! Fetch: download pages over HTTP(S), politely and within limits.
 //!
-//! One [`Fetcher`] is shared by every source. It only moves bytes; deciding what the bytes mean
-//! (charset, HTML, feed) is left to [`charset`] and the extract stage.
+//! One [`Fetcher`] is shared by every source. It obeys robots.txt, keeps per-host and global
+//! request limits, retries what is worth retrying, sends conditional requests, and cuts bodies at
+//! a size limit. It only moves bytes; what they mean (charset, HTML, feed) is for [`charset`] and
+//! the extract stage.
 
 pub mod charset;
+pub mod politeness;
+pub mod robots;
 
+use politeness::{HostLimits, HostPolicy};
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
+use reqwest::header::{
+    CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderMap, HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH,
+    LAST_MODIFIED, RETRY_AFTER, USER_AGENT,
+};
+use robots::{RobotsCache, Rules, Verdict};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use thiserror::Error;
+use tokio::time::Instant;
 use url::Url;
 
 /// The default `User-Agent`: names newswatch and its version so site operators can reach us.
@@ -18,21 +31,65 @@ pub const DEFAULT_USER_AGENT: &str = concat!(
     " (+https://github.com/newswatch/newswatch)"
 );
 
-/// Limits and identity for fetching.
+/// A `Retry-After` longer than this is not waited out inside a crawl: the request fails now and
+/// the host is left alone until then.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
+/// First retry waits about this long; each further one twice as long, with jitter.
+const BACKOFF_BASE: Duration = Duration::from_millis(500);
+
+/// How to fetch for one source: `[settings]` with the source's overrides.
 #[derive(Debug, Clone)]
-pub struct FetchSettings {
+pub struct FetchPolicy {
     pub user_agent: String,
+    /// Whole-request limit, connect to last body byte.
     pub timeout: Duration,
+    /// Bodies are cut here, counted after decompression.
     pub max_body_bytes: usize,
+    /// Retries after a timeout, connection error, 429 or 5xx.
+    pub max_retries: u32,
+    pub per_host_concurrency: usize,
+    /// Between the starts of two requests to one host.
+    pub per_host_delay: Duration,
+    /// Proxy URL for this source; otherwise `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY` apply.
+    pub proxy: Option<String>,
+    /// Extra request headers (cookies, referer).
+    pub headers: HeaderMap,
 }
 
-impl Default for FetchSettings {
+impl Default for FetchPolicy {
     fn default() -> Self {
-        FetchSettings {
+        FetchPolicy {
             user_agent: DEFAULT_USER_AGENT.to_owned(),
             timeout: Duration::from_secs(30),
             max_body_bytes: 10 * 1024 * 1024,
+            max_retries: 2,
+            per_host_concurrency: 1,
+            per_host_delay: Duration::from_millis(1000),
+            proxy: None,
+            headers: HeaderMap::new(),
         }
+    }
+}
+
+impl FetchPolicy {
+    fn host_policy(&self) -> HostPolicy {
+        HostPolicy {
+            concurrency: self.per_host_concurrency,
+            delay: self.per_host_delay,
+        }
+    }
+}
+
+/// HTTP cache validators remembered per URL, sent back on the next request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+impl Validators {
+    pub fn is_empty(&self) -> bool {
+        self.etag.is_none() && self.last_modified.is_none()
     }
 }
 
@@ -41,8 +98,14 @@ impl Default for FetchSettings {
 pub enum FetchError {
     #[error("{url}: only http and https URLs are fetched")]
     UnsupportedScheme { url: String },
-    #[error("{url}: HTTP {status}")]
-    Status { url: String, status: StatusCode },
+    #[error("{url}: blocked by robots.txt ({reason})")]
+    Blocked { url: String, reason: String },
+    #[error("{url}: HTTP {status}{}", retry_note(.retry_after))]
+    Status {
+        url: String,
+        status: StatusCode,
+        retry_after: Option<Duration>,
+    },
     #[error("{url}: timed out after {secs}s")]
     Timeout { url: String, secs: u64 },
     #[error("{url}: body larger than max_body_bytes ({limit} bytes)")]
@@ -51,7 +114,20 @@ pub enum FetchError {
     Network { url: String, reason: String },
 }
 
-/// A successful response, body read in full (within limits).
+fn retry_note(retry_after: &Option<Duration>) -> String {
+    retry_after.map_or(String::new(), |d| {
+        format!(" (server asks to retry after {}s)", d.as_secs())
+    })
+}
+
+impl FetchError {
+    /// robots.txt forbade the fetch: a policy outcome, not a failure of the source.
+    pub fn is_blocked(&self) -> bool {
+        matches!(self, FetchError::Blocked { .. })
+    }
+}
+
+/// A complete response body (within limits).
 #[derive(Debug, Clone)]
 pub struct Response {
     /// The final URL, after redirects.
@@ -59,6 +135,9 @@ pub struct Response {
     pub status: StatusCode,
     pub content_type: Option<String>,
     pub body: Vec<u8>,
+    /// Validators to send next time.
+    pub validators: Validators,
+    pub cache_control: Option<String>,
 }
 
 impl Response {
@@ -68,111 +147,380 @@ impl Response {
     }
 }
 
-/// The shared HTTP client.
+/// The outcome of a conditional GET.
+#[derive(Debug, Clone)]
+pub enum Fetched {
+    Page(Box<Response>),
+    /// 304: unchanged since the validators were issued.
+    NotModified,
+}
+
+/// One attempt's failure, and whether (and when) it is worth another.
+struct AttemptError {
+    error: FetchError,
+    retry: bool,
+    retry_after: Option<Duration>,
+}
+
+impl AttemptError {
+    fn fatal(error: FetchError) -> Self {
+        AttemptError {
+            error,
+            retry: false,
+            retry_after: None,
+        }
+    }
+}
+
+struct Inner {
+    clients: Mutex<HashMap<Option<String>, reqwest::Client>>,
+    limits: HostLimits,
+    robots: RobotsCache,
+}
+
+/// The shared HTTP client. Cloning is cheap and shares limits and caches.
 #[derive(Clone)]
 pub struct Fetcher {
-    client: reqwest::Client,
-    settings: FetchSettings,
+    inner: Arc<Inner>,
+}
+
+/// `host:port`, the unit of politeness.
+fn host_key(url: &Url) -> String {
+    format!(
+        "{}:{}",
+        url.host_str().unwrap_or_default(),
+        url.port_or_known_default().unwrap_or(0)
+    )
+}
+
+fn build_client(proxy: Option<&str>) -> Result<reqwest::Client, FetchError> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            let target = attempt.url().to_string();
+            if attempt.previous().len() >= 10 {
+                attempt.error("more than 10 redirects")
+            } else if !matches!(attempt.url().scheme(), "http" | "https") {
+                attempt.error(format!("redirect to a non-http(s) URL {target}"))
+            } else if attempt.previous().contains(attempt.url()) {
+                attempt.error(format!("redirect loop at {target}"))
+            } else {
+                attempt.follow()
+            }
+        }));
+    if let Some(p) = proxy {
+        let proxy = reqwest::Proxy::all(p).map_err(|e| FetchError::Network {
+            url: p.to_owned(),
+            reason: format!("invalid proxy: {e}"),
+        })?;
+        builder = builder.proxy(proxy);
+    }
+    builder.build().map_err(|e| FetchError::Network {
+        url: String::new(),
+        reason: format!("cannot build HTTP client: {e}"),
+    })
+}
+
+/// reqwest's top-level message is generic; the cause chain says what really happened.
+fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut reason = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !reason.contains(&s_text) {
+            reason.push_str(": ");
+            reason.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    reason
+}
+
+fn parse_retry_after(v: &HeaderValue) -> Option<Duration> {
+    let v = v.to_str().ok()?.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(v).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+fn backoff(attempt: u32) -> Duration {
+    let base = BACKOFF_BASE.saturating_mul(1 << attempt.min(10));
+    // ±50 % jitter, so sources retrying after a shared outage do not come back in lockstep.
+    base.mul_f64(0.5 + fastrand::f64())
 }
 
 impl Fetcher {
-    pub fn new(settings: FetchSettings) -> Result<Self, FetchError> {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            reqwest::header::ACCEPT_LANGUAGE,
-            HeaderValue::from_static("zh-CN,zh;q=0.9,en;q=0.5"),
-        );
-        let client = reqwest::Client::builder()
-            .user_agent(settings.user_agent.clone())
-            .default_headers(headers)
-            .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
-            .timeout(settings.timeout)
-            .redirect(reqwest::redirect::Policy::custom(|attempt| {
-                if attempt.previous().len() >= 10 {
-                    attempt.error("more than 10 redirects")
-                } else if !matches!(attempt.url().scheme(), "http" | "https") {
-                    attempt.error("redirect to a non-http(s) URL")
-                } else if attempt.previous().contains(attempt.url()) {
-                    attempt.error("redirect loop")
-                } else {
-                    attempt.follow()
-                }
-            }))
-            .build()
-            .map_err(|e| FetchError::Network {
-                url: String::new(),
-                reason: format!("cannot build HTTP client: {e}"),
-            })?;
-        Ok(Fetcher { client, settings })
+    /// A fetcher allowing `concurrency` requests at once overall. `hosts` lists the policy of
+    /// each source by its URL, so a host shared by several sources gets the strictest limits.
+    pub fn new<'a>(
+        concurrency: usize,
+        hosts: impl IntoIterator<Item = (&'a Url, &'a FetchPolicy)>,
+    ) -> Result<Fetcher, FetchError> {
+        let mut configured: HashMap<String, HostPolicy> = HashMap::new();
+        let mut clients = HashMap::new();
+        clients.insert(None, build_client(None)?);
+        for (url, policy) in hosts {
+            let p = policy.host_policy();
+            configured
+                .entry(host_key(url))
+                .and_modify(|c| {
+                    c.concurrency = c.concurrency.min(p.concurrency);
+                    c.delay = c.delay.max(p.delay);
+                })
+                .or_insert(p);
+            if let Some(proxy) = &policy.proxy
+                && !clients.contains_key(&Some(proxy.clone()))
+            {
+                clients.insert(Some(proxy.clone()), build_client(Some(proxy))?);
+            }
+        }
+        Ok(Fetcher {
+            inner: Arc::new(Inner {
+                clients: Mutex::new(clients),
+                limits: HostLimits::new(concurrency, configured),
+                robots: RobotsCache::default(),
+            }),
+        })
     }
 
-    pub fn settings(&self) -> &FetchSettings {
-        &self.settings
+    fn client(&self, proxy: Option<&String>) -> Result<reqwest::Client, FetchError> {
+        let mut clients = self.inner.clients.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = clients.get(&proxy.cloned()) {
+            return Ok(c.clone());
+        }
+        let c = build_client(proxy.map(String::as_str))?;
+        clients.insert(proxy.cloned(), c.clone());
+        Ok(c)
     }
 
-    /// GETs `url`, following redirects, and reads the body up to `max_body_bytes`.
-    pub async fn get(&self, url: &Url) -> Result<Response, FetchError> {
+    /// GETs `url` if robots.txt allows, within the host's limits, retrying timeouts, connection
+    /// errors, 429 and 5xx with backoff (honouring `Retry-After`). With `validators`, a 304
+    /// answer is [`Fetched::NotModified`].
+    pub async fn get(
+        &self,
+        url: &Url,
+        policy: &FetchPolicy,
+        validators: Option<&Validators>,
+    ) -> Result<Fetched, FetchError> {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(FetchError::UnsupportedScheme {
                 url: url.to_string(),
             });
         }
-        let mut resp = self
-            .client
-            .get(url.clone())
-            .header(USER_AGENT, &self.settings.user_agent)
-            .send()
-            .await
-            .map_err(|e| self.error(url, e))?;
-        let status = resp.status();
-        if !status.is_success() {
-            return Err(FetchError::Status {
+        if let Verdict::Blocked(reason) = self.robots(url, policy).await {
+            return Err(FetchError::Blocked {
                 url: url.to_string(),
-                status,
+                reason,
             });
         }
+        let host = host_key(url);
+        let mut attempt = 0;
+        loop {
+            let permit = self.inner.limits.acquire(&host, policy.host_policy()).await;
+            let result = self.once(url, policy, validators, None).await;
+            drop(permit);
+            let failure = match result {
+                Ok(fetched) => return Ok(fetched),
+                Err(f) => f,
+            };
+            if !failure.retry || attempt >= policy.max_retries {
+                return Err(failure.error);
+            }
+            let wait = match failure.retry_after {
+                Some(wait) if wait > MAX_RETRY_WAIT => {
+                    self.inner
+                        .limits
+                        .hold_off(&host, policy.host_policy(), Instant::now() + wait)
+                        .await;
+                    return Err(failure.error);
+                }
+                Some(wait) => {
+                    self.inner
+                        .limits
+                        .hold_off(&host, policy.host_policy(), Instant::now() + wait)
+                        .await;
+                    wait
+                }
+                None => backoff(attempt),
+            };
+            attempt += 1;
+            tracing::debug!(%url, attempt, wait_ms = wait.as_millis() as u64, error = %failure.error, "retrying");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// One request, no retries. `truncate_at` cuts the body there instead of failing.
+    async fn once(
+        &self,
+        url: &Url,
+        policy: &FetchPolicy,
+        validators: Option<&Validators>,
+        truncate_at: Option<usize>,
+    ) -> Result<Fetched, AttemptError> {
+        let client = self
+            .client(policy.proxy.as_ref())
+            .map_err(AttemptError::fatal)?;
+        let mut request = client
+            .get(url.clone())
+            .timeout(policy.timeout)
+            .headers(policy.headers.clone())
+            .header(USER_AGENT, &policy.user_agent);
+        if let Some(v) = validators {
+            if let Some(etag) = &v.etag {
+                request = request.header(IF_NONE_MATCH, etag);
+            }
+            if let Some(lm) = &v.last_modified {
+                request = request.header(IF_MODIFIED_SINCE, lm);
+            }
+        }
+        let transport_error = |e: reqwest::Error| {
+            let retry = e.is_timeout() || e.is_connect() || e.is_request() || e.is_body();
+            let error = if e.is_timeout() {
+                FetchError::Timeout {
+                    url: url.to_string(),
+                    secs: policy.timeout.as_secs(),
+                }
+            } else {
+                FetchError::Network {
+                    url: url.to_string(),
+                    reason: describe(&e),
+                }
+            };
+            AttemptError {
+                error,
+                retry: retry && !e.is_redirect(),
+                retry_after: None,
+            }
+        };
+        let mut resp = request.send().await.map_err(transport_error)?;
+        let status = resp.status();
+        if status == StatusCode::NOT_MODIFIED && validators.is_some_and(|v| !v.is_empty()) {
+            return Ok(Fetched::NotModified);
+        }
+        if !status.is_success() {
+            let retry_after = resp.headers().get(RETRY_AFTER).and_then(parse_retry_after);
+            return Err(AttemptError {
+                error: FetchError::Status {
+                    url: url.to_string(),
+                    status,
+                    retry_after,
+                },
+                retry: status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error(),
+                retry_after,
+            });
+        }
+        let header = |name| {
+            resp.headers()
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let content_type = header(CONTENT_TYPE);
+        let cache_control = header(CACHE_CONTROL);
+        let validators = Validators {
+            etag: header(ETAG),
+            last_modified: header(LAST_MODIFIED),
+        };
         let final_url = resp.url().clone();
-        let content_type = resp
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let limit = self.settings.max_body_bytes;
+        let limit = truncate_at.unwrap_or(policy.max_body_bytes);
         let mut body = Vec::new();
-        // Read chunk by chunk, after decompression, so a gzip bomb stops at the limit.
-        while let Some(chunk) = resp.chunk().await.map_err(|e| self.error(url, e))? {
+        // Chunks arrive decompressed, so a gzip bomb is stopped at the limit, not after.
+        while let Some(chunk) = resp.chunk().await.map_err(transport_error)? {
             if body.len() + chunk.len() > limit {
-                return Err(FetchError::TooLarge {
+                if truncate_at.is_some() {
+                    body.extend_from_slice(&chunk[..limit - body.len()]);
+                    break;
+                }
+                return Err(AttemptError::fatal(FetchError::TooLarge {
                     url: url.to_string(),
                     limit,
-                });
+                }));
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Response {
+        Ok(Fetched::Page(Box::new(Response {
             url: final_url,
             status,
             content_type,
             body,
-        })
+            validators,
+            cache_control,
+        })))
     }
 
-    fn error(&self, url: &Url, e: reqwest::Error) -> FetchError {
-        let url = url.to_string();
-        if e.is_timeout() {
-            return FetchError::Timeout {
-                url,
-                secs: self.settings.timeout.as_secs(),
-            };
+    /// What robots.txt says about `url`, fetching and caching the origin's file when needed.
+    pub async fn robots(&self, url: &Url, policy: &FetchPolicy) -> Verdict {
+        let origin = url.origin().ascii_serialization();
+        if let Some(entry) = self.inner.robots.get(&origin) {
+            return entry.verdict(url.as_str());
         }
-        // reqwest's top-level message is generic; the cause chain says what really happened.
-        let mut reason = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            reason.push_str(": ");
-            reason.push_str(&s.to_string());
-            source = s.source();
+        let lock = self.inner.robots.fetch_lock(&origin);
+        let _guard = lock.lock().await;
+        if let Some(entry) = self.inner.robots.get(&origin) {
+            return entry.verdict(url.as_str());
         }
-        FetchError::Network { url, reason }
+        let robots_url = match url.join("/robots.txt") {
+            Ok(u) => u,
+            Err(_) => return Verdict::Allowed("no robots.txt URL for this origin".into()),
+        };
+        let host = host_key(url);
+        let permit = self.inner.limits.acquire(&host, policy.host_policy()).await;
+        let result = self
+            .once(&robots_url, policy, None, Some(robots::MAX_BYTES))
+            .await;
+        drop(permit);
+        let now = Instant::now();
+        let entry = match result {
+            Ok(Fetched::Page(resp)) => robots::Entry {
+                rules: robots::parse(&policy.user_agent, &resp.body),
+                expires: now + robots::ttl(resp.cache_control.as_deref()),
+            },
+            Ok(Fetched::NotModified) => robots::Entry {
+                rules: Rules::AllowAll {
+                    why: "robots.txt answered 304 to an unconditional request".into(),
+                },
+                expires: now + robots::UNREACHABLE_TTL,
+            },
+            Err(AttemptError {
+                error: FetchError::Status { status, .. },
+                ..
+            }) if status.is_server_error() => robots::Entry {
+                rules: Rules::DisallowAll {
+                    why: format!(
+                        "robots.txt answered HTTP {status}; the site is treated as disallowed for {} minutes",
+                        robots::SERVER_ERROR_TTL.as_secs() / 60
+                    ),
+                },
+                expires: now + robots::SERVER_ERROR_TTL,
+            },
+            Err(AttemptError {
+                error: FetchError::Status { status, .. },
+                ..
+            }) => robots::Entry {
+                rules: Rules::AllowAll {
+                    why: format!("no robots.txt (HTTP {status})"),
+                },
+                expires: now + robots::DEFAULT_TTL,
+            },
+            Err(e) => robots::Entry {
+                rules: Rules::AllowAll {
+                    why: format!("robots.txt unreachable ({})", e.error),
+                },
+                expires: now + robots::UNREACHABLE_TTL,
+            },
+        };
+        if let Some(delay) = entry.crawl_delay() {
+            self.inner
+                .limits
+                .raise_delay(&host, policy.host_policy(), delay)
+                .await;
+        }
+        let entry = self.inner.robots.put(&origin, entry);
+        entry.verdict(url.as_str())
     }
 }
