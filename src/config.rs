@@ -578,14 +578,36 @@ impl Config {
                         max_pages,
                     })
                 }
+                "feed" => {
+                    for (key, v) in [("links", &s.links), ("next", &s.next)] {
+                        if let Some(v) = v {
+                            problem(
+                                v.span(),
+                                format!("{}: only html sources take `{key}`", at(key)),
+                            );
+                        }
+                    }
+                    Some(SourceKind::Feed {
+                        full_text: s.full_text.as_ref().is_some_and(|f| *f.get_ref()),
+                    })
+                }
                 other => {
                     problem(
                         s.kind.span(),
-                        format!("{}: unknown kind {other:?} (expected \"html\")", at("kind")),
+                        format!(
+                            "{}: unknown kind {other:?} (expected \"html\" or \"feed\")",
+                            at("kind")
+                        ),
                     );
                     None
                 }
             };
+            if let (Some(f), "html") = (&s.full_text, s.kind.get_ref().as_str()) {
+                problem(
+                    f.span(),
+                    format!("{}: only feed sources take `full_text`", at("full_text")),
+                );
+            }
             let reads_pages = match s.kind.get_ref().as_str() {
                 "feed" => s.full_text.as_ref().is_some_and(|f| *f.get_ref()),
                 _ => true,
@@ -728,6 +750,53 @@ date = "span.date"
             ),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn fetch_settings_default_and_are_overridden_per_source() {
+        let text = GOOD
+            .replace(
+                "state_dir = \"st\"",
+                "state_dir = \"st\"\nper_host_delay_ms = 250\nmax_retries = 5\nconcurrency = 3",
+            )
+            .replace(
+                "date = \"span.date\"",
+                "date = \"span.date\"\nmax_retries = 0\nheaders = { Referer = \"http://x/\" }",
+            );
+        let c = Config::parse(&text, Path::new("/etc/nw/sources.toml"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.settings.concurrency, 3);
+        assert_eq!(c.settings.fetch.max_retries, 5);
+        let s = &c.sources[0].fetch;
+        assert_eq!(
+            (s.max_retries, s.per_host_delay),
+            (0, Duration::from_millis(250))
+        );
+        assert_eq!(s.per_host_concurrency, 1);
+        assert_eq!(
+            s.headers.get("referer").map(|v| v.as_bytes()),
+            Some(&b"http://x/"[..])
+        );
+        let bad = text.replace("Referer = ", "\"Bad Header\" = ");
+        assert!(
+            problems(&bad).contains("headers: invalid header"),
+            "{}",
+            problems(&bad)
+        );
+        let zero = text.replace("concurrency = 3", "concurrency = 0");
+        assert!(problems(&zero).contains("[settings] concurrency: must be at least 1"));
+    }
+
+    #[test]
+    fn feed_sources_need_no_selectors_and_refuse_html_keys() {
+        let feed = "[[source]]\nname = \"f\"\nkind = \"feed\"\nurl = \"http://h/rss.xml\"\nschedule = \"0 * * * *\"\n";
+        let c = Config::parse(feed, Path::new("s.toml")).unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            c.sources[0].kind,
+            SourceKind::Feed { full_text: false }
+        ));
+        let msg = problems(&format!("{feed}links = \"a\"\n"));
+        assert!(msg.contains("only html sources take `links`"), "{msg}");
     }
 
     #[test]

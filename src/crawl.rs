@@ -311,21 +311,8 @@ impl Crawler {
 
     /// An article from a feed item's own content.
     fn feed_article(&self, source: &SourceConfig, item: &FeedItem) -> Result<Found, String> {
-        let title = item.title.as_deref().ok_or("feed item has no title")?;
-        let body = item
-            .content_html
-            .as_deref()
-            .map(extract::fragment_text)
-            .ok_or("feed item has no content (set full_text = true to read its page)")?;
-        let article = self.article(
-            source,
-            title,
-            &body,
-            item.date,
-            item.link.as_ref().map(Url::to_string),
-        )?;
         Ok(Found {
-            article,
+            article: item_article(source, item, self.timezone)?,
             aliases: Vec::new(),
             validators: Validators::default(),
         })
@@ -347,51 +334,13 @@ impl Crawler {
                 ));
             }
         };
-        let text = resp.decode(source.encoding.as_deref()).text;
-        let raw = extract::article(&text, &resp.url, &source.fields);
-        let title = raw
-            .title
-            .or_else(|| item.and_then(|i| i.title.clone()))
-            .ok_or_else(|| ArticleError::Page(url.to_string(), "no title found".into()))?;
-        let body = raw
-            .body
-            .ok_or_else(|| ArticleError::Page(url.to_string(), "no body text found".into()))?;
-        let date = raw.date.or_else(|| item.and_then(|i| i.date));
-        let stored_url = raw.canonical.unwrap_or_else(|| url.clone());
-        let article = self
-            .article(source, &title, &body, date, Some(stored_url.to_string()))
+        let (article, aliases) = page_article(source, &resp, url, item, self.timezone)
             .map_err(|e| ArticleError::Page(url.to_string(), e))?;
-        let aliases = [url, &resp.url]
-            .into_iter()
-            .filter(|u| **u != stored_url)
-            .map(Url::to_string)
-            .collect();
         Ok(Found {
             article,
             aliases,
             validators: resp.validators,
         })
-    }
-
-    fn article(
-        &self,
-        source: &SourceConfig,
-        title: &str,
-        body: &str,
-        date: Option<NaiveDate>,
-        url: Option<String>,
-    ) -> Result<Article, String> {
-        let date = date.unwrap_or_else(|| self.today());
-        let article = Article::new(title, body, date, url, &source.name, Utc::now());
-        if article.title.is_empty() || article.body.is_empty() {
-            return Err("title or body is empty after normalisation".into());
-        }
-        Ok(article)
-    }
-
-    /// Today in the configured zone: the date of pages that show none.
-    fn today(&self) -> NaiveDate {
-        Utc::now().with_timezone(&self.timezone).date_naive()
     }
 
     async fn record_outcome(
@@ -418,6 +367,73 @@ impl Crawler {
         self.store.flush().await?;
         self.store.write_status_snapshot()
     }
+}
+
+/// Reads the article in a fetched page listed as `listed`, with the URL it is stored under
+/// (its canonical URL when it names one) and the other URLs that lead to it.
+pub fn page_article(
+    source: &SourceConfig,
+    resp: &Response,
+    listed: &Url,
+    item: Option<&FeedItem>,
+    timezone: Tz,
+) -> Result<(Article, Vec<String>), String> {
+    let text = resp.decode(source.encoding.as_deref()).text;
+    let raw = extract::article(&text, &resp.url, &source.fields);
+    let title = raw
+        .title
+        .or_else(|| item.and_then(|i| i.title.clone()))
+        .ok_or("no title found")?;
+    let body = raw.body.ok_or("no body text found")?;
+    let date = raw.date.or_else(|| item.and_then(|i| i.date));
+    let stored_url = raw.canonical.unwrap_or_else(|| listed.clone());
+    let article = make_article(
+        source,
+        &title,
+        &body,
+        date,
+        Some(stored_url.to_string()),
+        timezone,
+    )?;
+    let aliases = [listed, &resp.url]
+        .into_iter()
+        .filter(|u| **u != stored_url)
+        .map(Url::to_string)
+        .collect();
+    Ok((article, aliases))
+}
+
+/// An article from a feed item's own content.
+pub fn item_article(
+    source: &SourceConfig,
+    item: &FeedItem,
+    timezone: Tz,
+) -> Result<Article, String> {
+    let title = item.title.as_deref().ok_or("feed item has no title")?;
+    let body = item
+        .content_html
+        .as_deref()
+        .map(extract::fragment_text)
+        .ok_or("feed item has no content (set full_text = true to read its page)")?;
+    let url = item.link.as_ref().map(Url::to_string);
+    make_article(source, title, &body, item.date, url, timezone)
+}
+
+/// Normalises the fields into an article; a page without a date gets today in `timezone`.
+fn make_article(
+    source: &SourceConfig,
+    title: &str,
+    body: &str,
+    date: Option<NaiveDate>,
+    url: Option<String>,
+    timezone: Tz,
+) -> Result<Article, String> {
+    let date = date.unwrap_or_else(|| Utc::now().with_timezone(&timezone).date_naive());
+    let article = Article::new(title, body, date, url, &source.name, Utc::now());
+    if article.title.is_empty() || article.body.is_empty() {
+        return Err("title or body is empty after normalisation".into());
+    }
+    Ok(article)
 }
 
 /// Why one article page could not be read.

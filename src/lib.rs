@@ -8,6 +8,7 @@
 pub mod archive;
 pub mod article;
 pub mod backfill;
+pub mod check;
 pub mod config;
 pub mod crawl;
 pub mod extract;

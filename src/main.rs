@@ -63,6 +63,15 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Archive)]
         format: Format,
     },
+    /// Fetch a source now and show what it would store and why; stores and sends nothing.
+    Check {
+        source: String,
+        /// At most this many articles (default: the source's max_articles).
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Show each source's last attempt, last success, failures, articles and next run.
+    Status,
     /// Build the digest of everything pending and send it now.
     Digest {
         /// Print the digest and change nothing.
@@ -141,6 +150,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             format,
         } => export(&config, source.as_deref(), since, format),
         Command::Digest { dry_run } => digest(config, dry_run).await,
+        Command::Check { source, limit } => check(&config, &source, limit).await,
+        Command::Status => status(&config),
     }
 }
 
@@ -348,6 +359,86 @@ async fn digest(config: Config, dry_run: bool) -> Result<ExitCode, Failure> {
         Delivery::Sent { items } => {
             println!("digest of {items} items sent to {}", mailer.destination())
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn check(config: &Config, name: &str, limit: Option<usize>) -> Result<ExitCode, Failure> {
+    let source = config
+        .select_sources(&[name.to_owned()])
+        .map_err(|e| Failure::Usage(anyhow!(e)))?
+        .remove(0);
+    let fetcher = newswatch::fetch::Fetcher::new(
+        config.settings.concurrency,
+        [(&source.url, &source.fetch)],
+    )?;
+    let limit = limit.unwrap_or(source.max_articles);
+    let report = newswatch::check::check(&fetcher, source, config.settings.timezone, limit).await;
+    print!("{}", report.text);
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn status(config: &Config) -> Result<ExitCode, Failure> {
+    use newswatch::store::{StoreError, read_status_snapshot};
+    let dir = &config.settings.state_dir;
+    let (states, note) = match Store::open(dir) {
+        Ok(store) => (store.source_states()?.into_iter().collect(), None),
+        // A running daemon holds the store; it keeps a snapshot beside it for this.
+        Err(StoreError::Locked { .. }) => {
+            let snapshot = read_status_snapshot(dir)?.unwrap_or_default();
+            let when = snapshot.written_at.map_or("never".into(), |t| {
+                t.with_timezone(&config.settings.timezone)
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string()
+            });
+            (
+                snapshot.sources,
+                Some(format!(
+                    "(the daemon holds the store; snapshot written {when})"
+                )),
+            )
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let states: std::collections::BTreeMap<String, newswatch::store::SourceState> = states;
+    let tz = config.settings.timezone;
+    let now = chrono::Utc::now().with_timezone(&tz);
+    let fmt = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map_or("never".to_owned(), |t| {
+            t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
+        })
+    };
+    let mut out = io::stdout().lock();
+    if let Some(note) = note {
+        writeln!(out, "{note}")?;
+    }
+    for source in &config.sources {
+        let state = states.get(&source.name).cloned().unwrap_or_default();
+        let next = source
+            .schedule
+            .next_after(now)
+            .map_or("unknown".to_owned(), |t| {
+                t.format("%Y-%m-%d %H:%M:%S").to_string()
+            });
+        writeln!(out, "{}", source.name)?;
+        writeln!(out, "  last attempt:         {}", fmt(state.last_attempt))?;
+        writeln!(out, "  last success:         {}", fmt(state.last_success))?;
+        writeln!(
+            out,
+            "  consecutive failures: {}",
+            state.consecutive_failures
+        )?;
+        writeln!(
+            out,
+            "  last error:           {}",
+            state.last_error.as_deref().unwrap_or("none")
+        )?;
+        writeln!(out, "  articles stored:      {}", state.articles_stored)?;
+        writeln!(out, "  next run:             {next} ({})", source.schedule)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -57,7 +57,8 @@ pub fn parse(bytes: &[u8], feed_url: &Url) -> Result<Vec<FeedItem>, String> {
                 .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
                 .or_else(|| e.links.first())
                 .and_then(|l| feed_url.join(l.href.trim()).ok())
-                .filter(|u| matches!(u.scheme(), "http" | "https"));
+                .filter(|u| matches!(u.scheme(), "http" | "https"))
+                .map(super::clean_url);
             let content_html = e
                 .content
                 .and_then(|c| c.body)

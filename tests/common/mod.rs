@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// One canned response.
 #[derive(Clone)]
@@ -19,54 +19,152 @@ pub struct Route {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// Wait this long before answering.
+    pub delay: Duration,
+}
+
+impl Route {
+    pub fn new(status: u16, headers: &[(&str, &str)], body: impl Into<Vec<u8>>) -> Route {
+        Route {
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: body.into(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    pub fn delayed(mut self, delay: Duration) -> Route {
+        self.delay = delay;
+        self
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One request the site received.
+#[derive(Clone, Debug)]
+pub struct Hit {
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub at: Instant,
+}
+
+impl Hit {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Default)]
+struct Inflight {
+    now: usize,
+    max: usize,
 }
 
 /// A fixture web site on 127.0.0.1; it stops when the test's runtime ends.
+///
+/// Each path answers with a sequence of routes: the n-th request gets the n-th, the last
+/// repeats. A route with an `etag` or `last-modified` header answers 304 to a request that
+/// sends it back.
 #[derive(Clone)]
 pub struct Site {
     pub addr: SocketAddr,
-    routes: Arc<Mutex<HashMap<String, Route>>>,
-    hits: Arc<Mutex<Vec<String>>>,
+    routes: Arc<Mutex<HashMap<String, Vec<Route>>>>,
+    hits: Arc<Mutex<Vec<Hit>>>,
+    inflight: Arc<Mutex<Inflight>>,
 }
 
 impl Site {
     pub async fn start() -> Site {
-        let routes: Arc<Mutex<HashMap<String, Route>>> = Arc::default();
-        let hits: Arc<Mutex<Vec<String>>> = Arc::default();
+        let routes: Arc<Mutex<HashMap<String, Vec<Route>>>> = Arc::default();
+        let hits: Arc<Mutex<Vec<Hit>>> = Arc::default();
+        let inflight: Arc<Mutex<Inflight>> = Arc::default();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let (r, h) = (routes.clone(), hits.clone());
+        let (r, h, f) = (routes.clone(), hits.clone(), inflight.clone());
         let app = axum::Router::new().fallback(move |req: Request<Body>| {
-            let (r, h) = (r.clone(), h.clone());
+            let (r, h, f) = (r.clone(), h.clone(), f.clone());
             async move {
                 let path = req
                     .uri()
                     .path_and_query()
                     .map_or("/".to_owned(), |p| p.to_string());
-                h.lock().expect("hits").push(path.clone());
-                let route = r.lock().expect("routes").get(&path).cloned();
-                let mut resp = Response::builder();
-                match route {
-                    None => resp
-                        .status(StatusCode::NOT_FOUND)
-                        .body(Body::from("not found")),
-                    Some(route) => {
-                        resp = resp.status(route.status);
-                        for (k, v) in &route.headers {
-                            resp = resp.header(k, v);
-                        }
-                        resp.body(Body::from(route.body))
-                    }
+                let headers: Vec<(String, String)> = req
+                    .headers()
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.to_string(),
+                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                        )
+                    })
+                    .collect();
+                let hit = Hit {
+                    path: path.clone(),
+                    headers,
+                    at: Instant::now(),
+                };
+                let route = {
+                    let mut hits = h.lock().expect("hits");
+                    let n = hits.iter().filter(|x| x.path == path).count();
+                    hits.push(hit.clone());
+                    r.lock()
+                        .expect("routes")
+                        .get(&path)
+                        .and_then(|seq| seq.get(n.min(seq.len().saturating_sub(1))).cloned())
+                };
+                {
+                    let mut f = f.lock().expect("inflight");
+                    f.now += 1;
+                    f.max = f.max.max(f.now);
                 }
-                .expect("response")
+                if let Some(route) = &route {
+                    tokio::time::sleep(route.delay).await;
+                }
+                f.lock().expect("inflight").now -= 1;
+                let Some(route) = route else {
+                    return Response::builder()
+                        .status(StatusCode::NOT_FOUND)
+                        .body(Body::from("not found"))
+                        .expect("404");
+                };
+                let unchanged = route
+                    .header("etag")
+                    .is_some_and(|e| hit.header("if-none-match") == Some(e))
+                    || route
+                        .header("last-modified")
+                        .is_some_and(|m| hit.header("if-modified-since") == Some(m));
+                let mut resp =
+                    Response::builder().status(if unchanged { 304 } else { route.status });
+                for (k, v) in &route.headers {
+                    resp = resp.header(k, v);
+                }
+                let body = if unchanged { Vec::new() } else { route.body };
+                resp.body(Body::from(body)).expect("response")
             }
         });
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Site { addr, routes, hits }
+        Site {
+            addr,
+            routes,
+            hits,
+            inflight,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -85,17 +183,15 @@ impl Site {
         headers: &[(&str, &str)],
         body: impl Into<Vec<u8>>,
     ) {
-        self.routes.lock().expect("routes").insert(
-            path.to_owned(),
-            Route {
-                status,
-                headers: headers
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-                body: body.into(),
-            },
-        );
+        self.sequence(path, vec![Route::new(status, headers, body)]);
+    }
+
+    /// Answers the n-th request to `path` with `routes[n]` (the last one repeating).
+    pub fn sequence(&self, path: &str, routes: Vec<Route>) {
+        self.routes
+            .lock()
+            .expect("routes")
+            .insert(path.to_owned(), routes);
     }
 
     /// How many requests `path` received.
@@ -104,8 +200,18 @@ impl Site {
             .lock()
             .expect("hits")
             .iter()
-            .filter(|p| *p == path)
+            .filter(|p| p.path == path)
             .count()
+    }
+
+    /// Every request received, in order.
+    pub fn requests(&self) -> Vec<Hit> {
+        self.hits.lock().expect("hits").clone()
+    }
+
+    /// The most requests that were being answered at once.
+    pub fn max_inflight(&self) -> usize {
+        self.inflight.lock().expect("inflight").max
     }
 }
 
@@ -193,6 +299,16 @@ impl Workdir {
         use tokio::io::AsyncWriteExt as _;
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_newswatch"));
         cmd.arg("--config").arg(self.config()).args(args);
+        for proxy in [
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "ALL_PROXY",
+            "http_proxy",
+            "https_proxy",
+            "all_proxy",
+        ] {
+            cmd.env_remove(proxy);
+        }
         cmd.stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
