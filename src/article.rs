@@ -75,6 +75,76 @@ pub struct Article {
     pub fetched_at: DateTime<Utc>,
     /// Hash of `title` and `body`.
     pub hash: ContentHash,
+    /// 1 for the text first stored; each change seen later adds one.
+    #[serde(default = "first_revision")]
+    pub revision: u32,
+    /// When this revision was stored, for revisions after the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revised_at: Option<DateTime<Utc>>,
+}
+
+fn first_revision() -> u32 {
+    1
+}
+
+/// A 64-bit SimHash of an article's body, for recognising near-duplicates: a re-titled repost,
+/// a changed byline, a corrected figure, one press release on two portals.
+///
+/// Built from overlapping 4-character shingles of the body with whitespace and punctuation
+/// removed, each hashed with xxh3 (stable across Rust releases, unlike `DefaultHasher`, so stored
+/// fingerprints stay comparable). Texts differing in a few sentences land a few bits apart;
+/// unrelated texts about 32.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Fingerprint(pub u64);
+
+/// Bodies shorter than this (in characters, punctuation excluded) get no fingerprint: a few
+/// shared sentences would make unrelated short notices look alike.
+pub const FINGERPRINT_MIN_CHARS: usize = 120;
+
+/// Fingerprints at most this many bits apart are near-duplicates (see README for the rates
+/// measured at this threshold).
+pub const NEAR_DUPLICATE_BITS: u32 = 6;
+
+impl Fingerprint {
+    /// The body's fingerprint, or `None` when the body is too short to judge.
+    pub fn of(body: &str) -> Option<Fingerprint> {
+        let chars: Vec<char> = body
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect();
+        if chars.len() < FINGERPRINT_MIN_CHARS {
+            return None;
+        }
+        let mut weights = [0i32; 64];
+        let mut buf = [0u8; 16];
+        for window in chars.windows(4) {
+            let mut len = 0;
+            for c in window {
+                len += c.encode_utf8(&mut buf[len..]).len();
+            }
+            let h = xxhash_rust::xxh3::xxh3_64(&buf[..len]);
+            for (bit, w) in weights.iter_mut().enumerate() {
+                if h >> bit & 1 == 1 {
+                    *w += 1;
+                } else {
+                    *w -= 1;
+                }
+            }
+        }
+        let mut fp = 0u64;
+        for (bit, w) in weights.iter().enumerate() {
+            if *w > 0 {
+                fp |= 1 << bit;
+            }
+        }
+        Some(Fingerprint(fp))
+    }
+
+    /// Bits that differ.
+    pub fn distance(self, other: Fingerprint) -> u32 {
+        (self.0 ^ other.0).count_ones()
+    }
 }
 
 impl Article {
@@ -98,6 +168,8 @@ impl Article {
             source: source.to_owned(),
             fetched_at,
             hash,
+            revision: 1,
+            revised_at: None,
         }
     }
 }
@@ -129,6 +201,27 @@ mod tests {
         assert_eq!(a.hash, b.hash);
         let c = Article::new("武汉,光谷", "第一段。第二段。", day, None, "archive", now);
         assert_ne!(a.hash, c.hash);
+    }
+
+    #[test]
+    fn fingerprint_tolerates_small_edits_not_different_texts() {
+        let base = "武汉东湖高新区对外发布关于打造中部地区风投创投中心的若干措施，通过覆盖风投创投机构募投管退全周期的系统性支持，加大招商引资力度，吸引优质创投资源集聚。\
+            在机构落户方面，明确对新设立或迁入的风投创投机构给予梯度奖励，最高奖励额度为2000万元，同时提供办公用房补贴，最高补贴500万元，切实降低机构初期运营成本。\
+            资金募集环节，政策突破传统单一基金奖励模式，规定基金管理公司募资规模达到2亿元即可申请奖励。";
+        let a = Fingerprint::of(base).unwrap_or(Fingerprint(0));
+        let edited =
+            Fingerprint::of(&base.replace("2000万元", "3000万元")).unwrap_or(Fingerprint(!0));
+        assert!(
+            a.distance(edited) <= NEAR_DUPLICATE_BITS,
+            "{}",
+            a.distance(edited)
+        );
+        let other = "硚口区纪检监察机关聚焦营商环境建设，针对企业反映的痛点和堵点，启动了专项巡察行动，并通过电视问政平台强化社会监督。\
+            同时推行政务服务好差评制度和双评议机制，将日常监督检查融入基层治理环节。这些举措整合多方力量，精准识别问题根源，有效纠治了一大批作风问题。\
+            例如在行政审批流程中，重点整治了推诿扯皮、效率低下等现象；在市场监管领域，强化了对违规行为的预防和处置。";
+        let b = Fingerprint::of(other).unwrap_or(Fingerprint(0));
+        assert!(a.distance(b) > 16, "{}", a.distance(b));
+        assert_eq!(Fingerprint::of("太短的通知。"), None);
     }
 
     #[test]

@@ -33,8 +33,8 @@ pub struct BackfillReport {
 pub struct Backfill<'a> {
     /// Source name the records are stored under (`archive` by default).
     pub source: &'a str,
-    /// Queue imported records for the next digest.
-    pub notify: bool,
+    /// Queue imported records for the digests whose filters take them (`--notify`).
+    pub routing: Option<&'a crate::notify::Routing>,
     /// Called after each entry with the input's line number, for progress display.
     pub progress: &'a dyn Fn(usize),
 }
@@ -63,9 +63,13 @@ impl Backfill<'_> {
                             .rejected
                             .push((r.line, "title or body is empty after normalisation".into()));
                     } else {
-                        match store.insert(&article, self.notify, &[])? {
+                        let queues = self
+                            .routing
+                            .map(|r| r.queues_for(&article))
+                            .unwrap_or_default();
+                        match store.insert(&article, &queues, &[])? {
                             Inserted::New(_) => report.imported += 1,
-                            Inserted::Duplicate(_) => report.duplicate += 1,
+                            _ => report.duplicate += 1,
                         }
                     }
                     r.line

@@ -105,7 +105,9 @@ pub struct Config {
     /// The file it was read from.
     pub path: PathBuf,
     pub settings: Settings,
-    pub digest: Option<DigestConfig>,
+    /// Every digest: `[digest]`/`[[digest]]` mails and `[[notify]]` chat posts, each with its
+    /// own queue.
+    pub digests: Vec<DigestConfig>,
     pub sources: Vec<SourceConfig>,
 }
 
@@ -121,19 +123,83 @@ pub struct Settings {
     pub concurrency: usize,
     /// Default for each source's `max_articles`.
     pub max_articles: usize,
+    /// First wait before retrying a digest whose send failed; doubled each time.
+    pub digest_retry: Duration,
 }
 
-/// `[digest]`.
+/// One digest: a queue of articles its filter takes, sent on its schedule to its destination.
 #[derive(Debug, Clone)]
 pub struct DigestConfig {
+    /// Unique among digests and notify channels; names the queue.
+    pub name: String,
+    /// Line of its table, for messages.
+    pub line: usize,
     pub schedule: Schedule,
+    pub filter: crate::notify::filter::Filter,
+    /// Folder holding `digest.txt` and `digest.html` (mail) or `digest.md` (chat); `None` uses
+    /// the built-in templates.
+    pub templates: Option<PathBuf>,
+    pub destination: Destination,
+}
+
+/// Where a digest goes.
+#[derive(Debug, Clone)]
+pub enum Destination {
+    Email(EmailConfig),
+    Chat(ChatConfig),
+}
+
+/// `[digest]` mail settings.
+#[derive(Debug, Clone)]
+pub struct EmailConfig {
     pub from: lettre::message::Mailbox,
     pub to: Vec<lettre::message::Mailbox>,
     /// lettre SMTP URL; `None` writes `.eml` files to `<state_dir>/outbox/`.
     pub smtp: Option<String>,
-    /// Folder holding `digest.txt` and `digest.html`; `None` uses the built-in templates.
-    pub templates: Option<PathBuf>,
+    /// From `smtp_password_file`, else env `NEWSWATCH_SMTP_PASSWORD`; never from the config.
+    pub password: Option<Secret>,
 }
+
+/// Chat platforms a `[[notify]]` can post to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatKind {
+    WeCom,
+    DingTalk,
+    Feishu,
+    Webhook,
+}
+
+/// `[[notify]]` chat settings.
+#[derive(Debug, Clone)]
+pub struct ChatConfig {
+    pub kind: ChatKind,
+    pub url: Secret,
+    /// DingTalk/Feishu signing secret.
+    pub secret: Option<Secret>,
+}
+
+/// A secret (password, signing key, webhook URL with its token): never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Secret(value)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// The environment variable holding the SMTP password when no `smtp_password_file` is set.
+pub const SMTP_PASSWORD_ENV: &str = "NEWSWATCH_SMTP_PASSWORD";
 
 /// What kind of source, with the kind's own settings.
 #[derive(Debug, Clone)]
@@ -166,14 +232,20 @@ pub struct SourceConfig {
     pub max_articles: usize,
     /// `[settings]` fetch policy with this source's overrides.
     pub fetch: FetchPolicy,
+    /// Articles first seen this many days ago or less are fetched again on each crawl.
+    pub recheck_days: u32,
+    /// Versions kept per article, the latest included.
+    pub max_revisions: u32,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawConfig {
+struct RawConfig<D> {
     #[serde(default)]
     settings: RawSettings,
-    digest: Option<Spanned<RawDigest>>,
+    digest: D,
+    #[serde(default)]
+    notify: Vec<Spanned<RawNotify>>,
     #[serde(default)]
     source: Vec<Spanned<RawSource>>,
 }
@@ -313,17 +385,139 @@ with_fetch_keys! {
         state_dir: Option<String>,
         timezone: Option<Spanned<String>>,
         concurrency: Option<Spanned<usize>>,
+        recheck_days: Option<Spanned<u32>>,
+        max_revisions: Option<Spanned<u32>>,
+        digest_retry_secs: Option<Spanned<u64>>,
     }
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawDigest {
+    name: Option<Spanned<String>>,
     schedule: Spanned<String>,
     from: Spanned<String>,
     to: Spanned<OneOrMany>,
     smtp: Option<Spanned<String>>,
+    smtp_password_file: Option<Spanned<String>>,
     templates: Option<Spanned<String>>,
+    sources: Option<Spanned<Vec<String>>>,
+    keywords: Option<Spanned<Vec<String>>>,
+    exclude: Option<Spanned<Vec<String>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNotify {
+    name: Spanned<String>,
+    kind: Spanned<String>,
+    url: Option<Spanned<String>>,
+    url_env: Option<Spanned<String>>,
+    secret_env: Option<Spanned<String>>,
+    secret_file: Option<Spanned<String>>,
+    schedule: Option<Spanned<String>>,
+    templates: Option<Spanned<String>>,
+    sources: Option<Spanned<Vec<String>>>,
+    keywords: Option<Spanned<Vec<String>>>,
+    exclude: Option<Spanned<Vec<String>>>,
+}
+
+type Problem_<'a> = &'a dyn Fn(std::ops::Range<usize>, String);
+
+/// The filter keys shared by `[digest]` and `[[notify]]`.
+fn parse_filter(
+    at: &str,
+    sources: &Option<Spanned<Vec<String>>>,
+    keywords: &Option<Spanned<Vec<String>>>,
+    exclude: &Option<Spanned<Vec<String>>>,
+    known: &HashSet<String>,
+    problem: Problem_<'_>,
+) -> crate::notify::filter::Filter {
+    use crate::notify::filter::{Filter, Pattern};
+    if let Some(list) = sources {
+        for s in list.get_ref() {
+            if !known.contains(s) {
+                problem(list.span(), format!("{at}sources: no source named {s:?}"));
+            }
+        }
+    }
+    let patterns = |key: &str, v: &Option<Spanned<Vec<String>>>| -> Vec<Pattern> {
+        let Some(v) = v else { return Vec::new() };
+        v.get_ref()
+            .iter()
+            .filter_map(|k| {
+                Pattern::parse(k)
+                    .map_err(|e| problem(v.span(), format!("{at}{key}: {e}")))
+                    .ok()
+            })
+            .collect()
+    };
+    Filter {
+        sources: sources.as_ref().map(|s| s.get_ref().clone()),
+        keywords: patterns("keywords", keywords),
+        exclude: patterns("exclude", exclude),
+    }
+}
+
+/// A secret from the environment variable named by `env`, or the file named by `file`.
+fn read_secret(
+    at: &str,
+    env: &Option<Spanned<String>>,
+    file: &Option<Spanned<String>>,
+    base: &Path,
+    problem: Problem_<'_>,
+) -> Option<Secret> {
+    if let Some(var) = env {
+        return match std::env::var(var.get_ref()) {
+            Ok(v) if !v.trim().is_empty() => Some(Secret(v.trim().to_owned())),
+            _ => {
+                problem(
+                    var.span(),
+                    format!(
+                        "{at}secret_env: environment variable {} is not set",
+                        var.get_ref()
+                    ),
+                );
+                None
+            }
+        };
+    }
+    let file = file.as_ref()?;
+    let path = base.join(file.get_ref());
+    match std::fs::read_to_string(&path) {
+        Ok(v) if !v.trim().is_empty() => Some(Secret(v.trim().to_owned())),
+        Ok(_) => {
+            problem(file.span(), format!("{at}{} is empty", path.display()));
+            None
+        }
+        Err(e) => {
+            problem(
+                file.span(),
+                format!("{at}cannot read {}: {e}", path.display()),
+            );
+            None
+        }
+    }
+}
+
+fn check_templates(
+    at: &str,
+    t: &Option<Spanned<String>>,
+    files: &[&str],
+    base: &Path,
+    problem: Problem_<'_>,
+) -> Option<PathBuf> {
+    let t = t.as_ref()?;
+    let dir = base.join(t.get_ref());
+    for file in files {
+        if !dir.join(file).is_file() {
+            problem(
+                t.span(),
+                format!("{at}templates: {} is missing", dir.join(file).display()),
+            );
+        }
+    }
+    Some(dir)
 }
 
 #[derive(Deserialize)]
@@ -345,11 +539,199 @@ with_fetch_keys! {
         next: Option<Spanned<String>>,
         max_pages: Option<Spanned<usize>>,
         full_text: Option<Spanned<bool>>,
+        recheck_days: Option<Spanned<u32>>,
+        max_revisions: Option<Spanned<u32>>,
         title: Option<Spanned<String>>,
         body: Option<Spanned<String>>,
         date: Option<Spanned<String>>,
         encoding: Option<Spanned<String>>,
     }
+}
+
+/// The `[digest]`/`[[digest]]` and `[[notify]]` tables, checked against the source names.
+fn parse_digests(
+    raw: &RawConfig<Vec<Spanned<RawDigest>>>,
+    sources: &HashSet<String>,
+    base: &Path,
+    problem: Problem_<'_>,
+    lines: &Lines<'_>,
+) -> Vec<DigestConfig> {
+    let mut out = Vec::new();
+    let mut names = HashSet::new();
+    let single = raw.digest.len() == 1;
+    let mut first_schedule = None;
+    for d in &raw.digest {
+        let line = lines.at(d.span().start);
+        let d = d.get_ref();
+        let name = match &d.name {
+            Some(n) => n.get_ref().trim().to_owned(),
+            None if single => "digest".to_owned(),
+            None => {
+                problem(
+                    d.schedule.span(),
+                    "[[digest]] name: required when there are several digests".into(),
+                );
+                continue;
+            }
+        };
+        let at = format!("digest {name:?}: ");
+        if !names.insert(name.clone()) {
+            problem(
+                d.schedule.span(),
+                format!("{at}name: duplicate digest name"),
+            );
+        }
+        let schedule = Schedule::parse(d.schedule.get_ref())
+            .map_err(|e| problem(d.schedule.span(), format!("{at}schedule: {e}")))
+            .ok();
+        first_schedule = first_schedule.or(schedule.clone());
+        let mailbox = |s: &str| {
+            s.parse::<lettre::message::Mailbox>()
+                .map_err(|e| format!("invalid address {s:?}: {e}"))
+        };
+        let from = mailbox(d.from.get_ref())
+            .map_err(|e| problem(d.from.span(), format!("{at}from: {e}")))
+            .ok();
+        let to_raw = match d.to.get_ref() {
+            OneOrMany::One(s) => vec![s.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        };
+        if to_raw.is_empty() {
+            problem(d.to.span(), format!("{at}to: needs at least one recipient"));
+        }
+        let to: Vec<_> = to_raw
+            .iter()
+            .filter_map(|t| {
+                mailbox(t)
+                    .map_err(|e| problem(d.to.span(), format!("{at}to: {e}")))
+                    .ok()
+            })
+            .collect();
+        if let Some(smtp) = &d.smtp
+            && let Err(e) = Url::parse(smtp.get_ref())
+                .map_err(|e| e.to_string())
+                .and_then(|u| {
+                    matches!(u.scheme(), "smtp" | "smtps")
+                        .then_some(())
+                        .ok_or_else(|| format!("scheme {:?} is not smtp or smtps", u.scheme()))
+                })
+        {
+            problem(smtp.span(), format!("{at}smtp: invalid SMTP URL: {e}"));
+        }
+        let env_password = std::env::var(SMTP_PASSWORD_ENV)
+            .ok()
+            .filter(|p| !p.is_empty())
+            .map(Secret);
+        let password =
+            read_secret(&at, &None, &d.smtp_password_file, base, problem).or(env_password);
+        let filter = parse_filter(&at, &d.sources, &d.keywords, &d.exclude, sources, problem);
+        let templates = check_templates(
+            &at,
+            &d.templates,
+            &["digest.txt", "digest.html"],
+            base,
+            problem,
+        );
+        if let (Some(schedule), Some(from)) = (schedule, from) {
+            out.push(DigestConfig {
+                name,
+                line,
+                schedule,
+                filter,
+                templates,
+                destination: Destination::Email(EmailConfig {
+                    from,
+                    to,
+                    smtp: d.smtp.as_ref().map(|s| s.get_ref().clone()),
+                    password,
+                }),
+            });
+        }
+    }
+    for n in &raw.notify {
+        let line = lines.at(n.span().start);
+        let n = n.get_ref();
+        let name = n.name.get_ref().trim().to_owned();
+        let at = format!("notify {name:?}: ");
+        if name.is_empty() || !names.insert(name.clone()) {
+            problem(
+                n.name.span(),
+                format!("{at}name: must be non-empty and differ from every digest's"),
+            );
+        }
+        let kind = match n.kind.get_ref().as_str() {
+            "wecom" => Some(ChatKind::WeCom),
+            "dingtalk" => Some(ChatKind::DingTalk),
+            "feishu" => Some(ChatKind::Feishu),
+            "webhook" => Some(ChatKind::Webhook),
+            other => {
+                problem(
+                    n.kind.span(),
+                    format!(
+                        "{at}kind: unknown kind {other:?} (wecom, dingtalk, feishu or webhook)"
+                    ),
+                );
+                None
+            }
+        };
+        let url = match (&n.url, &n.url_env) {
+            (Some(u), None) => Some(Secret(u.get_ref().clone())),
+            (None, Some(_)) => read_secret(&at, &n.url_env, &None, base, problem),
+            _ => {
+                problem(
+                    n.name.span(),
+                    format!("{at}url: give exactly one of `url` and `url_env`"),
+                );
+                None
+            }
+        };
+        let url = url.filter(|u| match Url::parse(u.expose()) {
+            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => true,
+            _ => {
+                let span = n
+                    .url
+                    .as_ref()
+                    .or(n.url_env.as_ref())
+                    .map_or(n.name.span(), |s| s.span());
+                problem(span, format!("{at}url: not an http(s) URL"));
+                false
+            }
+        });
+        let secret = read_secret(&at, &n.secret_env, &n.secret_file, base, problem);
+        if secret.is_some() && matches!(kind, Some(ChatKind::WeCom | ChatKind::Webhook)) {
+            problem(
+                n.kind.span(),
+                format!("{at}secret: only dingtalk and feishu sign their messages"),
+            );
+        }
+        let schedule = match &n.schedule {
+            Some(s) => Schedule::parse(s.get_ref())
+                .map_err(|e| problem(s.span(), format!("{at}schedule: {e}")))
+                .ok(),
+            None => {
+                if first_schedule.is_none() {
+                    problem(
+                        n.name.span(),
+                        format!("{at}schedule: required when there is no [digest] to follow"),
+                    );
+                }
+                first_schedule.clone()
+            }
+        };
+        let filter = parse_filter(&at, &n.sources, &n.keywords, &n.exclude, sources, problem);
+        let templates = check_templates(&at, &n.templates, &["digest.md"], base, problem);
+        if let (Some(kind), Some(url), Some(schedule)) = (kind, url, schedule) {
+            out.push(DigestConfig {
+                name,
+                line,
+                schedule,
+                filter,
+                templates,
+                destination: Destination::Chat(ChatConfig { kind, url, secret }),
+            });
+        }
+    }
+    out
 }
 
 /// Maps byte offsets to 1-based line numbers.
@@ -382,13 +764,30 @@ impl Config {
             path: path.to_owned(),
             problems,
         };
-        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+        let toml_error = |e: toml::de::Error| {
             let line = e.span().map_or(1, |s| lines.at(s.start));
             invalid(vec![Problem {
                 line,
                 message: e.message().trim().to_owned(),
             }])
-        })?;
+        };
+        // `[digest]` (one table) and `[[digest]]` (several) both work; peek at which it is.
+        let many = toml::from_str::<toml::Table>(text)
+            .map_err(toml_error)?
+            .get("digest")
+            .is_some_and(toml::Value::is_array);
+        let raw: RawConfig<Vec<Spanned<RawDigest>>> = if many {
+            toml::from_str(text).map_err(toml_error)?
+        } else {
+            let one: RawConfig<Option<Spanned<RawDigest>>> =
+                toml::from_str(text).map_err(toml_error)?;
+            RawConfig {
+                settings: one.settings,
+                digest: one.digest.into_iter().collect(),
+                notify: one.notify,
+                source: one.source,
+            }
+        };
         let problems = std::cell::RefCell::new(Vec::new());
         let problem = |span: std::ops::Range<usize>, message: String| {
             problems.borrow_mut().push(Problem {
@@ -428,75 +827,14 @@ impl Config {
                     .apply(&FetchPolicy::default(), "[settings] ", &problem),
                 concurrency: concurrency.max(1),
                 max_articles: s.max_articles.as_ref().map_or(100, |m| *m.get_ref()),
+                digest_retry: Duration::from_secs(
+                    s.digest_retry_secs
+                        .as_ref()
+                        .map_or(60, |d| *d.get_ref())
+                        .max(1),
+                ),
             }
         };
-
-        let digest = raw.digest.as_ref().and_then(|d| {
-            let d = d.get_ref();
-            let schedule = Schedule::parse(d.schedule.get_ref())
-                .map_err(|e| problem(d.schedule.span(), format!("[digest] schedule: {e}")))
-                .ok();
-            let mailbox = |s: &str| {
-                s.parse::<lettre::message::Mailbox>()
-                    .map_err(|e| format!("invalid address {s:?}: {e}"))
-            };
-            let from = mailbox(d.from.get_ref())
-                .map_err(|e| problem(d.from.span(), format!("[digest] from: {e}")))
-                .ok();
-            let to_raw = match d.to.get_ref() {
-                OneOrMany::One(s) => vec![s.clone()],
-                OneOrMany::Many(v) => v.clone(),
-            };
-            if to_raw.is_empty() {
-                problem(
-                    d.to.span(),
-                    "[digest] to: needs at least one recipient".into(),
-                );
-            }
-            let mut to = Vec::new();
-            for t in &to_raw {
-                match mailbox(t) {
-                    Ok(m) => to.push(m),
-                    Err(e) => problem(d.to.span(), format!("[digest] to: {e}")),
-                }
-            }
-            if let Some(smtp) = &d.smtp
-                && let Err(e) = Url::parse(smtp.get_ref())
-                    .map_err(|e| e.to_string())
-                    .and_then(|u| {
-                        matches!(u.scheme(), "smtp" | "smtps")
-                            .then_some(())
-                            .ok_or_else(|| format!("scheme {:?} is not smtp or smtps", u.scheme()))
-                    })
-            {
-                problem(
-                    smtp.span(),
-                    format!("[digest] smtp: invalid SMTP URL {:?}: {e}", smtp.get_ref()),
-                );
-            }
-            let templates = d.templates.as_ref().map(|t| {
-                let dir = base.join(t.get_ref());
-                for file in ["digest.txt", "digest.html"] {
-                    if !dir.join(file).is_file() {
-                        problem(
-                            t.span(),
-                            format!(
-                                "[digest] templates: {} is missing",
-                                dir.join(file).display()
-                            ),
-                        );
-                    }
-                }
-                dir
-            });
-            Some(DigestConfig {
-                schedule: schedule?,
-                from: from?,
-                to,
-                smtp: d.smtp.as_ref().map(|s| s.get_ref().clone()),
-                templates,
-            })
-        });
 
         let mut names = HashSet::new();
         let mut sources = Vec::new();
@@ -629,6 +967,22 @@ impl Config {
                     format!("{}: unknown encoding {:?}", at("encoding"), enc.get_ref()),
                 );
             }
+            let recheck_days = s
+                .recheck_days
+                .as_ref()
+                .or(raw.settings.recheck_days.as_ref())
+                .map_or(7, |d| *d.get_ref());
+            let max_revisions = s
+                .max_revisions
+                .as_ref()
+                .or(raw.settings.max_revisions.as_ref())
+                .map_or(10, |m| *m.get_ref());
+            if max_revisions == 0 {
+                problem(
+                    s.name.span(),
+                    format!("{}: must be at least 1", at("max_revisions")),
+                );
+            }
             let max_articles = s
                 .max_articles
                 .as_ref()
@@ -647,16 +1001,20 @@ impl Config {
                     encoding: s.encoding.as_ref().map(|e| e.get_ref().clone()),
                     max_articles,
                     fetch,
+                    recheck_days,
+                    max_revisions: max_revisions.max(1),
                 });
             }
         }
+
+        let digests = parse_digests(&raw, &names, base, &problem, &lines);
 
         let mut problems = problems.into_inner();
         if problems.is_empty() {
             Ok(Config {
                 path: path.to_owned(),
                 settings,
-                digest,
+                digests,
                 sources,
             })
         } else {
@@ -728,9 +1086,57 @@ date = "span.date"
         assert_eq!(c.settings.timezone, chrono_tz::Asia::Shanghai);
         assert_eq!(c.sources[0].schedule.as_str(), "0 */30 * * * *");
         assert_eq!(c.sources[0].max_articles, 100);
+        assert_eq!(c.digests.len(), 1);
+        assert_eq!(c.digests[0].name, "digest");
         assert!(
-            c.digest
-                .is_some_and(|d| d.smtp.is_none() && d.to.len() == 1)
+            matches!(&c.digests[0].destination, Destination::Email(e) if e.smtp.is_none() && e.to.len() == 1)
+        );
+        assert_eq!(c.sources[0].recheck_days, 7);
+        assert_eq!(c.sources[0].max_revisions, 10);
+    }
+
+    #[test]
+    fn several_digests_and_notify_channels() {
+        let text = GOOD.replace(
+            "[digest]\nschedule = \"0 8 * * *\"\nfrom = \"newswatch <nw@example.org>\"\nto = [\"a@example.org\"]\n",
+            "[[digest]]\nname = \"policy\"\nschedule = \"0 8 * * *\"\nfrom = \"nw@example.org\"\nto = \"a@example.org\"\nkeywords = [\"招商引资\", \"/签约\\\\d+/\"]\nexclude = [\"招聘\"]\n\n\
+             [[digest]]\nname = \"all\"\nschedule = \"0 18 * * *\"\nfrom = \"nw@example.org\"\nto = [\"b@example.org\"]\nsources = [\"qiaokou\"]\n\n\
+             [[notify]]\nname = \"team\"\nkind = \"wecom\"\nurl = \"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k\"\n",
+        );
+        let c = Config::parse(&text, Path::new("/etc/nw/sources.toml"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let names: Vec<&str> = c.digests.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["policy", "all", "team"]);
+        assert_eq!(c.digests[0].filter.keywords.len(), 2);
+        assert_eq!(
+            c.digests[2].schedule, c.digests[0].schedule,
+            "notify follows the first digest"
+        );
+        assert!(
+            format!("{:?}", c.digests[2]).contains("Secret(…)"),
+            "webhook URL never printed"
+        );
+        let bad = text
+            .replace("sources = [\"qiaokou\"]", "sources = [\"nope\"]")
+            .replace("/签约\\\\d+/", "/[/");
+        let msg = problems(&bad);
+        assert!(
+            msg.contains("digest \"all\": sources: no source named \"nope\""),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("digest \"policy\": keywords: invalid regex"),
+            "{msg}"
+        );
+        let unnamed = text.replace("name = \"all\"\n", "");
+        assert!(problems(&unnamed).contains("name: required when there are several digests"));
+        let secretless = text.replace(
+            "kind = \"wecom\"",
+            "kind = \"dingtalk\"\nsecret_env = \"NEWSWATCH_TEST_UNSET_SECRET\"",
+        );
+        assert!(
+            problems(&secretless)
+                .contains("environment variable NEWSWATCH_TEST_UNSET_SECRET is not set")
         );
     }
 

@@ -3,10 +3,11 @@
 //! A crawl never fails as a whole: every problem becomes a line in its [`CrawlReport`], so one
 //! broken source or page never stops the others.
 
-use crate::article::Article;
+use crate::article::{Article, Fingerprint, NEAR_DUPLICATE_BITS};
 use crate::config::{SourceConfig, SourceKind};
 use crate::extract::{self, feed::FeedItem};
 use crate::fetch::{FetchError, Fetched, Fetcher, Response, Validators};
+use crate::notify::Routing;
 use crate::store::{Inserted, SourceState, Store, StoreError};
 use chrono::{NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -24,6 +25,15 @@ pub struct CrawlReport {
     pub duplicate: usize,
     /// Listed links already stored, not fetched again.
     pub known: usize,
+    /// Stored articles whose text changed (a re-checked page, or a re-titled repost from the
+    /// same source): stored as new revisions and queued as updated.
+    pub updated: usize,
+    /// Near-copies of an article already stored from another source: not queued again.
+    pub reposts: usize,
+    /// Recently stored articles fetched again to look for changes (unchanged ones included).
+    pub rechecked: usize,
+    /// Re-checks that failed (a deleted page, a timeout): logged, not failures of the source.
+    pub recheck_errors: usize,
     /// The list page or feed answered 304: nothing changed since the last crawl.
     pub unchanged: bool,
     /// URLs robots.txt did not let us fetch, each `url: why`. Not failures.
@@ -32,12 +42,15 @@ pub struct CrawlReport {
     pub failed: Vec<String>,
     /// Why the source as a whole could not be read (its list page or feed), if so.
     pub error: Option<String>,
+    /// When the crawl began.
+    pub started: chrono::DateTime<Utc>,
 }
 
 impl CrawlReport {
     fn new(source: &str) -> Self {
         CrawlReport {
             source: source.to_owned(),
+            started: Utc::now(),
             ..CrawlReport::default()
         }
     }
@@ -59,6 +72,23 @@ impl fmt::Display for CrawlReport {
             self.failed.len(),
             self.known
         )?;
+        if self.updated > 0 {
+            write!(f, ", {} updated", self.updated)?;
+        }
+        if self.reposts > 0 {
+            write!(
+                f,
+                ", {} repost{}",
+                self.reposts,
+                if self.reposts == 1 { "" } else { "s" }
+            )?;
+        }
+        if self.rechecked > 0 {
+            write!(f, ", {} rechecked", self.rechecked)?;
+            if self.recheck_errors > 0 {
+                write!(f, " ({} could not be read)", self.recheck_errors)?;
+            }
+        }
         if !self.blocked.is_empty() {
             write!(f, ", {} blocked by robots.txt", self.blocked.len())?;
         }
@@ -92,6 +122,8 @@ pub struct Crawler {
     pub fetcher: Fetcher,
     pub store: Store,
     pub timezone: Tz,
+    /// Which digests each new or updated article is queued for.
+    pub routing: Routing,
 }
 
 impl Crawler {
@@ -102,6 +134,7 @@ impl Crawler {
             fetcher: Fetcher::new(config.settings.concurrency, hosts)?,
             store,
             timezone: config.settings.timezone,
+            routing: Routing::new(&config.digests),
         })
     }
 
@@ -109,7 +142,7 @@ impl Crawler {
     /// outcome in the source's state.
     pub async fn crawl(&self, source: &SourceConfig) -> CrawlReport {
         let mut report = CrawlReport::new(&source.name);
-        let started = Utc::now();
+        let started = report.started;
         let result = match &source.kind {
             SourceKind::Html {
                 links,
@@ -174,6 +207,10 @@ impl Crawler {
         report: &mut CrawlReport,
     ) -> Result<(), StoreError> {
         let Some(first) = self.entry(source, &source.url, report).await? else {
+            // An unchanged list can still hide edited articles.
+            if report.unchanged {
+                self.recheck(source, None, report).await?;
+            }
             return Ok(());
         };
         let mut pages = vec![(source.url.clone(), first.validators.clone())];
@@ -225,7 +262,7 @@ impl Crawler {
             }
             fetched += 1;
             match self.article_page(source, &url, None).await {
-                Ok(found) => self.keep(found, report)?,
+                Ok(found) => self.keep(source, found, report)?,
                 Err(e) if e.is_blocked() => report.blocked.push(e.to_string()),
                 Err(e) => {
                     tracing::warn!(source = %source.name, %url, reason = %e, "article failed");
@@ -239,6 +276,82 @@ impl Crawler {
             && let Some((url, v)) = pages.first()
         {
             self.store.set_validators(url.as_str(), v)?;
+        }
+        self.recheck(source, None, report).await
+    }
+
+    /// Fetches again, conditionally, every article of `source` first stored within
+    /// `recheck_days`; one whose text changed becomes a new revision, queued as updated.
+    /// `feed` gives the current feed items, whose dates fill in pages that show none.
+    async fn recheck(
+        &self,
+        source: &SourceConfig,
+        feed: Option<&[FeedItem]>,
+        report: &mut CrawlReport,
+    ) -> Result<(), StoreError> {
+        if source.recheck_days == 0 {
+            return Ok(());
+        }
+        let since = Utc::now() - chrono::Duration::days(i64::from(source.recheck_days));
+        for (id, stored) in self.store.recent(&source.name, since)? {
+            // Read moments ago by this very crawl: nothing to re-check yet.
+            if stored.fetched_at >= report.started {
+                continue;
+            }
+            let Some(url) = stored.url.as_deref().and_then(|u| Url::parse(u).ok()) else {
+                continue;
+            };
+            report.rechecked += 1;
+            let validators = self.store.validators(url.as_str())?;
+            let resp = match self
+                .fetcher
+                .get(&url, &source.fetch, validators.as_ref())
+                .await
+            {
+                Ok(Fetched::Page(resp)) => resp,
+                Ok(Fetched::NotModified) => continue,
+                Err(e) => {
+                    tracing::warn!(source = %source.name, %url, error = %e, "re-check failed");
+                    report.recheck_errors += 1;
+                    continue;
+                }
+            };
+            let item = feed.and_then(|items| items.iter().find(|i| i.link.as_ref() == Some(&url)));
+            let article = match page_article(source, &resp, &url, item, self.timezone) {
+                Ok((mut article, _)) => {
+                    // The stored URL stays the article's identity across revisions.
+                    article.url = stored.url.clone();
+                    article
+                }
+                Err(e) => {
+                    tracing::warn!(source = %source.name, %url, error = %e, "re-check unreadable");
+                    report.recheck_errors += 1;
+                    continue;
+                }
+            };
+            self.store.set_validators(url.as_str(), &resp.validators)?;
+            if article.hash != stored.hash {
+                self.revise(source, id, &article, &[], report)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn revise(
+        &self,
+        source: &SourceConfig,
+        id: crate::store::ArticleId,
+        article: &Article,
+        aliases: &[&str],
+        report: &mut CrawlReport,
+    ) -> Result<(), StoreError> {
+        let queues = self.routing.queues_for(article);
+        match self
+            .store
+            .revise(id, article, &queues, aliases, source.max_revisions)?
+        {
+            Inserted::Revised { .. } => report.updated += 1,
+            _ => report.duplicate += 1,
         }
         Ok(())
     }
@@ -260,11 +373,24 @@ impl Crawler {
             }
         };
         let mut fetched = 0;
-        for item in items {
+        let since = Utc::now() - chrono::Duration::days(i64::from(source.recheck_days));
+        for item in &items {
             if let Some(link) = &item.link
-                && self.store.has_url(link.as_str())?
+                && let Some(id) = self.store.url_article(link.as_str())?
             {
                 report.known += 1;
+                // Without full text the feed item is the article: a changed item is a revision.
+                if !full_text
+                    && let Some(stored) = self.store.article(id)?
+                    && stored.fetched_at >= since
+                    && stored.source == source.name
+                    && let Ok(mut now) = item_article(source, item, self.timezone)
+                {
+                    now.url = stored.url.clone();
+                    if now.hash != stored.hash {
+                        self.revise(source, id, &now, &[], report)?;
+                    }
+                }
                 continue;
             }
             if fetched >= source.max_articles {
@@ -277,15 +403,15 @@ impl Crawler {
                 .map_or_else(|| resp.url.to_string(), Url::to_string);
             let found = match (&item.link, full_text) {
                 (Some(link), true) => self
-                    .article_page(source, link, Some(&item))
+                    .article_page(source, link, Some(item))
                     .await
                     .map_err(|e| (e.is_blocked(), e.to_string())),
                 _ => self
-                    .feed_article(source, &item)
+                    .feed_article(source, item)
                     .map_err(|e| (false, format!("{where_}: {e}"))),
             };
             match found {
-                Ok(found) => self.keep(found, report)?,
+                Ok(found) => self.keep(source, found, report)?,
                 Err((true, e)) => report.blocked.push(e),
                 Err((false, e)) => report.failed.push(e),
             }
@@ -294,14 +420,47 @@ impl Crawler {
             self.store
                 .set_validators(source.url.as_str(), &resp.validators)?;
         }
+        if full_text {
+            self.recheck(source, Some(&items), report).await?;
+        }
         Ok(())
     }
 
-    fn keep(&self, found: Found, report: &mut CrawlReport) -> Result<(), StoreError> {
+    /// Stores a found article: new, an exact duplicate, or — when its fingerprint is within
+    /// [`NEAR_DUPLICATE_BITS`] of a stored article — a revision of it (same source: a re-titled
+    /// repost, a corrected figure) or a repost of it (another source: the same press release).
+    fn keep(
+        &self,
+        source: &SourceConfig,
+        found: Found,
+        report: &mut CrawlReport,
+    ) -> Result<(), StoreError> {
         let aliases: Vec<&str> = found.aliases.iter().map(String::as_str).collect();
-        match self.store.insert(&found.article, true, &aliases)? {
-            Inserted::New(_) => report.new += 1,
-            Inserted::Duplicate(_) => report.duplicate += 1,
+        let article = &found.article;
+        let near = match Fingerprint::of(&article.body) {
+            Some(fp) if self.store.find_hash(&article.hash)?.is_none() => {
+                self.store.near_duplicate(fp, NEAR_DUPLICATE_BITS)?
+            }
+            _ => None,
+        };
+        if let Some((id, bits)) = near
+            && let Some(existing) = self.store.article(id)?
+        {
+            tracing::info!(source = %source.name, url = ?article.url, near = id, bits, "near-duplicate");
+            let mut urls: Vec<&str> = aliases.clone();
+            urls.extend(article.url.as_deref());
+            if existing.source == article.source {
+                self.revise(source, id, article, &urls, report)?;
+            } else {
+                self.store.add_aliases(id, &urls)?;
+                report.reposts += 1;
+            }
+        } else {
+            let queues = self.routing.queues_for(article);
+            match self.store.insert(article, &queues, &aliases)? {
+                Inserted::New(_) => report.new += 1,
+                _ => report.duplicate += 1,
+            }
         }
         if let Some(url) = &found.article.url {
             self.store.set_validators(url, &found.validators)?;

@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use newswatch::backfill::Backfill;
 use newswatch::config::Config;
 use newswatch::crawl::Crawler;
-use newswatch::notify::{self, Delivery, Digest, Mailer, Templates};
+use newswatch::notify::{Delivery, Outlet, Routing};
 use newswatch::store::Store;
 use std::io::{self, BufRead, BufReader, IsTerminal as _, Write};
 use std::path::PathBuf;
@@ -48,7 +48,7 @@ enum Command {
         /// Store records under this source name.
         #[arg(long, default_value = "archive")]
         source: String,
-        /// Queue the imported records for the next digest.
+        /// Queue the imported records for the digests whose filters take them.
         #[arg(long)]
         notify: bool,
     },
@@ -62,6 +62,9 @@ enum Command {
         since: Option<NaiveDate>,
         #[arg(long, value_enum, default_value_t = Format::Archive)]
         format: Format,
+        /// Every stored revision of each article, oldest first (default: the latest only).
+        #[arg(long)]
+        revisions: bool,
     },
     /// Fetch a source now and show what it would store and why; stores and sends nothing.
     Check {
@@ -74,9 +77,12 @@ enum Command {
     Status,
     /// Build the digest of everything pending and send it now.
     Digest {
-        /// Print the digest and change nothing.
+        /// Print exactly what would be sent and change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Only this digest (or notify channel); all when not given.
+        #[arg(long)]
+        name: Option<String>,
     },
 }
 
@@ -148,8 +154,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             source,
             since,
             format,
-        } => export(&config, source.as_deref(), since, format),
-        Command::Digest { dry_run } => digest(config, dry_run).await,
+            revisions,
+        } => export(&config, source.as_deref(), since, format, revisions),
+        Command::Digest { dry_run, name } => digest(config, dry_run, name.as_deref()).await,
         Command::Check { source, limit } => check(&config, &source, limit).await,
         Command::Status => status(&config),
     }
@@ -160,10 +167,8 @@ fn open_store(config: &Config) -> Result<Store, Failure> {
 }
 
 async fn run(config: Config) -> Result<ExitCode, Failure> {
-    if let Some(d) = &config.digest {
-        // Fail on a broken template now, not when the digest is due.
-        Templates::load(d.templates.as_deref()).map_err(|e| Failure::Usage(e.into()))?;
-    }
+    // Fail on a broken template now, not when the digest is due.
+    Outlet::all(&config).map_err(|e| Failure::Usage(e.into()))?;
     let store = open_store(&config)?;
     newswatch::schedule::run(config, store, shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
@@ -237,9 +242,10 @@ fn backfill(
     };
     let store = open_store(config)?;
     let bar = progress_bar(size);
+    let routing = Routing::new(&config.digests);
     let report = Backfill {
         source,
-        notify,
+        routing: notify.then_some(&routing),
         progress: &|line| {
             if line % 256 == 0 {
                 bar.set_message(format!("line {line}"));
@@ -289,37 +295,47 @@ fn export(
     source: Option<&str>,
     since: Option<NaiveDate>,
     format: Format,
+    revisions: bool,
 ) -> Result<ExitCode, Failure> {
     let store = open_store(config)?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     for item in store.articles() {
-        let (id, article) = item?;
-        if source.is_some_and(|s| s != article.source) || since.is_some_and(|d| article.date < d) {
+        let (id, latest) = item?;
+        if source.is_some_and(|s| s != latest.source) || since.is_some_and(|d| latest.date < d) {
             continue;
         }
-        let written = match format {
-            Format::Archive => newswatch::archive::write_record(&mut out, &article),
-            Format::Jsonl => {
-                let line = serde_json::json!({
-                    "id": id,
-                    "title": article.title,
-                    "body": article.body,
-                    "date": article.date,
-                    "url": article.url,
-                    "source": article.source,
-                    "fetched_at": article.fetched_at,
-                    "hash": article.hash,
-                });
-                writeln!(out, "{line}")
-            }
+        let versions = if revisions {
+            store.revisions(id)?
+        } else {
+            vec![latest]
         };
-        if let Err(e) = written {
-            // A closed pipe (`| head`) is the reader's choice, not a failure.
-            if e.kind() == io::ErrorKind::BrokenPipe {
-                return Ok(ExitCode::SUCCESS);
+        for article in &versions {
+            let written = match format {
+                Format::Archive => newswatch::archive::write_record(&mut out, article),
+                Format::Jsonl => {
+                    let line = serde_json::json!({
+                        "id": id,
+                        "revision": article.revision,
+                        "title": article.title,
+                        "body": article.body,
+                        "date": article.date,
+                        "url": article.url,
+                        "source": article.source,
+                        "fetched_at": article.fetched_at,
+                        "revised_at": article.revised_at,
+                        "hash": article.hash,
+                    });
+                    writeln!(out, "{line}")
+                }
+            };
+            if let Err(e) = written {
+                // A closed pipe (`| head`) is the reader's choice, not a failure.
+                if e.kind() == io::ErrorKind::BrokenPipe {
+                    return Ok(ExitCode::SUCCESS);
+                }
+                return Err(e.into());
             }
-            return Err(e.into());
         }
     }
     match out.flush() {
@@ -328,39 +344,85 @@ fn export(
     }
 }
 
-async fn digest(config: Config, dry_run: bool) -> Result<ExitCode, Failure> {
-    let digest_cfg = config
-        .digest
-        .as_ref()
-        .ok_or_else(|| Failure::Usage(anyhow!("{}: no [digest] section", config.path.display())))?;
-    let templates =
-        Templates::load(digest_cfg.templates.as_deref()).map_err(|e| Failure::Usage(e.into()))?;
+async fn digest(config: Config, dry_run: bool, only: Option<&str>) -> Result<ExitCode, Failure> {
+    if config.digests.is_empty() {
+        return Err(Failure::Usage(anyhow!(
+            "{}: no [digest] or [[notify]] section",
+            config.path.display()
+        )));
+    }
+    if let Some(name) = only
+        && !config.digests.iter().any(|d| d.name == name)
+    {
+        let known: Vec<&str> = config.digests.iter().map(|d| d.name.as_str()).collect();
+        return Err(Failure::Usage(anyhow!(
+            "no digest named {name:?} (known: {})",
+            known.join(", ")
+        )));
+    }
+    let outlets = Outlet::all(&config).map_err(|e| Failure::Usage(e.into()))?;
     let store = open_store(&config)?;
     let tz = config.settings.timezone;
-    if dry_run {
-        match Digest::build(&templates, store.pending()?, tz, chrono::Utc::now())? {
-            None => println!("nothing pending; no digest would be sent"),
-            Some(d) => {
-                let to: Vec<String> = digest_cfg.to.iter().map(ToString::to_string).collect();
+    let mut failed = Vec::new();
+    for outlet in outlets
+        .iter()
+        .filter(|o| only.is_none_or(|n| n == o.config.name))
+    {
+        let name = &outlet.config.name;
+        if dry_run {
+            match outlet.preview(&store, tz)? {
+                None => println!("{name}: nothing pending; no digest would be sent"),
+                Some(r) => {
+                    let retry = if r.attempts > 0 {
+                        format!(
+                            " (retry {} of a digest first built {}, Message-ID {})",
+                            r.attempts + 1,
+                            r.created_at,
+                            r.message_id
+                        )
+                    } else {
+                        String::new()
+                    };
+                    println!(
+                        "{name}: would send to {}{retry}",
+                        outlet.sender.destination()
+                    );
+                    if let newswatch::config::Destination::Email(e) = &outlet.config.destination {
+                        let to: Vec<String> = e.to.iter().map(ToString::to_string).collect();
+                        println!("From: {}\nTo: {}", e.from, to.join(", "));
+                    }
+                    println!("Subject: {}\n\n{}", r.subject, r.text);
+                    if !r.html.is_empty() {
+                        println!("----- text/html -----\n{}", r.html);
+                    }
+                }
+            }
+            continue;
+        }
+        match outlet.deliver(&store, tz).await {
+            Ok(Delivery::NothingPending) => println!("{name}: nothing pending; no digest sent"),
+            Ok(Delivery::Sent { items, attempt }) => {
+                let retry = if attempt > 1 {
+                    format!(" (attempt {attempt})")
+                } else {
+                    String::new()
+                };
                 println!(
-                    "From: {}\nTo: {}\nSubject: {}\n",
-                    digest_cfg.from,
-                    to.join(", "),
-                    d.subject
+                    "{name}: digest of {items} items sent to {}{retry}",
+                    outlet.sender.destination()
                 );
-                println!("{}\n----- text/html -----\n{}", d.text, d.html);
+            }
+            Err(e) => {
+                eprintln!("newswatch: {e:#}; its items stay queued");
+                failed.push(name.clone());
             }
         }
-        return Ok(ExitCode::SUCCESS);
     }
-    let mailer = Mailer::new(digest_cfg, &config.settings.state_dir)?;
-    match notify::deliver_pending(&store, &templates, &mailer, tz).await? {
-        Delivery::NothingPending => println!("nothing pending; no digest sent"),
-        Delivery::Sent { items } => {
-            println!("digest of {items} items sent to {}", mailer.destination())
-        }
+    if failed.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(Failure::Runtime(anyhow!("not sent: {}", failed.join(", "))))
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 async fn check(config: &Config, name: &str, limit: Option<usize>) -> Result<ExitCode, Failure> {

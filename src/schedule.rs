@@ -8,7 +8,7 @@
 
 use crate::config::Config;
 use crate::crawl::Crawler;
-use crate::notify::{self, Mailer, Templates};
+use crate::notify::Outlet;
 use crate::store::Store;
 use std::future::Future;
 use std::pin::Pin;
@@ -80,6 +80,40 @@ where
     }
 }
 
+/// Delivers a digest; after a failure (logged with the server's reply) tries again with
+/// doubling waits, as long as the next scheduled run is further away than the wait. Items stay
+/// queued throughout, and every attempt sends the same recorded digest.
+async fn deliver_with_retries(
+    outlet: &Outlet,
+    store: &Store,
+    tz: chrono_tz::Tz,
+    schedule: &crate::config::Schedule,
+    retry_base: Duration,
+) {
+    let mut wait = retry_base;
+    loop {
+        match outlet.deliver(store, tz).await {
+            Ok(outcome) => {
+                tracing::info!(digest = %outlet.config.name, ?outcome, "digest run");
+                return;
+            }
+            Err(e) => {
+                let now = chrono::Utc::now().with_timezone(&tz);
+                let next_run = schedule.next_after(now);
+                let retry_at =
+                    now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+                if next_run.is_some_and(|n| n <= retry_at) {
+                    tracing::error!(digest = %outlet.config.name, "{e}; items stay queued for the next scheduled run");
+                    return;
+                }
+                tracing::error!(digest = %outlet.config.name, retry_in_secs = wait.as_secs(), "{e}; items stay queued, retrying");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(3600));
+            }
+        }
+    }
+}
+
 /// Runs the daemon until `shutdown` completes.
 pub async fn run(
     config: Config,
@@ -122,29 +156,36 @@ pub async fn run(
         scheduler.add(job).await.map_err(sched_err)?;
     }
 
-    if let Some(digest) = &config.digest {
-        let templates = Arc::new(Templates::load(digest.templates.as_deref())?);
-        let mailer = Arc::new(Mailer::new(digest, &config.settings.state_dir)?);
-        tracing::info!(to = %mailer.destination(), schedule = %digest.schedule, "digest scheduled");
+    let outlets = Outlet::all(&config)?;
+    if outlets.is_empty() {
+        tracing::warn!("no [digest] or [[notify]] configured: articles are stored but never sent");
+    }
+    let retry_base = config.settings.digest_retry;
+    for outlet in outlets {
+        let outlet = Arc::new(outlet);
+        tracing::info!(digest = %outlet.config.name, to = %outlet.sender.destination(),
+            schedule = %outlet.config.schedule, "digest scheduled");
         let store = store.clone();
-        let body = move || {
-            let (store, templates, mailer) = (store.clone(), templates.clone(), mailer.clone());
-            async move {
-                match notify::deliver_pending(&store, &templates, &mailer, tz).await {
-                    Ok(outcome) => tracing::info!(?outcome, "digest run"),
-                    Err(e) => tracing::error!("digest not sent; its items stay queued: {e}"),
-                }
+        let schedule = outlet.config.schedule.clone();
+        let body = {
+            let outlet = outlet.clone();
+            move || {
+                let (store, outlet, schedule) = (store.clone(), outlet.clone(), schedule.clone());
+                async move { deliver_with_retries(&outlet, &store, tz, &schedule, retry_base).await }
             }
         };
         let job = Job::new_async_tz(
-            digest.schedule.as_str(),
+            outlet.config.schedule.as_str(),
             tz,
-            guarded("digest".into(), cancel.clone(), tracker.clone(), body),
+            guarded(
+                format!("digest {}", outlet.config.name),
+                cancel.clone(),
+                tracker.clone(),
+                body,
+            ),
         )
         .map_err(sched_err)?;
         scheduler.add(job).await.map_err(sched_err)?;
-    } else {
-        tracing::warn!("no [digest] configured: articles are stored but never mailed");
     }
 
     scheduler.start().await.map_err(sched_err)?;

@@ -172,7 +172,7 @@ async fn crawl_normalises_utf8_and_gbk_sites_and_recrawl_adds_nothing() {
     gbk_site(&site);
     let sources = format!(
         "{}{}",
-        pages::source("utf8", &site.url("/news/index.html"), ""),
+        pages::source("utf8", &site.url("/news/index.html"), "recheck_days = 0"),
         pages::source("gbk", &site.url("/gbk/list.html"), "")
     );
     let w = Workdir::new(None, "0 8 * * *", &sources);
@@ -373,7 +373,7 @@ async fn smtp_down_keeps_items_pending_until_a_send_succeeds() {
     let failed = w.run(&["digest"]).await;
     assert_eq!(failed.status.code(), Some(1), "{}", stderr(&failed));
     assert!(
-        stderr(&failed).contains("sending the digest failed"),
+        stderr(&failed).contains("sending digest \"digest\" failed"),
         "{}",
         stderr(&failed)
     );

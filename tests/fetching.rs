@@ -48,7 +48,21 @@ async fn recrawl_of_unchanged_site_gets_304_and_downloads_no_page() {
         &[("content-type", "text/html"), ("etag", "\"v1\"")],
         list,
     );
-    let w = Workdir::new(None, "0 8 * * *", &html_source("s", &site, ""));
+    for (i, t) in ["甲", "乙"].iter().enumerate() {
+        let etag = format!("\"a{i}\"");
+        let body = article(t, "2025-07-02", &format!("{t}的正文。"));
+        site.route(
+            &format!("/l/a{i}.html"),
+            200,
+            &[("content-type", "text/html"), ("etag", &etag)],
+            body,
+        );
+    }
+    let w = Workdir::new(
+        None,
+        "0 8 * * *",
+        &html_source("s", &site, "recheck_days = 7"),
+    );
     let first = w.run(&["crawl"]).await;
     assert!(stdout(&first).contains("s: 2 new"), "{}", stdout(&first));
 
@@ -57,6 +71,11 @@ async fn recrawl_of_unchanged_site_gets_304_and_downloads_no_page() {
     assert!(
         stdout(&again).contains("unchanged since last crawl (HTTP 304)"),
         "{}",
+        stdout(&again)
+    );
+    assert!(
+        stdout(&again).contains("2 rechecked"),
+        "recent articles re-checked: {}",
         stdout(&again)
     );
     let list_hits: Vec<_> = site
@@ -70,10 +89,16 @@ async fn recrawl_of_unchanged_site_gets_304_and_downloads_no_page() {
         Some("\"v1\""),
         "validator survived the restart"
     );
+    let article_hits: Vec<_> = site
+        .requests()
+        .into_iter()
+        .filter(|h| h.path == "/l/a0.html")
+        .collect();
+    assert_eq!(article_hits.len(), 2, "fetched once, then re-checked once");
     assert_eq!(
-        site.hits("/l/a0.html") + site.hits("/l/a1.html"),
-        2,
-        "no article fetched again"
+        article_hits[1].header("if-none-match"),
+        Some("\"a0\""),
+        "the re-check is conditional, so the unchanged page is answered 304 without a body"
     );
 
     // Last-Modified works the same way.

@@ -1,79 +1,92 @@
 //! Mail transport: SMTP through lettre, or `.eml` files in the outbox when no server is set.
 
-use super::{Digest, NotifyError};
-use crate::config::DigestConfig;
+use super::NotifyError;
+use crate::config::EmailConfig;
+use crate::store::DigestRecord;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The environment variable holding the SMTP password; it is never read from the config file.
-pub const SMTP_PASSWORD_ENV: &str = "NEWSWATCH_SMTP_PASSWORD";
-
 enum Transport {
     Smtp(Box<AsyncSmtpTransport<Tokio1Executor>>),
     Outbox(AsyncFileTransport<Tokio1Executor>, PathBuf),
 }
 
-/// Sends digests to the configured recipients.
+/// Sends one digest's mails.
 pub struct Mailer {
+    digest: String,
     transport: Transport,
     from: Mailbox,
     to: Vec<Mailbox>,
 }
 
 impl Mailer {
-    /// SMTP when `[digest] smtp` is set, else `.eml` files under `<state_dir>/outbox/`.
-    pub fn new(digest: &DigestConfig, state_dir: &Path) -> Result<Mailer, NotifyError> {
-        let transport = match &digest.smtp {
+    /// SMTP when `smtp` is set, else `.eml` files under `<state_dir>/outbox/`.
+    pub fn new(digest: &str, email: &EmailConfig, state_dir: &Path) -> Result<Mailer, NotifyError> {
+        let err = |reason: String| NotifyError::Send {
+            digest: digest.to_owned(),
+            reason,
+        };
+        let transport = match &email.smtp {
             Some(url) => {
                 let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                    .map_err(|e| NotifyError::Send(format!("SMTP URL {url:?}: {e}")))?
+                    .map_err(|e| err(format!("SMTP URL: {e}")))?
                     .timeout(Some(Duration::from_secs(30)));
-                if let Ok(password) = std::env::var(SMTP_PASSWORD_ENV) {
+                if let Some(password) = &email.password {
                     let user = url::Url::parse(url)
                         .map(|u| u.username().to_owned())
                         .unwrap_or_default();
-                    builder = builder.credentials(Credentials::new(user, password));
+                    builder =
+                        builder.credentials(Credentials::new(user, password.expose().to_owned()));
                 }
                 Transport::Smtp(Box::new(builder.build()))
             }
             None => {
                 let dir = state_dir.join("outbox");
-                std::fs::create_dir_all(&dir).map_err(|e| {
-                    NotifyError::Send(format!("cannot create outbox {}: {e}", dir.display()))
-                })?;
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| err(format!("cannot create outbox {}: {e}", dir.display())))?;
                 Transport::Outbox(AsyncFileTransport::new(&dir), dir)
             }
         };
         Ok(Mailer {
+            digest: digest.to_owned(),
             transport,
-            from: digest.from.clone(),
-            to: digest.to.clone(),
+            from: email.from.clone(),
+            to: email.to.clone(),
         })
     }
 
-    /// Builds the `multipart/alternative` mail for `digest`.
-    pub fn message(&self, digest: &Digest) -> Result<Message, NotifyError> {
+    /// The sender's domain, for Message-IDs.
+    pub fn domain(&self) -> String {
+        self.from.email.domain().to_owned()
+    }
+
+    /// The `multipart/alternative` mail for `record`, with its recorded Message-ID.
+    pub fn message(&self, record: &DigestRecord) -> Result<Message, NotifyError> {
         let mut builder = Message::builder()
             .from(self.from.clone())
-            .subject(digest.subject.clone())
-            .message_id(None);
+            .subject(record.subject.clone())
+            .message_id(Some(record.message_id.clone()));
         for to in &self.to {
             builder = builder.to(to.clone());
         }
         builder
             .multipart(MultiPart::alternative_plain_html(
-                digest.text.clone(),
-                digest.html.clone(),
+                record.text.clone(),
+                record.html.clone(),
             ))
             .map_err(|e| NotifyError::Message(e.to_string()))
     }
 
-    /// Sends `digest`; an error carries the server's reply.
-    pub async fn send(&self, digest: &Digest) -> Result<(), NotifyError> {
-        let message = self.message(digest)?;
+    /// Sends `record`; an error carries the server's reply.
+    pub async fn send(&self, record: &DigestRecord) -> Result<(), NotifyError> {
+        let message = self.message(record)?;
+        let err = |reason: String| NotifyError::Send {
+            digest: self.digest.clone(),
+            reason,
+        };
         match &self.transport {
             Transport::Smtp(smtp) => smtp.send(message).await.map(drop).map_err(|e| {
                 let mut reason = e.to_string();
@@ -83,11 +96,13 @@ impl Mailer {
                     reason.push_str(&s.to_string());
                     source = s.source();
                 }
-                NotifyError::Send(reason)
+                err(reason)
             }),
-            Transport::Outbox(file, dir) => file.send(message).await.map(drop).map_err(|e| {
-                NotifyError::Send(format!("cannot write to outbox {}: {e}", dir.display()))
-            }),
+            Transport::Outbox(file, dir) => file
+                .send(message)
+                .await
+                .map(drop)
+                .map_err(|e| err(format!("cannot write to outbox {}: {e}", dir.display()))),
         }
     }
 

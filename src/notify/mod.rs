@@ -1,17 +1,25 @@
-//! Notify: turn the queue of pending articles into a digest and deliver it.
+//! Notify: route articles to digests, build each digest, and deliver it exactly once.
 //!
-//! A digest's items leave the queue only after the mail server accepted it (or the `.eml` file
-//! was written), so a failed send loses nothing: the items go into the next digest.
+//! A digest is recorded — items, rendered content, Message-ID — before the first attempt to
+//! send it. Its items leave the queue only after the mail server (or chat platform) accepted it,
+//! in one transaction; a failed attempt leaves the record and the queue as they were, and the next
+//! attempt sends the very same digest with the same Message-ID. So nothing is lost and, as far as
+//! SMTP allows, nothing is sent twice.
 
+pub mod diff;
+pub mod filter;
 mod mail;
+pub mod templates;
+pub mod webhook;
 
 pub use mail::Mailer;
+pub use templates::{Format, Rendered, Templates};
 
 use crate::article::Article;
-use crate::store::{ArticleId, Store, StoreError};
-use chrono::{DateTime, Utc};
+use crate::config::{Config, Destination, DigestConfig};
+use crate::store::{DigestRecord, Store, StoreError};
+use chrono::Utc;
 use chrono_tz::Tz;
-use serde::Serialize;
 use std::path::Path;
 use thiserror::Error;
 
@@ -21,250 +29,228 @@ pub enum NotifyError {
     Template { name: String, reason: String },
     #[error("invalid digest mail: {0}")]
     Message(String),
-    #[error("sending the digest failed: {0}")]
-    Send(String),
+    #[error("sending digest {digest:?} failed: {reason}")]
+    Send { digest: String, reason: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// The mail templates, loaded and checked once at start-up.
-pub struct Templates {
-    env: minijinja::Environment<'static>,
+/// Which digests want an article: the queues it goes into.
+#[derive(Debug, Clone, Default)]
+pub struct Routing {
+    digests: Vec<(String, filter::Filter)>,
 }
 
-const TEXT: &str = "digest.txt";
-const HTML: &str = "digest.html";
-
-impl Templates {
-    /// Loads `digest.txt` and `digest.html` from `dir`, or the built-in ones when `dir` is
-    /// `None`. A syntax error is reported here, at start-up, rather than when the digest is due.
-    pub fn load(dir: Option<&Path>) -> Result<Templates, NotifyError> {
-        let mut env = minijinja::Environment::new();
-        // Article text is HTML-escaped in the HTML part (minijinja escapes `.html` templates).
-        env.set_auto_escape_callback(|name| {
-            if name.ends_with(".html") {
-                minijinja::AutoEscape::Html
-            } else {
-                minijinja::AutoEscape::None
-            }
-        });
-        for name in [TEXT, HTML] {
-            let source = match dir {
-                Some(dir) => {
-                    let path = dir.join(name);
-                    std::fs::read_to_string(&path).map_err(|e| NotifyError::Template {
-                        name: path.display().to_string(),
-                        reason: e.to_string(),
-                    })?
-                }
-                None => builtin(name).to_owned(),
-            };
-            env.add_template_owned(name, source)
-                .map_err(|e| NotifyError::Template {
-                    name: dir
-                        .map_or_else(|| name.to_owned(), |d| d.join(name).display().to_string()),
-                    reason: e.to_string(),
-                })?;
+impl Routing {
+    pub fn new(digests: &[DigestConfig]) -> Routing {
+        Routing {
+            digests: digests
+                .iter()
+                .map(|d| (d.name.clone(), d.filter.clone()))
+                .collect(),
         }
-        Ok(Templates { env })
     }
 
-    fn render(&self, name: &str, ctx: &DigestContext<'_>) -> Result<String, NotifyError> {
-        self.env
-            .get_template(name)
-            .and_then(|t| t.render(minijinja::value::Serde(ctx)))
-            .map_err(|e| NotifyError::Template {
-                name: name.to_owned(),
-                reason: format!("{e:#}"),
-            })
-    }
-}
-
-fn builtin(name: &str) -> &'static str {
-    match name {
-        TEXT => include_str!("../../templates/digest.txt"),
-        _ => include_str!("../../templates/digest.html"),
-    }
-}
-
-/// One article as the templates see it.
-#[derive(Debug, Clone, Serialize)]
-pub struct DigestItem {
-    pub title: String,
-    pub source: String,
-    pub date: String,
-    pub url: Option<String>,
-    /// The opening of the body, cut at a sentence end where one is near.
-    pub opening: String,
-}
-
-#[derive(Serialize)]
-struct DigestContext<'a> {
-    subject: &'a str,
-    count: usize,
-    generated_at: String,
-    items: &'a [DigestItem],
-}
-
-/// A rendered digest, ready to send, with the queue entries it covers.
-#[derive(Debug, Clone)]
-pub struct Digest {
-    pub ids: Vec<ArticleId>,
-    pub subject: String,
-    pub text: String,
-    pub html: String,
-}
-
-/// How much of the body the digest shows.
-const OPENING_CHARS: usize = 160;
-
-fn opening(body: &str) -> String {
-    let mut chars = body.char_indices();
-    let Some((cut, _)) = chars.nth(OPENING_CHARS) else {
-        return body.to_owned();
-    };
-    let head = &body[..cut];
-    // Prefer ending on a full sentence if one ends in the last third.
-    match head.rfind(['。', '！', '？', '!', '?', ';', '；']) {
-        Some(i) if i > cut * 2 / 3 => {
-            let end = i + head[i..].chars().next().map_or(1, char::len_utf8);
-            head[..end].to_owned()
-        }
-        _ => format!("{head}…"),
-    }
-}
-
-impl Digest {
-    /// Builds the digest of `pending` articles, newest first. `None` when there is nothing.
-    pub fn build(
-        templates: &Templates,
-        mut pending: Vec<(ArticleId, Article)>,
-        timezone: Tz,
-        now: DateTime<Utc>,
-    ) -> Result<Option<Digest>, NotifyError> {
-        if pending.is_empty() {
-            return Ok(None);
-        }
-        pending.sort_by(|(ia, a), (ib, b)| b.date.cmp(&a.date).then(ib.cmp(ia)));
-        let items: Vec<DigestItem> = pending
+    /// Names of the digests whose filters `article` passes.
+    pub fn queues_for(&self, article: &Article) -> Vec<String> {
+        self.digests
             .iter()
-            .map(|(_, a)| DigestItem {
-                title: a.title.clone(),
-                source: a.source.clone(),
-                date: a.date.format("%Y-%m-%d").to_string(),
-                url: a.url.clone(),
-                opening: opening(&a.body),
+            .filter(|(_, f)| f.accepts(article))
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+}
+
+/// Where one digest goes.
+pub enum Sender {
+    Mail(Mailer),
+    Chat {
+        client: reqwest::Client,
+        channel: webhook::Channel,
+    },
+}
+
+impl Sender {
+    pub fn new(digest: &DigestConfig, state_dir: &Path) -> Result<Sender, NotifyError> {
+        Ok(match &digest.destination {
+            Destination::Email(email) => Sender::Mail(Mailer::new(&digest.name, email, state_dir)?),
+            Destination::Chat(chat) => {
+                let url = url::Url::parse(chat.url.expose()).map_err(|e| NotifyError::Send {
+                    digest: digest.name.clone(),
+                    reason: format!("webhook URL: {e}"),
+                })?;
+                let secret = chat.secret.as_ref().map(|s| s.expose().to_owned());
+                let kind = match chat.kind {
+                    crate::config::ChatKind::WeCom => webhook::ChannelKind::WeCom,
+                    crate::config::ChatKind::DingTalk => webhook::ChannelKind::DingTalk { secret },
+                    crate::config::ChatKind::Feishu => webhook::ChannelKind::Feishu { secret },
+                    crate::config::ChatKind::Webhook => webhook::ChannelKind::Webhook,
+                };
+                let client = reqwest::Client::builder()
+                    .timeout(std::time::Duration::from_secs(30))
+                    .build()
+                    .map_err(|e| NotifyError::Send {
+                        digest: digest.name.clone(),
+                        reason: e.to_string(),
+                    })?;
+                Sender::Chat {
+                    client,
+                    channel: webhook::Channel {
+                        name: digest.name.clone(),
+                        kind,
+                        url,
+                    },
+                }
+            }
+        })
+    }
+
+    async fn send(&self, record: &DigestRecord) -> Result<(), NotifyError> {
+        match self {
+            Sender::Mail(m) => m.send(record).await,
+            Sender::Chat { client, channel } => {
+                webhook::send(client, channel, &record.subject, &record.text)
+                    .await
+                    .map(drop)
+                    .map_err(|e| NotifyError::Send {
+                        digest: record.queue.clone(),
+                        reason: e.to_string(),
+                    })
+            }
+        }
+    }
+
+    /// Where digests go, for messages (never the webhook URL, which holds a token).
+    pub fn destination(&self) -> String {
+        match self {
+            Sender::Mail(m) => m.destination(),
+            Sender::Chat { channel, .. } => {
+                format!("{:?} chat robot", channel_kind_name(&channel.kind))
+            }
+        }
+    }
+}
+
+fn channel_kind_name(kind: &webhook::ChannelKind) -> &'static str {
+    match kind {
+        webhook::ChannelKind::WeCom => "wecom",
+        webhook::ChannelKind::DingTalk { .. } => "dingtalk",
+        webhook::ChannelKind::Feishu { .. } => "feishu",
+        webhook::ChannelKind::Webhook => "webhook",
+    }
+}
+
+/// One digest, ready to run: its config, templates and sender.
+pub struct Outlet {
+    pub config: DigestConfig,
+    pub templates: Templates,
+    pub sender: Sender,
+}
+
+impl Outlet {
+    /// Loads every digest's templates and sender; a broken template fails here, at start-up.
+    pub fn all(config: &Config) -> Result<Vec<Outlet>, NotifyError> {
+        config
+            .digests
+            .iter()
+            .map(|d| {
+                let format = match d.destination {
+                    Destination::Email(_) => Format::Mail,
+                    Destination::Chat(_) => Format::Markdown,
+                };
+                Ok(Outlet {
+                    templates: Templates::load(d.templates.as_deref(), format)?,
+                    sender: Sender::new(d, &config.settings.state_dir)?,
+                    config: d.clone(),
+                })
             })
-            .collect();
-        let n = items.len();
-        let subject = format!(
-            "newswatch: {n} new article{}",
-            if n == 1 { "" } else { "s" }
-        );
-        let ctx = DigestContext {
-            subject: &subject,
-            count: n,
-            generated_at: now
-                .with_timezone(&timezone)
-                .format("%Y-%m-%d %H:%M %Z")
-                .to_string(),
-            items: &items,
-        };
-        Ok(Some(Digest {
-            ids: pending.iter().map(|(id, _)| *id).collect(),
-            text: templates.render(TEXT, &ctx)?,
-            html: templates.render(HTML, &ctx)?,
-            subject,
+            .collect()
+    }
+
+    /// What the next delivery would send: the digest already in flight (a retry sends it
+    /// unchanged), else a fresh one from the queue. Changes nothing.
+    pub fn preview(
+        &self,
+        store: &Store,
+        timezone: Tz,
+    ) -> Result<Option<DigestRecord>, NotifyError> {
+        if let Some(record) = store.digest_in_flight(&self.config.name)? {
+            return Ok(Some(record));
+        }
+        let items = store.pending(&self.config.name)?;
+        let rendered = self.templates.render(
+            &self.config.name,
+            &items,
+            &self.config.filter,
+            timezone,
+            Utc::now(),
+        )?;
+        Ok(rendered.map(|r| DigestRecord {
+            id: 0,
+            queue: self.config.name.clone(),
+            message_id: String::new(),
+            created_at: Utc::now(),
+            items: items.iter().map(|i| (i.id, i.article.revision)).collect(),
+            subject: r.subject,
+            text: r.text,
+            html: r.html,
+            attempts: 0,
+            last_error: None,
+            sent_at: None,
         }))
     }
+
+    /// Sends the digest in flight or a fresh one; see the module docs for the guarantees.
+    pub async fn deliver(&self, store: &Store, timezone: Tz) -> Result<Delivery, NotifyError> {
+        let mut record = match store.digest_in_flight(&self.config.name)? {
+            Some(r) => r,
+            None => {
+                let Some(mut fresh) = self.preview(store, timezone)? else {
+                    return Ok(Delivery::NothingPending);
+                };
+                fresh.id = store.new_digest_id()?;
+                fresh.message_id = message_id(fresh.id, &self.sender);
+                // On disk before the first attempt: a crash mid-send retries with this record.
+                store.save_digest(&fresh).await?;
+                fresh
+            }
+        };
+        match self.sender.send(&record).await {
+            Ok(()) => {
+                store.complete_digest(&record).await?;
+                tracing::info!(digest = %self.config.name, items = record.items.len(), "digest delivered");
+                Ok(Delivery::Sent {
+                    items: record.items.len(),
+                    attempt: record.attempts + 1,
+                })
+            }
+            Err(e) => {
+                record.attempts += 1;
+                record.last_error = Some(e.to_string());
+                store.save_digest(&record).await?;
+                Err(e)
+            }
+        }
+    }
 }
 
-/// What [`deliver_pending`] did.
+/// A Message-ID unique to the digest record, in the sender's domain.
+fn message_id(record_id: u64, sender: &Sender) -> String {
+    let domain = match sender {
+        Sender::Mail(m) => m.domain(),
+        Sender::Chat { .. } => "newswatch.invalid".to_owned(),
+    };
+    format!(
+        "<digest-{record_id}.{}@{domain}>",
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+/// What a delivery did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
-    /// The queue was empty; no mail.
+    /// The queue was empty; nothing sent.
     NothingPending,
-    /// A digest of this many items was accepted and they left the queue.
-    Sent { items: usize },
-}
-
-/// Builds the digest of everything pending, sends it, and dequeues its items once accepted.
-pub async fn deliver_pending(
-    store: &Store,
-    templates: &Templates,
-    mailer: &Mailer,
-    timezone: Tz,
-) -> Result<Delivery, NotifyError> {
-    let Some(digest) = Digest::build(templates, store.pending()?, timezone, Utc::now())? else {
-        return Ok(Delivery::NothingPending);
-    };
-    mailer.send(&digest).await?;
-    store.dequeue(&digest.ids).await?;
-    tracing::info!(items = digest.ids.len(), "digest sent");
-    Ok(Delivery::Sent {
-        items: digest.ids.len(),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::NaiveDate;
-
-    #[test]
-    fn digest_is_newest_first_and_escapes_html() {
-        let t = Templates::load(None).unwrap_or_else(|e| panic!("{e}"));
-        let day = |d| NaiveDate::from_ymd_opt(2025, 7, d).unwrap_or_default();
-        let now = Utc::now();
-        let old = Article::new("旧闻", "正文", day(1), None, "s", now);
-        let new = Article::new(
-            "<script>新闻</script>",
-            "正文 & 更多",
-            day(3),
-            Some("http://h/x?a=1&b=2".into()),
-            "s",
-            now,
-        );
-        let d = Digest::build(&t, vec![(1, old), (2, new)], chrono_tz::Asia::Shanghai, now);
-        let d = d.ok().flatten().unwrap_or_else(|| panic!("no digest"));
-        assert_eq!(d.subject, "newswatch: 2 new articles");
-        assert!(d.text.find("新闻").unwrap_or(usize::MAX) < d.text.find("旧闻").unwrap_or(0));
-        assert!(
-            d.html.contains("&lt;script&gt;新闻&lt;&#x2f;script&gt;"),
-            "{}",
-            d.html
-        );
-        assert!(!d.html.contains("<script>"));
-        assert!(
-            d.text.contains("<script>新闻</script>"),
-            "plain text stays plain"
-        );
-        assert!(
-            Digest::build(&t, vec![], chrono_tz::Asia::Shanghai, now)
-                .ok()
-                .flatten()
-                .is_none()
-        );
-    }
-
-    #[test]
-    fn opening_cuts_long_bodies() {
-        let long = "一二三四五六七八九十".repeat(30);
-        let o = opening(&long);
-        assert_eq!(o.chars().count(), OPENING_CHARS + 1);
-        assert!(o.ends_with('…'));
-        assert_eq!(opening("短。"), "短。");
-    }
-
-    #[test]
-    fn template_errors_are_reported_at_load() {
-        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let _ = std::fs::write(tmp.path().join("digest.txt"), "{% for x in %}");
-        let _ = std::fs::write(tmp.path().join("digest.html"), "ok");
-        let err = Templates::load(Some(tmp.path()))
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(err.contains("digest.txt"), "{err}");
-    }
+    /// A digest of this many items was accepted, on this attempt.
+    Sent { items: usize, attempt: u32 },
 }

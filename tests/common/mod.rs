@@ -274,7 +274,7 @@ impl Workdir {
             format!("smtp = \"smtp://127.0.0.1:{p}\"\n")
         });
         let config = format!(
-            "[settings]\nstate_dir = \"state\"\ntimezone = \"Asia/Shanghai\"\nper_host_delay_ms = 0\n\n\
+            "[settings]\nstate_dir = \"state\"\ntimezone = \"Asia/Shanghai\"\nper_host_delay_ms = 0\nrecheck_days = 0\n\n\
              [digest]\nschedule = \"{digest_schedule}\"\nfrom = \"newswatch <nw@example.org>\"\n\
              to = [\"analyst@example.org\"]\n{smtp}\n{sources}"
         );

@@ -1,0 +1,818 @@
+//! Store: articles, their indexes, the digest queue and per-source state, in one sled database.
+//!
+//! Every write that must be all-or-nothing (an article with its indexes and its queue entry) is one
+//! sled transaction. Nothing outside this module touches sled, so the storage engine can change
+//! behind [`Store`]'s small API.
+
+mod queue;
+
+pub use queue::{Change, DigestRecord, PendingItem};
+
+use crate::article::{Article, ContentHash, Fingerprint};
+use crate::fetch::Validators;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// The on-disk layout version this build writes and understands.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A stored article's id: the order in which articles were first stored.
+pub type ArticleId = u64;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("state dir {path} is in use by another newswatch process (only one may open it)")]
+    Locked { path: PathBuf },
+    #[error("cannot open state dir {path}: {reason}")]
+    Open { path: PathBuf, reason: String },
+    #[error(
+        "state dir {path} was written by a newer newswatch (store format {found}); this build reads format {FORMAT_VERSION} and will not touch it"
+    )]
+    NewerFormat { path: PathBuf, found: u32 },
+    #[error("state dir {path} holds data that is not a newswatch store")]
+    Foreign { path: PathBuf },
+    #[error("store damaged at {what}: {reason}")]
+    Corrupt { what: String, reason: String },
+    #[error("store I/O error: {0}")]
+    Sled(#[from] sled::Error),
+}
+
+/// What [`Store::insert`] or [`Store::revise`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    /// Stored (and queued, if asked) under this id.
+    New(ArticleId),
+    /// An article with the same content hash was already stored under this id.
+    Duplicate(ArticleId),
+    /// Stored as a new revision of this article, and queued as updated.
+    Revised { id: ArticleId, revision: u32 },
+    /// A near-copy of this article from another source; its URL now leads to it.
+    Repost(ArticleId),
+}
+
+/// What newswatch remembers about one source between crawls.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceState {
+    pub last_attempt: Option<DateTime<Utc>>,
+    pub last_success: Option<DateTime<Utc>>,
+    pub consecutive_failures: u32,
+    pub last_error: Option<String>,
+    pub articles_stored: u64,
+}
+
+/// The sled database under `state_dir`.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    articles: sled::Tree,
+    by_hash: sled::Tree,
+    by_url: sled::Tree,
+    pending: sled::Tree,
+    sources: sled::Tree,
+    http_cache: sled::Tree,
+    /// Older revisions: id ‖ revision → article.
+    revisions: sled::Tree,
+    /// SimHash bands: band ‖ 16 bits ‖ id → full fingerprint (see [`Store::near_duplicate`]).
+    fingerprints: sled::Tree,
+    /// Digests built for sending: queue ‖ 0 ‖ id → record.
+    digests: sled::Tree,
+    dir: PathBuf,
+}
+
+/// The file `status` reads while a daemon holds the store.
+pub const STATUS_SNAPSHOT: &str = "status.json";
+
+/// Source states as last written by the process holding the store.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StatusSnapshot {
+    pub written_at: Option<DateTime<Utc>>,
+    pub sources: std::collections::BTreeMap<String, SourceState>,
+}
+
+/// Reads the snapshot in `dir`, if any.
+pub fn read_status_snapshot(dir: &Path) -> Result<Option<StatusSnapshot>, StoreError> {
+    let path = dir.join(STATUS_SNAPSHOT);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt {
+                what: path.display().to_string(),
+                reason: e.to_string(),
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(StoreError::Open {
+            path,
+            reason: e.to_string(),
+        }),
+    }
+}
+
+fn key(id: ArticleId) -> [u8; 8] {
+    id.to_be_bytes()
+}
+
+fn id_of(bytes: &[u8]) -> Result<ArticleId, StoreError> {
+    let arr: [u8; 8] = bytes.try_into().map_err(|_| StoreError::Corrupt {
+        what: "an index entry".into(),
+        reason: format!("{} bytes where an 8-byte id belongs", bytes.len()),
+    })?;
+    Ok(u64::from_be_bytes(arr))
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir`, refusing a store in use, from a newer
+    /// version, or a folder that holds something else.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let open_err = |reason: String| StoreError::Open {
+            path: dir.to_owned(),
+            reason,
+        };
+        if dir.exists() && !dir.is_dir() {
+            return Err(open_err("it exists and is not a folder".into()));
+        }
+        std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
+        let db_path = dir.join("db");
+        let foreign = std::fs::read_dir(dir)
+            .map_err(|e| open_err(e.to_string()))?
+            .filter_map(Result::ok)
+            .any(|e| {
+                let name = e.file_name();
+                !matches!(
+                    name.to_str(),
+                    Some("db" | "outbox" | ".gitkeep" | "newswatch.lock")
+                )
+            });
+        if foreign && !db_path.exists() {
+            return Err(StoreError::Foreign {
+                path: dir.to_owned(),
+            });
+        }
+        let db = sled::Config::new()
+            .path(&db_path)
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                    StoreError::Locked {
+                        path: dir.to_owned(),
+                    }
+                }
+                other => open_err(other.to_string()),
+            })?;
+        let meta = db.open_tree("meta")?;
+        match meta.get("format_version")? {
+            Some(v) => {
+                let found = v.as_ref().try_into().map(u32::from_be_bytes).map_err(|_| {
+                    StoreError::Foreign {
+                        path: dir.to_owned(),
+                    }
+                })?;
+                if found > FORMAT_VERSION {
+                    return Err(StoreError::NewerFormat {
+                        path: dir.to_owned(),
+                        found,
+                    });
+                }
+            }
+            None => {
+                let has_data = db.tree_names().iter().any(|n| {
+                    n.as_ref() != b"meta" && db.open_tree(n).map(|t| !t.is_empty()).unwrap_or(true)
+                });
+                if has_data || !db.is_empty() {
+                    return Err(StoreError::Foreign {
+                        path: dir.to_owned(),
+                    });
+                }
+                meta.insert("format_version", &FORMAT_VERSION.to_be_bytes())?;
+                db.flush()?;
+            }
+        }
+        Ok(Store {
+            articles: db.open_tree("articles")?,
+            by_hash: db.open_tree("by_hash")?,
+            by_url: db.open_tree("by_url")?,
+            pending: db.open_tree("pending")?,
+            sources: db.open_tree("sources")?,
+            http_cache: db.open_tree("http_cache")?,
+            revisions: db.open_tree("revisions")?,
+            fingerprints: db.open_tree("fingerprints")?,
+            digests: db.open_tree("digests")?,
+            dir: dir.to_owned(),
+            db,
+        })
+    }
+
+    /// Stores `article` unless its content hash is already stored, and queues it as new in
+    /// each of `queues` — all in one transaction. Its URL and `aliases` (the listed link, the
+    /// address before redirects) are indexed either way, so none of them is fetched again.
+    pub fn insert(
+        &self,
+        article: &Article,
+        queues: &[String],
+        aliases: &[&str],
+    ) -> Result<Inserted, StoreError> {
+        let json = to_json(article)?;
+        let id = self.db.generate_id()?;
+        let hash = article.hash.as_bytes();
+        let urls = url_keys(article, aliases);
+        let bands = Fingerprint::of(&article.body).map(|fp| band_keys(fp, id));
+        let entry = queue::PendingEntry {
+            change: Change::New,
+            revision: article.revision,
+        };
+        let entry = to_json(&entry)?;
+        let result = (
+            &self.articles,
+            &self.by_hash,
+            &self.by_url,
+            &self.pending,
+            &self.fingerprints,
+        )
+            .transaction(|(articles, by_hash, by_url, pending, fingerprints)| {
+                if let Some(existing) = by_hash.get(hash)? {
+                    for url in &urls {
+                        if by_url.get(url)?.is_none() {
+                            by_url.insert(url.as_slice(), existing.clone())?;
+                        }
+                    }
+                    return Ok(Inserted::Duplicate(
+                        id_of(&existing).map_err(ConflictableTransactionError::Abort)?,
+                    ));
+                }
+                articles.insert(&key(id), json.as_slice())?;
+                by_hash.insert(hash, &key(id))?;
+                for url in &urls {
+                    by_url.insert(url.as_slice(), &key(id))?;
+                }
+                for q in queues {
+                    pending.insert(queue::entry_key(q, id), entry.as_slice())?;
+                }
+                for (band, fp) in bands.iter().flatten() {
+                    fingerprints.insert(band.as_slice(), fp)?;
+                }
+                Ok(Inserted::New(id))
+            });
+        abort_or_storage(result)
+    }
+
+    /// Stores `article` as the next revision of article `id` and queues it as updated in each of
+    /// `queues`, keeping at most `max_revisions` versions. The previous text moves to the
+    /// revision history; the digest shows what changed since the version readers last saw.
+    pub fn revise(
+        &self,
+        id: ArticleId,
+        article: &Article,
+        queues: &[String],
+        aliases: &[&str],
+        max_revisions: u32,
+    ) -> Result<Inserted, StoreError> {
+        let hash = article.hash.as_bytes();
+        let urls = url_keys(article, aliases);
+        let bands = Fingerprint::of(&article.body).map(|fp| band_keys(fp, id));
+        let result = (
+            &self.articles,
+            &self.revisions,
+            &self.by_hash,
+            &self.by_url,
+            &self.pending,
+            &self.fingerprints,
+        )
+            .transaction(
+                |(articles, revisions, by_hash, by_url, pending, fingerprints)| {
+                    let abort = ConflictableTransactionError::Abort;
+                    let Some(current) = articles.get(key(id))? else {
+                        return Err(abort(StoreError::Corrupt {
+                            what: format!("article {id}"),
+                            reason: "revised but not stored".into(),
+                        }));
+                    };
+                    let current = decode(id, &current).map_err(abort)?;
+                    if current.hash == article.hash {
+                        return Ok(Inserted::Duplicate(id));
+                    }
+                    if let Some(other) = by_hash.get(hash)?
+                        && id_of(&other).map_err(abort)? != id
+                    {
+                        return Ok(Inserted::Duplicate(id_of(&other).map_err(abort)?));
+                    }
+                    let revision = current.revision + 1;
+                    let mut latest = article.clone();
+                    latest.revision = revision;
+                    latest.fetched_at = current.fetched_at;
+                    latest.revised_at = Some(chrono::Utc::now());
+                    revisions.insert(
+                        revision_key(id, current.revision).as_slice(),
+                        to_json(&current).map_err(abort)?,
+                    )?;
+                    if revision > max_revisions {
+                        revisions.remove(revision_key(id, revision - max_revisions).as_slice())?;
+                    }
+                    articles.insert(&key(id), to_json(&latest).map_err(abort)?)?;
+                    by_hash.insert(hash, &key(id))?;
+                    for url in &urls {
+                        by_url.insert(url.as_slice(), &key(id))?;
+                    }
+                    for (band, fp) in bands.iter().flatten() {
+                        fingerprints.insert(band.as_slice(), fp)?;
+                    }
+                    for q in queues {
+                        let k = queue::entry_key(q, id);
+                        let change = match pending.get(&k)? {
+                            // Still unread: stays new (or keeps the version readers last saw).
+                            Some(v) => queue::decode_entry(&v).map_err(abort)?.change,
+                            None => Change::Updated {
+                                from: current.revision,
+                            },
+                        };
+                        let entry = queue::PendingEntry { change, revision };
+                        pending.insert(k, to_json(&entry).map_err(abort)?)?;
+                    }
+                    Ok(Inserted::Revised { id, revision })
+                },
+            );
+        abort_or_storage(result)
+    }
+
+    /// Makes `urls` lead to article `id` (a repost elsewhere), so they are not fetched again.
+    pub fn add_aliases(&self, id: ArticleId, urls: &[&str]) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for url in urls {
+            batch.insert(url.as_bytes(), &key(id));
+        }
+        self.by_url.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// The stored article closest to `fp` within `max_bits`, if any: candidates share at least
+    /// one 16-bit band with it (by the pigeonhole principle every fingerprint within 3 bits does;
+    /// up to 6 bits most do), then the full distance decides.
+    pub fn near_duplicate(
+        &self,
+        fp: Fingerprint,
+        max_bits: u32,
+    ) -> Result<Option<(ArticleId, u32)>, StoreError> {
+        let mut best: Option<(ArticleId, u32)> = None;
+        for (band, value) in bands(fp) {
+            let mut prefix = vec![band];
+            prefix.extend_from_slice(&value.to_be_bytes());
+            for kv in self.fingerprints.scan_prefix(&prefix) {
+                let (k, v) = kv?;
+                let id = id_of(&k[3..])?;
+                let other =
+                    Fingerprint(u64::from_be_bytes(v.as_ref().try_into().map_err(|_| {
+                        StoreError::Corrupt {
+                            what: "a fingerprint".into(),
+                            reason: "not 8 bytes".into(),
+                        }
+                    })?));
+                let d = fp.distance(other);
+                if d <= max_bits && best.is_none_or(|(_, b)| d < b) {
+                    best = Some((id, d));
+                }
+            }
+        }
+        Ok(best)
+    }
+
+    /// The article `url` leads to.
+    pub fn url_article(&self, url: &str) -> Result<Option<ArticleId>, StoreError> {
+        self.by_url.get(url)?.map(|v| id_of(&v)).transpose()
+    }
+
+    /// Articles of `source` with a URL first stored at or after `since`, newest first.
+    pub fn recent(
+        &self,
+        source: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(ArticleId, Article)>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.articles.iter().rev() {
+            let (k, v) = kv?;
+            let id = id_of(&k)?;
+            let a = decode(id, &v)?;
+            // Ids grow with first storage, and imports carry their import time, so the scan
+            // can stop at the first article older than the window.
+            if a.fetched_at < since {
+                break;
+            }
+            if a.source == source && a.url.is_some() {
+                out.push((id, a));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every stored revision of article `id`, oldest first, the latest last.
+    pub fn revisions(&self, id: ArticleId) -> Result<Vec<Article>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.revisions.scan_prefix(key(id)) {
+            let (_, v) = kv?;
+            out.push(decode(id, &v)?);
+        }
+        if let Some(latest) = self.article(id)? {
+            out.push(latest);
+        }
+        Ok(out)
+    }
+
+    /// Revision `revision` of article `id`, wherever it is kept.
+    pub fn revision(&self, id: ArticleId, revision: u32) -> Result<Option<Article>, StoreError> {
+        match self.article(id)? {
+            Some(a) if a.revision == revision => Ok(Some(a)),
+            _ => self
+                .revisions
+                .get(revision_key(id, revision))?
+                .map(|v| decode(id, &v))
+                .transpose(),
+        }
+    }
+
+    /// Whether an article was already read from `url`.
+    pub fn has_url(&self, url: &str) -> Result<bool, StoreError> {
+        Ok(self.by_url.contains_key(url)?)
+    }
+
+    /// The article stored under `id`.
+    pub fn article(&self, id: ArticleId) -> Result<Option<Article>, StoreError> {
+        self.articles
+            .get(key(id))?
+            .map(|v| decode(id, &v))
+            .transpose()
+    }
+
+    /// The id of the article with this content hash.
+    pub fn find_hash(&self, hash: &ContentHash) -> Result<Option<ArticleId>, StoreError> {
+        self.by_hash
+            .get(hash.as_bytes())?
+            .map(|v| id_of(&v))
+            .transpose()
+    }
+
+    /// Every stored article in the order first stored.
+    pub fn articles(&self) -> impl Iterator<Item = Result<(ArticleId, Article), StoreError>> + '_ {
+        self.articles.iter().map(|kv| {
+            let (k, v) = kv?;
+            let id = id_of(&k)?;
+            Ok((id, decode(id, &v)?))
+        })
+    }
+
+    /// How many articles are stored.
+    pub fn len(&self) -> usize {
+        self.articles.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.articles.is_empty()
+    }
+
+    /// The remembered state of source `name`.
+    pub fn source_state(&self, name: &str) -> Result<SourceState, StoreError> {
+        match self.sources.get(name)? {
+            None => Ok(SourceState::default()),
+            Some(v) => serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+                what: format!("state of source {name:?}"),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    pub fn set_source_state(&self, name: &str, state: &SourceState) -> Result<(), StoreError> {
+        let json = serde_json::to_vec(state).map_err(|e| StoreError::Corrupt {
+            what: format!("state of source {name:?}"),
+            reason: e.to_string(),
+        })?;
+        self.sources.insert(name, json)?;
+        Ok(())
+    }
+
+    /// Every source with remembered state, by name.
+    pub fn source_states(&self) -> Result<Vec<(String, SourceState)>, StoreError> {
+        self.sources
+            .iter()
+            .map(|kv| {
+                let (k, _) = kv?;
+                let name = String::from_utf8_lossy(&k).into_owned();
+                let state = self.source_state(&name)?;
+                Ok((name, state))
+            })
+            .collect()
+    }
+
+    /// Writes every source's state to `status.json` beside the database (write, then rename),
+    /// so `newswatch status` can report while a daemon holds the store.
+    pub fn write_status_snapshot(&self) -> Result<(), StoreError> {
+        let snapshot = StatusSnapshot {
+            written_at: Some(Utc::now()),
+            sources: self.source_states()?.into_iter().collect(),
+        };
+        let path = self.dir.join(STATUS_SNAPSHOT);
+        let tmp = self.dir.join("status.json.tmp");
+        let io = |e: std::io::Error| StoreError::Open {
+            path: path.clone(),
+            reason: e.to_string(),
+        };
+        let json = serde_json::to_vec_pretty(&snapshot).map_err(|e| StoreError::Corrupt {
+            what: "status snapshot".into(),
+            reason: e.to_string(),
+        })?;
+        std::fs::write(&tmp, json).map_err(io)?;
+        std::fs::rename(&tmp, &path).map_err(io)
+    }
+
+    /// The HTTP validators last seen for `url`.
+    pub fn validators(&self, url: &str) -> Result<Option<Validators>, StoreError> {
+        match self.http_cache.get(url)? {
+            None => Ok(None),
+            Some(v) => Ok(serde_json::from_slice(&v).ok()),
+        }
+    }
+
+    /// Remembers `url`'s validators (or forgets them when empty).
+    pub fn set_validators(&self, url: &str, validators: &Validators) -> Result<(), StoreError> {
+        if validators.is_empty() {
+            self.http_cache.remove(url)?;
+        } else if let Ok(json) = serde_json::to_vec(validators) {
+            self.http_cache.insert(url, json)?;
+        }
+        Ok(())
+    }
+
+    /// Waits until everything written so far is on disk.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// Blocking flush, for the synchronous command-line paths.
+    pub fn flush_blocking(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+fn revision_key(id: ArticleId, revision: u32) -> [u8; 12] {
+    let mut k = [0u8; 12];
+    k[..8].copy_from_slice(&id.to_be_bytes());
+    k[8..].copy_from_slice(&revision.to_be_bytes());
+    k
+}
+
+fn url_keys(article: &Article, aliases: &[&str]) -> Vec<Vec<u8>> {
+    article
+        .url
+        .as_deref()
+        .into_iter()
+        .chain(aliases.iter().copied())
+        .map(|u| u.as_bytes().to_vec())
+        .collect()
+}
+
+/// The four 16-bit bands of a fingerprint.
+fn bands(fp: Fingerprint) -> [(u8, u16); 4] {
+    [0u8, 1, 2, 3].map(|b| (b, (fp.0 >> (16 * u32::from(b))) as u16))
+}
+
+fn band_keys(fp: Fingerprint, id: ArticleId) -> Vec<(Vec<u8>, [u8; 8])> {
+    bands(fp)
+        .into_iter()
+        .map(|(band, value)| {
+            let mut k = vec![band];
+            k.extend_from_slice(&value.to_be_bytes());
+            k.extend_from_slice(&id.to_be_bytes());
+            (k, fp.0.to_be_bytes())
+        })
+        .collect()
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|e| StoreError::Corrupt {
+        what: "a value being written".into(),
+        reason: e.to_string(),
+    })
+}
+
+fn abort_or_storage<T>(result: Result<T, TransactionError<StoreError>>) -> Result<T, StoreError> {
+    result.map_err(|e| match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => StoreError::Sled(e),
+    })
+}
+
+fn decode(id: ArticleId, bytes: &[u8]) -> Result<Article, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        what: format!("article {id}"),
+        reason: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn article(title: &str, url: Option<&str>) -> Article {
+        let day = NaiveDate::from_ymd_opt(2025, 7, 2).unwrap_or_default();
+        Article::new(
+            title,
+            "正文。",
+            day,
+            url.map(str::to_owned),
+            "s",
+            Utc::now(),
+        )
+    }
+
+    fn open(dir: &Path) -> Store {
+        Store::open(dir).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn queues(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[tokio::test]
+    async fn dedups_by_hash_indexes_urls_and_queues_atomically() {
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = open(tmp.path());
+        let q = queues(&["morning", "wecom"]);
+        let a = store.insert(
+            &article("甲", Some("http://h/1")),
+            &q,
+            &["http://h/list-link"],
+        );
+        let Ok(Inserted::New(id)) = a else {
+            panic!("{a:?}")
+        };
+        let again = store.insert(&article("甲", Some("http://h/2")), &q, &[]);
+        assert_eq!(again.ok(), Some(Inserted::Duplicate(id)));
+        assert!(
+            store.has_url("http://h/2").unwrap_or(false),
+            "duplicate's URL indexed"
+        );
+        assert!(
+            store.has_url("http://h/list-link").unwrap_or(false),
+            "alias indexed"
+        );
+        assert!(matches!(
+            store.insert(&article("乙", None), &q[..1], &[]),
+            Ok(Inserted::New(_))
+        ));
+        assert_eq!(store.queue_len("morning"), 2);
+        assert_eq!(
+            store.queue_len("wecom"),
+            1,
+            "each queue holds only what was routed to it"
+        );
+        assert_eq!(store.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn revisions_keep_history_and_queue_updates() {
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = open(tmp.path());
+        let q = queues(&["d"]);
+        let Ok(Inserted::New(id)) = store.insert(&article("甲", Some("http://h/1")), &q, &[])
+        else {
+            panic!("insert")
+        };
+        // Delivered: the queue is empty again.
+        let record = DigestRecord {
+            id: 1,
+            queue: "d".into(),
+            message_id: "<m@x>".into(),
+            created_at: Utc::now(),
+            items: vec![(id, 1)],
+            subject: String::new(),
+            text: String::new(),
+            html: String::new(),
+            attempts: 0,
+            last_error: None,
+            sent_at: None,
+        };
+        assert!(store.complete_digest(&record).await.is_ok());
+        assert_eq!(store.queue_len("d"), 0);
+        let mut edited = article("甲", Some("http://h/1"));
+        edited.body = "正文。更正。".into();
+        edited.hash = ContentHash::of(&edited.title, &edited.body);
+        for n in 2..=4 {
+            edited.body.push('又');
+            edited.hash = ContentHash::of(&edited.title, &edited.body);
+            let r = store.revise(id, &edited, &q, &[], 3);
+            assert_eq!(r.ok(), Some(Inserted::Revised { id, revision: n }));
+        }
+        let history = store.revisions(id).unwrap_or_default();
+        assert_eq!(
+            history.iter().map(|a| a.revision).collect::<Vec<_>>(),
+            vec![2, 3, 4],
+            "at most 3 kept"
+        );
+        let pending = store.pending("d").unwrap_or_default();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(
+            pending[0].change,
+            Change::Updated { from: 1 },
+            "compared with what readers saw"
+        );
+        assert_eq!(pending[0].article.revision, 4);
+        assert_eq!(
+            store.revise(id, &edited, &q, &[], 3).ok(),
+            Some(Inserted::Duplicate(id))
+        );
+    }
+
+    #[test]
+    fn near_duplicates_are_found_by_fingerprint_bands() {
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = open(tmp.path());
+        let body = "东湖高新区举行招商引资集中签约活动，共签约项目十个，总投资超过一百亿元，涵盖光电子信息、生物医药、高端装备等领域。".repeat(3);
+        let mut a = article("甲", Some("http://h/1"));
+        a.body = body.clone();
+        a.hash = ContentHash::of(&a.title, &a.body);
+        let Ok(Inserted::New(id)) = store.insert(&a, &[], &[]) else {
+            panic!("insert")
+        };
+        let near = Fingerprint::of(&body.replacen("十个", "十一个", 1));
+        let found = near.map(|fp| store.near_duplicate(fp, 6));
+        assert!(
+            matches!(found, Some(Ok(Some((got, _)))) if got == id),
+            "{found:?}"
+        );
+        let far = Fingerprint::of(
+            &"硚口区纪检监察机关聚焦营商环境建设，针对企业反映的痛点堵点启动专项巡察行动。"
+                .repeat(4),
+        );
+        assert!(matches!(
+            far.map(|fp| store.near_duplicate(fp, 6)),
+            Some(Ok(None))
+        ));
+    }
+
+    #[tokio::test]
+    async fn digest_records_survive_until_completed() {
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = open(tmp.path());
+        let q = queues(&["d"]);
+        let Ok(Inserted::New(id)) = store.insert(&article("甲", None), &q, &[]) else {
+            panic!()
+        };
+        let record = DigestRecord {
+            id: store.new_digest_id().unwrap_or(7),
+            queue: "d".into(),
+            message_id: "<a@b>".into(),
+            created_at: Utc::now(),
+            items: vec![(id, 1)],
+            subject: "s".into(),
+            text: "t".into(),
+            html: "h".into(),
+            attempts: 1,
+            last_error: Some("451".into()),
+            sent_at: None,
+        };
+        assert!(store.save_digest(&record).await.is_ok());
+        drop(store);
+        let store = open(tmp.path());
+        let back = store.digest_in_flight("d").ok().flatten();
+        assert_eq!(back.as_ref().map(|r| r.message_id.as_str()), Some("<a@b>"));
+        assert_eq!(
+            store.queue_len("d"),
+            1,
+            "items stay queued until the send succeeds"
+        );
+        assert!(store.complete_digest(&record).await.is_ok());
+        assert_eq!(store.queue_len("d"), 0);
+        assert!(store.digest_in_flight("d").ok().flatten().is_none());
+        assert_eq!(store.sent_digests("d").map(|v| v.len()).ok(), Some(1));
+    }
+
+    #[test]
+    fn second_opener_and_newer_format_are_refused() {
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = open(tmp.path());
+        assert!(matches!(
+            Store::open(tmp.path()),
+            Err(StoreError::Locked { .. })
+        ));
+        let meta = store.db.open_tree("meta").unwrap_or_else(|e| panic!("{e}"));
+        let _ = meta.insert("format_version", &(FORMAT_VERSION + 1).to_be_bytes());
+        let _ = store.flush_blocking();
+        drop((meta, store));
+        assert!(matches!(
+            Store::open(tmp.path()),
+            Err(StoreError::NewerFormat { .. })
+        ));
+    }
+
+    #[test]
+    fn foreign_folder_is_refused() {
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let _ = std::fs::write(tmp.path().join("thesis.docx"), b"x");
+        assert!(matches!(
+            Store::open(tmp.path()),
+            Err(StoreError::Foreign { .. })
+        ));
+    }
+}
