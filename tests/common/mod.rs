@@ -55,6 +55,7 @@ pub struct Hit {
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub at: Instant,
+    pub body: Vec<u8>,
 }
 
 impl Hit {
@@ -112,18 +113,27 @@ impl Site {
                         )
                     })
                     .collect();
+                let bare = req.uri().path().to_owned();
+                let at = Instant::now();
+                let body = axum::body::to_bytes(req.into_body(), 16 << 20)
+                    .await
+                    .map(|b| b.to_vec())
+                    .unwrap_or_default();
                 let hit = Hit {
                     path: path.clone(),
                     headers,
-                    at: Instant::now(),
+                    at,
+                    body,
                 };
                 let route = {
                     let mut hits = h.lock().expect("hits");
                     let n = hits.iter().filter(|x| x.path == path).count();
                     hits.push(hit.clone());
-                    r.lock()
-                        .expect("routes")
+                    // Exact path and query first; else the path alone (signed robot URLs).
+                    let routes = r.lock().expect("routes");
+                    routes
                         .get(&path)
+                        .or_else(|| routes.get(&bare))
                         .and_then(|seq| seq.get(n.min(seq.len().saturating_sub(1))).cloned())
                 };
                 {
@@ -223,7 +233,11 @@ pub struct Smtp {
 
 impl Smtp {
     pub async fn start() -> Smtp {
-        let port = free_port();
+        Smtp::start_on(free_port()).await
+    }
+
+    /// A server on `port` (to bring one back where a stopped one was).
+    pub async fn start_on(port: u16) -> Smtp {
         let handle = mailcrab::development_mail_server([127, 0, 0, 1], port).await;
         // The server binds in a spawned task; wait until it accepts connections.
         for _ in 0..100 {
@@ -266,6 +280,13 @@ pub struct Workdir {
 }
 
 impl Workdir {
+    /// A folder whose `sources.toml` is `config`, verbatim.
+    pub fn raw(config: &str) -> Workdir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("sources.toml"), config).expect("write config");
+        Workdir { dir }
+    }
+
     /// Writes `sources.toml` with a `[digest]` (SMTP on `smtp_port`, or the outbox when `None`)
     /// and the given `[[source]]` tables.
     pub fn new(smtp_port: Option<u16>, digest_schedule: &str, sources: &str) -> Workdir {
@@ -345,4 +366,61 @@ pub fn gbk(s: &str) -> Vec<u8> {
     let (bytes, _, unmappable) = encoding_rs::GBK.encode(s);
     assert!(!unmappable, "fixture text must be encodable in GBK");
     bytes.into_owned()
+}
+
+/// An SMTP server on loopback that accepts the envelope and answers DATA with a temporary
+/// failure (`451 4.3.0`), as a busy or broken relay does. It counts the DATA commands refused.
+pub struct RefusingSmtp {
+    pub port: u16,
+    pub refused: Arc<Mutex<usize>>,
+}
+
+impl RefusingSmtp {
+    pub async fn start() -> RefusingSmtp {
+        use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let refused: Arc<Mutex<usize>> = Arc::default();
+        let counter = refused.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let counter = counter.clone();
+                tokio::spawn(async move {
+                    let (read, mut write) = stream.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    let _ = write.write_all(b"220 refusing.test ESMTP\r\n").await;
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        let verb = line
+                            .split_whitespace()
+                            .next()
+                            .unwrap_or_default()
+                            .to_ascii_uppercase();
+                        let reply: &[u8] = match verb.as_str() {
+                            "EHLO" | "HELO" => b"250 refusing.test\r\n",
+                            "MAIL" | "RCPT" | "RSET" | "NOOP" => b"250 2.0.0 OK\r\n",
+                            "DATA" => {
+                                *counter.lock().expect("count") += 1;
+                                b"451 4.3.0 Mail server temporarily rejected message\r\n"
+                            }
+                            "QUIT" => {
+                                let _ = write.write_all(b"221 2.0.0 Bye\r\n").await;
+                                break;
+                            }
+                            _ => b"502 5.5.2 Command not recognized\r\n",
+                        };
+                        if write.write_all(reply).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        RefusingSmtp { port, refused }
+    }
+
+    pub fn refused(&self) -> usize {
+        *self.refused.lock().expect("count")
+    }
 }
