@@ -4,6 +4,7 @@
 //! was written), so a failed send loses nothing: the items go into the next digest.
 
 mod mail;
+pub mod webhook;
 
 pub use mail::Mailer;
 
