@@ -611,6 +611,9 @@ mod tests {
     #[test]
     fn split_small_and_empty_inputs() {
         assert_eq!(split_markdown("one\ntwo", 100), vec!["one\ntwo"]);
+        // The newline joining two lines counts: 4 + 1 + 4 bytes fit 9, not 8.
+        assert_eq!(split_markdown("aaaa\nbbbb", 9), vec!["aaaa\nbbbb"]);
+        assert_eq!(split_markdown("aaaa\nbbbb", 8), vec!["aaaa", "bbbb"]);
         assert!(split_markdown("", 100).is_empty());
         // A limit too small for a character is raised to 4 bytes, so cutting makes progress.
         assert_eq!(split_markdown("ab", 0), vec!["ab"]);
