@@ -16,11 +16,16 @@ fn texts(datasets: &Path, seeds: &Path) -> Vec<(String, String)> {
     let mut out = Vec::new();
     if let Ok(entries) = std::fs::read_dir(seeds) {
         for e in entries.filter_map(Result::ok) {
-            let Ok(text) = std::fs::read_to_string(e.path()) else { continue };
+            let Ok(text) = std::fs::read_to_string(e.path()) else {
+                continue;
+            };
             let lines: Vec<&str> = text.lines().collect();
             for (i, l) in lines.iter().enumerate() {
                 if *l == "-" && i + 2 < lines.len() {
-                    out.push((format!("seed:{}", lines[i + 1]), normalise::text(lines[i + 2])));
+                    out.push((
+                        format!("seed:{}", lines[i + 1]),
+                        normalise::text(lines[i + 2]),
+                    ));
                 }
             }
         }
@@ -51,11 +56,19 @@ fn texts(datasets: &Path, seeds: &Path) -> Vec<(String, String)> {
 
 /// Edited copies a portal or a publisher typically makes of an article.
 fn variants(body: &str) -> Vec<(&'static str, String)> {
-    let sentences: Vec<&str> = body.split_inclusive(['。', '.', '!', '?', '！', '？']).collect();
+    let sentences: Vec<&str> = body
+        .split_inclusive(['。', '.', '!', '?', '！', '？'])
+        .collect();
     let mut v = vec![
         ("byline added", format!("(记者 张三 通讯员 李四) {body}")),
-        ("source line appended", format!("{body} 来源:武汉发布 责任编辑:王五")),
-        ("sentence added", format!("{body} 下一步,将持续优化营商环境,推动项目早日落地见效。")),
+        (
+            "source line appended",
+            format!("{body} 来源:武汉发布 责任编辑:王五"),
+        ),
+        (
+            "sentence added",
+            format!("{body} 下一步,将持续优化营商环境,推动项目早日落地见效。"),
+        ),
     ];
     if let Some(pos) = body.find(|c: char| c.is_ascii_digit()) {
         let mut s = body.to_owned();
@@ -65,7 +78,10 @@ fn variants(body: &str) -> Vec<(&'static str, String)> {
         v.push(("figure corrected", s));
     }
     if sentences.len() > 4 {
-        v.push(("last sentence dropped", sentences[..sentences.len() - 1].concat()));
+        v.push((
+            "last sentence dropped",
+            sentences[..sentences.len() - 1].concat(),
+        ));
     }
     v
 }
@@ -76,12 +92,18 @@ fn main() {
     let seeds = PathBuf::from(args.get(2).map_or("../shared/seeds", String::as_str));
     let all = texts(&datasets, &seeds);
     if all.is_empty() {
-        println!("no texts found under {} or {}; nothing measured", datasets.display(), seeds.display());
+        println!(
+            "no texts found under {} or {}; nothing measured",
+            datasets.display(),
+            seeds.display()
+        );
         return;
     }
     let fps: Vec<(&str, Fingerprint, &str)> = all
         .iter()
-        .filter_map(|(name, body)| Fingerprint::of(body).map(|fp| (name.as_str(), fp, body.as_str())))
+        .filter_map(|(name, body)| {
+            Fingerprint::of(body).map(|fp| (name.as_str(), fp, body.as_str()))
+        })
         .collect();
     println!(
         "{} texts, {} long enough to fingerprint (>= {FINGERPRINT_MIN_CHARS} letters/digits)",
@@ -106,12 +128,20 @@ fn main() {
             edits.push((kind, d));
         }
     }
-    println!("{} distinct pairs, {} edited copies\n", pair_distances.len(), edits.len());
+    println!(
+        "{} distinct pairs, {} edited copies\n",
+        pair_distances.len(),
+        edits.len()
+    );
     println!("threshold  false merges            missed merges");
     for t in [3u32, 4, 5, 6, 7, 8, 10, 12] {
         let fm = pair_distances.iter().filter(|(d, _, _)| *d <= t).count();
         let mm = edits.iter().filter(|(_, d)| *d > t).count();
-        let mark = if t == NEAR_DUPLICATE_BITS { "  <- used" } else { "" };
+        let mark = if t == NEAR_DUPLICATE_BITS {
+            "  <- used"
+        } else {
+            ""
+        };
         println!(
             "{t:>9}  {fm:>5} ({:>7.4}%)       {mm:>5} ({:>6.2}%){mark}",
             100.0 * fm as f64 / pair_distances.len().max(1) as f64,
@@ -119,17 +149,30 @@ fn main() {
         );
     }
     println!("\nmissed merges at the threshold used, by kind of edit:");
-    let kinds = ["byline added", "source line appended", "sentence added", "figure corrected", "last sentence dropped"];
+    let kinds = [
+        "byline added",
+        "source line appended",
+        "sentence added",
+        "figure corrected",
+        "last sentence dropped",
+    ];
     for kind in kinds {
-        let of_kind: Vec<u32> = edits.iter().filter(|(k, _)| *k == kind).map(|(_, d)| *d).collect();
+        let of_kind: Vec<u32> = edits
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, d)| *d)
+            .collect();
         let missed = of_kind.iter().filter(|d| **d > NEAR_DUPLICATE_BITS).count();
         println!("  {kind:<22} {missed:>4} of {:>4}", of_kind.len());
     }
     let corpus = |name: &str| name.split(':').next().unwrap_or_default().to_owned();
     println!("\nfalse merges at the threshold used, by corpus pair:");
-    let mut by_corpus: std::collections::BTreeMap<(String, String), (usize, usize)> = Default::default();
+    let mut by_corpus: std::collections::BTreeMap<(String, String), (usize, usize)> =
+        Default::default();
     for (d, i, j) in &pair_distances {
-        let e = by_corpus.entry((corpus(fps[*i].0), corpus(fps[*j].0))).or_default();
+        let e = by_corpus
+            .entry((corpus(fps[*i].0), corpus(fps[*j].0)))
+            .or_default();
         e.1 += 1;
         if *d <= NEAR_DUPLICATE_BITS {
             e.0 += 1;
@@ -138,11 +181,22 @@ fn main() {
     for ((a, b), (merged, pairs)) in &by_corpus {
         println!("  {a:>11} ~ {b:<11} {merged:>5} of {pairs:>6}");
     }
-    let shown: Vec<_> = pair_distances.iter().filter(|(d, _, _)| *d <= NEAR_DUPLICATE_BITS).take(12).collect();
+    let shown: Vec<_> = pair_distances
+        .iter()
+        .filter(|(d, _, _)| *d <= NEAR_DUPLICATE_BITS)
+        .take(12)
+        .collect();
     if !shown.is_empty() {
         println!("\nsome merged pairs (inspect: often the same text in two test pages):");
         for (d, i, j) in shown {
-            let short = |n: &str| n.rsplit('/').next().unwrap_or(n).chars().take(40).collect::<String>();
+            let short = |n: &str| {
+                n.rsplit('/')
+                    .next()
+                    .unwrap_or(n)
+                    .chars()
+                    .take(40)
+                    .collect::<String>()
+            };
             println!("  {d:>2} bits: {} ~ {}", short(fps[*i].0), short(fps[*j].0));
         }
     }

@@ -236,6 +236,9 @@ pub struct SourceConfig {
     pub recheck_days: u32,
     /// Versions kept per article, the latest included.
     pub max_revisions: u32,
+    /// Consecutive failed crawls before the source is reported as failing (in `status` and the
+    /// digest footer), so one blip is not noise.
+    pub alert_after_failures: u32,
 }
 
 #[derive(Deserialize)]
@@ -388,6 +391,7 @@ with_fetch_keys! {
         recheck_days: Option<Spanned<u32>>,
         max_revisions: Option<Spanned<u32>>,
         digest_retry_secs: Option<Spanned<u64>>,
+        alert_after_failures: Option<Spanned<u32>>,
     }
 }
 
@@ -541,6 +545,7 @@ with_fetch_keys! {
         full_text: Option<Spanned<bool>>,
         recheck_days: Option<Spanned<u32>>,
         max_revisions: Option<Spanned<u32>>,
+        alert_after_failures: Option<Spanned<u32>>,
         title: Option<Spanned<String>>,
         body: Option<Spanned<String>>,
         date: Option<Spanned<String>>,
@@ -1003,6 +1008,12 @@ impl Config {
                     fetch,
                     recheck_days,
                     max_revisions: max_revisions.max(1),
+                    alert_after_failures: s
+                        .alert_after_failures
+                        .as_ref()
+                        .or(raw.settings.alert_after_failures.as_ref())
+                        .map_or(3, |a| *a.get_ref())
+                        .max(1),
                 });
             }
         }

@@ -511,6 +511,7 @@ impl Crawler {
         let mut state: SourceState = self.store.source_state(&source.name)?;
         state.last_attempt = Some(started);
         state.articles_stored += report.new as u64;
+        state.errors_total += report.failed.len() as u64 + u64::from(report.error.is_some());
         if report.succeeded() {
             state.last_success = Some(started);
             state.consecutive_failures = 0;

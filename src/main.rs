@@ -73,6 +73,9 @@ enum Command {
         #[arg(long)]
         limit: Option<usize>,
     },
+    /// Check the config (keys, schedules, selectors, URLs, templates, secrets) and exit:
+    /// 0 when it is good, 2 with every problem listed when not. Starts nothing.
+    Validate,
     /// Show each source's last attempt, last success, failures, articles and next run.
     Status,
     /// Build the digest of everything pending and send it now.
@@ -159,6 +162,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Digest { dry_run, name } => digest(config, dry_run, name.as_deref()).await,
         Command::Check { source, limit } => check(&config, &source, limit).await,
         Command::Status => status(&config),
+        Command::Validate => validate(&config),
     }
 }
 
@@ -486,7 +490,30 @@ fn status(config: &Config) -> Result<ExitCode, Failure> {
             .map_or("unknown".to_owned(), |t| {
                 t.format("%Y-%m-%d %H:%M:%S").to_string()
             });
+        let health = if state.consecutive_failures >= source.alert_after_failures {
+            format!(
+                "FAILING ({} failed crawls in a row)",
+                state.consecutive_failures
+            )
+        } else if state.consecutive_failures > 0 {
+            format!(
+                "ok ({} recent failure{}; reported as failing after {})",
+                state.consecutive_failures,
+                if state.consecutive_failures == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+                source.alert_after_failures
+            )
+        } else if state.last_attempt.is_none() {
+            "not crawled yet".to_owned()
+        } else {
+            "ok".to_owned()
+        };
         writeln!(out, "{}", source.name)?;
+        writeln!(out, "  health:               {health}")?;
+        writeln!(out, "  errors counted:       {}", state.errors_total)?;
         writeln!(out, "  last attempt:         {}", fmt(state.last_attempt))?;
         writeln!(out, "  last success:         {}", fmt(state.last_success))?;
         writeln!(
@@ -502,5 +529,19 @@ fn status(config: &Config) -> Result<ExitCode, Failure> {
         writeln!(out, "  articles stored:      {}", state.articles_stored)?;
         writeln!(out, "  next run:             {next} ({})", source.schedule)?;
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn validate(config: &Config) -> Result<ExitCode, Failure> {
+    let outlets = Outlet::all(config).map_err(|e| Failure::Usage(e.into()))?;
+    println!(
+        "{}: OK: {} source{}, {} digest{} (state in {})",
+        config.path.display(),
+        config.sources.len(),
+        if config.sources.len() == 1 { "" } else { "s" },
+        outlets.len(),
+        if outlets.len() == 1 { "" } else { "s" },
+        config.settings.state_dir.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

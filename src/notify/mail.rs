@@ -43,10 +43,9 @@ impl Mailer {
                 }
                 Transport::Smtp(Box::new(builder.build()))
             }
+            // Created on first send: loading the config must not create any state.
             None => {
                 let dir = state_dir.join("outbox");
-                std::fs::create_dir_all(&dir)
-                    .map_err(|e| err(format!("cannot create outbox {}: {e}", dir.display())))?;
                 Transport::Outbox(AsyncFileTransport::new(&dir), dir)
             }
         };
@@ -98,11 +97,15 @@ impl Mailer {
                 }
                 err(reason)
             }),
-            Transport::Outbox(file, dir) => file
-                .send(message)
-                .await
-                .map(drop)
-                .map_err(|e| err(format!("cannot write to outbox {}: {e}", dir.display()))),
+            Transport::Outbox(file, dir) => {
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .map_err(|e| err(format!("cannot create outbox {}: {e}", dir.display())))?;
+                file.send(message)
+                    .await
+                    .map(drop)
+                    .map_err(|e| err(format!("cannot write to outbox {}: {e}", dir.display())))
+            }
         }
     }
 

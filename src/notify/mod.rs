@@ -13,7 +13,7 @@ pub mod templates;
 pub mod webhook;
 
 pub use mail::Mailer;
-pub use templates::{Format, Rendered, Templates};
+pub use templates::{FailingSource, Format, Rendered, Templates};
 
 use crate::article::Article;
 use crate::config::{Config, Destination, DigestConfig};
@@ -145,6 +145,8 @@ pub struct Outlet {
     pub config: DigestConfig,
     pub templates: Templates,
     pub sender: Sender,
+    /// Each source's `alert_after_failures`, for the footer of failing sources.
+    alert_after: Vec<(String, u32)>,
 }
 
 impl Outlet {
@@ -162,6 +164,11 @@ impl Outlet {
                     templates: Templates::load(d.templates.as_deref(), format)?,
                     sender: Sender::new(d, &config.settings.state_dir)?,
                     config: d.clone(),
+                    alert_after: config
+                        .sources
+                        .iter()
+                        .map(|s| (s.name.clone(), s.alert_after_failures))
+                        .collect(),
                 })
             })
             .collect()
@@ -178,10 +185,12 @@ impl Outlet {
             return Ok(Some(record));
         }
         let items = store.pending(&self.config.name)?;
+        let failing = failing_sources(store, &self.alert_after, timezone)?;
         let rendered = self.templates.render(
             &self.config.name,
             &items,
             &self.config.filter,
+            &failing,
             timezone,
             Utc::now(),
         )?;
@@ -232,6 +241,29 @@ impl Outlet {
             }
         }
     }
+}
+
+/// Sources at or past their `alert_after_failures` consecutive failures.
+pub fn failing_sources(
+    store: &Store,
+    alert_after: &[(String, u32)],
+    timezone: Tz,
+) -> Result<Vec<FailingSource>, NotifyError> {
+    let mut out = Vec::new();
+    for (name, threshold) in alert_after {
+        let state = store.source_state(name)?;
+        if state.consecutive_failures >= *threshold {
+            out.push(FailingSource {
+                source: name.clone(),
+                failures: state.consecutive_failures,
+                last_error: state.last_error.unwrap_or_default(),
+                last_success: state.last_success.map_or("never".into(), |t| {
+                    t.with_timezone(&timezone).format("%Y-%m-%d").to_string()
+                }),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// A Message-ID unique to the digest record, in the sender's domain.

@@ -93,12 +93,14 @@ impl Templates {
         self.format
     }
 
-    /// Renders `items` of digest `name`; `None` when there is nothing to send.
+    /// Renders `items` of digest `name`, with `failing` sources in the footer; `None` when
+    /// there is nothing to send.
     pub fn render(
         &self,
         name: &str,
         items: &[PendingItem],
         filter: &Filter,
+        failing: &[FailingSource],
         timezone: Tz,
         now: DateTime<Utc>,
     ) -> Result<Option<Rendered>, NotifyError> {
@@ -134,6 +136,7 @@ impl Templates {
                 .to_string(),
             new: groups(new),
             updated: groups(updated),
+            failing,
         };
         let render = |t: &str| {
             self.env
@@ -184,6 +187,17 @@ struct Context<'a> {
     generated_at: String,
     new: Vec<Group<'a>>,
     updated: Vec<Group<'a>>,
+    failing: &'a [FailingSource],
+}
+
+/// A source that has failed `alert_after_failures` crawls in a row, for the digest footer.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailingSource {
+    pub source: String,
+    pub failures: u32,
+    pub last_error: String,
+    /// `never`, or the day of the last successful crawl.
+    pub last_success: String,
 }
 
 #[derive(Serialize)]
@@ -402,10 +416,17 @@ mod tests {
             keywords: vec![Pattern::parse("招商引资").unwrap_or_else(|e| panic!("{e}"))],
             ..Filter::default()
         };
+        let failing = [FailingSource {
+            source: "down".into(),
+            failures: 4,
+            last_error: "HTTP 503".into(),
+            last_success: "2025-06-30".into(),
+        }];
         let r = t.render(
             "digest",
             &items,
             &filter,
+            &failing,
             chrono_tz::Asia::Shanghai,
             Utc::now(),
         );

@@ -62,6 +62,9 @@ pub struct SourceState {
     pub consecutive_failures: u32,
     pub last_error: Option<String>,
     pub articles_stored: u64,
+    /// Every error ever counted for the source (failed articles and failed crawls).
+    #[serde(default)]
+    pub errors_total: u64,
 }
 
 /// The sled database under `state_dir`.
