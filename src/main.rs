@@ -73,6 +73,11 @@ enum Command {
         #[arg(long)]
         limit: Option<usize>,
     },
+    /// Write the whole state (articles, revisions, queues, digests, source state, HTTP cache)
+    /// to FILE (`-`: standard output). Stop the daemon first: it holds the store.
+    Backup { file: PathBuf },
+    /// Load a backup into an empty state_dir.
+    Restore { file: PathBuf },
     /// Check the config (keys, schedules, selectors, URLs, templates, secrets) and exit:
     /// 0 when it is good, 2 with every problem listed when not. Starts nothing.
     Validate,
@@ -163,6 +168,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Check { source, limit } => check(&config, &source, limit).await,
         Command::Status => status(&config),
         Command::Validate => validate(&config),
+        Command::Backup { file } => backup(&config, &file),
+        Command::Restore { file } => restore(&config, &file),
     }
 }
 
@@ -541,6 +548,41 @@ fn validate(config: &Config) -> Result<ExitCode, Failure> {
         if config.sources.len() == 1 { "" } else { "s" },
         outlets.len(),
         if outlets.len() == 1 { "" } else { "s" },
+        config.settings.state_dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn backup(config: &Config, file: &std::path::Path) -> Result<ExitCode, Failure> {
+    let store = open_store(config)?;
+    let n = if file.as_os_str() == "-" {
+        store.backup(&mut io::BufWriter::new(io::stdout().lock()))?
+    } else {
+        // Written beside the target and renamed, so a failed backup never replaces a good one.
+        let tmp = file.with_extension("partial");
+        let f = std::fs::File::create(&tmp)
+            .with_context(|| format!("cannot create {}", tmp.display()))?;
+        let n = store.backup(&mut io::BufWriter::new(f))?;
+        std::fs::rename(&tmp, file).with_context(|| format!("cannot write {}", file.display()))?;
+        n
+    };
+    eprintln!("backup: {n} entries written to {}", file.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn restore(config: &Config, file: &std::path::Path) -> Result<ExitCode, Failure> {
+    let input: Box<dyn BufRead> = if file.as_os_str() == "-" {
+        Box::new(BufReader::new(io::stdin()))
+    } else {
+        let f = std::fs::File::open(file)
+            .with_context(|| format!("cannot open {}", file.display()))
+            .map_err(Failure::Usage)?;
+        Box::new(BufReader::new(f))
+    };
+    let store = open_store(config)?;
+    let n = store.restore(input)?;
+    eprintln!(
+        "restore: {n} entries loaded into {}",
         config.settings.state_dir.display()
     );
     Ok(ExitCode::SUCCESS)

@@ -3,6 +3,7 @@
 //! Everything here is synchronous on purpose: `scraper::Html` is not `Send`, so a document is
 //! parsed and fully read inside one call and only owned results cross an `.await`.
 
+mod depth;
 pub mod feed;
 pub mod text;
 
@@ -11,6 +12,11 @@ use chrono::NaiveDate;
 use scraper::{ElementRef, Html, Selector};
 use std::collections::HashSet;
 use url::Url;
+
+/// Parses a whole page, first capping hostile nesting depth (see [`depth`]).
+pub fn parse_document(html: &str) -> Html {
+    Html::parse_document(&depth::cap_nesting(html, depth::MAX_DEPTH))
+}
 
 /// What a list page offers: article links in page order, and the next list page.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -27,7 +33,7 @@ pub fn list_page(
     links: &Selector,
     next: Option<&Selector>,
 ) -> ListPage {
-    let doc = Html::parse_document(html);
+    let doc = parse_document(html);
     let base = base_url(&doc, page_url);
     let mut seen = HashSet::new();
     let mut out = ListPage::default();
@@ -121,7 +127,7 @@ pub struct RawArticle {
 
 /// Reads an article page at `page_url` with the given selectors.
 pub fn article(html: &str, page_url: &Url, selectors: &FieldSelectors) -> RawArticle {
-    let doc = Html::parse_document(html);
+    let doc = parse_document(html);
     RawArticle {
         title: selectors.title.as_ref().and_then(|s| first_text(&doc, s)),
         body: selectors.body.as_ref().and_then(|s| joined_text(&doc, s)),
@@ -132,7 +138,7 @@ pub fn article(html: &str, page_url: &Url, selectors: &FieldSelectors) -> RawArt
 
 /// How many elements `sel` matches in `html` (for `newswatch check`).
 pub fn count_matches(html: &str, sel: &Selector) -> usize {
-    Html::parse_document(html).select(sel).count()
+    parse_document(html).select(sel).count()
 }
 
 fn canonical(doc: &Html, page_url: &Url) -> Option<Url> {
@@ -148,7 +154,9 @@ fn canonical(doc: &Html, page_url: &Url) -> Option<Url> {
 
 /// Visible text of an HTML fragment (a feed item's content), with block breaks.
 pub fn fragment_text(html: &str) -> String {
-    text::visible_text(Html::parse_fragment(html).root_element())
+    text::visible_text(
+        Html::parse_fragment(&depth::cap_nesting(html, depth::MAX_DEPTH)).root_element(),
+    )
 }
 
 /// Text of the first match that has any: its visible text, or the `content` attribute of a

@@ -402,6 +402,19 @@ impl Fetcher {
         if status == StatusCode::NOT_MODIFIED && validators.is_some_and(|v| !v.is_empty()) {
             return Ok(Fetched::NotModified);
         }
+        if status.is_redirection() {
+            // reqwest hands back redirects it will not follow (to file:, data:, …).
+            let target = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("nowhere")
+                .to_owned();
+            return Err(AttemptError::fatal(FetchError::Network {
+                url: url.to_string(),
+                reason: format!("redirect to a non-http(s) URL {target} refused"),
+            }));
+        }
         if !status.is_success() {
             let retry_after = resp.headers().get(RETRY_AFTER).and_then(parse_retry_after);
             return Err(AttemptError {

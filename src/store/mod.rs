@@ -4,6 +4,7 @@
 //! sled transaction. Nothing outside this module touches sled, so the storage engine can change
 //! behind [`Store`]'s small API.
 
+mod backup;
 mod queue;
 
 pub use queue::{Change, DigestRecord, PendingItem};
@@ -789,6 +790,61 @@ mod tests {
         assert_eq!(store.queue_len("d"), 0);
         assert!(store.digest_in_flight("d").ok().flatten().is_none());
         assert_eq!(store.sent_digests("d").map(|v| v.len()).ok(), Some(1));
+    }
+
+    #[tokio::test]
+    async fn backup_and_restore_round_trip_every_tree() {
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = open(&tmp.path().join("a"));
+        let q = queues(&["d"]);
+        let Ok(Inserted::New(id)) = store.insert(&article("甲", Some("http://h/1")), &q, &[])
+        else {
+            panic!()
+        };
+        let mut edited = article("甲", Some("http://h/1"));
+        edited.body = "改过的正文。".into();
+        edited.hash = ContentHash::of(&edited.title, &edited.body);
+        assert!(store.revise(id, &edited, &q, &[], 5).is_ok());
+        let _ = store.set_source_state(
+            "s",
+            &SourceState {
+                consecutive_failures: 2,
+                ..SourceState::default()
+            },
+        );
+        let _ = store.set_validators(
+            "http://h/1",
+            &Validators {
+                etag: Some("\"e\"".into()),
+                last_modified: None,
+            },
+        );
+        let mut file = Vec::new();
+        let n = store.backup(&mut file).unwrap_or(0);
+        assert!(n >= 8, "{n} entries");
+        let copy = open(&tmp.path().join("b"));
+        assert_eq!(copy.restore(file.as_slice()).ok(), Some(n));
+        assert_eq!(copy.revisions(id).map(|r| r.len()).ok(), Some(2));
+        assert_eq!(copy.pending("d").map(|p| p.len()).ok(), Some(1));
+        assert_eq!(
+            copy.source_state("s").map(|s| s.consecutive_failures).ok(),
+            Some(2)
+        );
+        assert!(copy.validators("http://h/1").ok().flatten().is_some());
+        assert!(copy.has_url("http://h/1").unwrap_or(false));
+        assert!(
+            copy.restore(file.as_slice()).is_err(),
+            "refuses a store holding articles"
+        );
+        let newer = String::from_utf8_lossy(&file).replacen(
+            &format!("\"format_version\":{FORMAT_VERSION}"),
+            "\"format_version\":99",
+            1,
+        );
+        let empty = open(&tmp.path().join("c"));
+        assert!(
+            matches!(empty.restore(newer.as_bytes()), Err(StoreError::Corrupt { reason, .. }) if reason.contains("newer"))
+        );
     }
 
     #[test]

@@ -21,6 +21,19 @@ pub struct Route {
     pub body: Vec<u8>,
     /// Wait this long before answering.
     pub delay: Duration,
+    /// How the body is sent.
+    pub stream: Stream,
+}
+
+/// How a route sends its body.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// All at once.
+    Whole,
+    /// One byte of the body per `Duration`.
+    Trickle(Duration),
+    /// The body, repeated forever.
+    Endless,
 }
 
 impl Route {
@@ -33,7 +46,13 @@ impl Route {
                 .collect(),
             body: body.into(),
             delay: Duration::ZERO,
+            stream: Stream::Whole,
         }
+    }
+
+    pub fn streamed(mut self, stream: Stream) -> Route {
+        self.stream = stream;
+        self
     }
 
     pub fn delayed(mut self, delay: Duration) -> Route {
@@ -131,9 +150,17 @@ impl Site {
                     hits.push(hit.clone());
                     // Exact path and query first; else the path alone (signed robot URLs).
                     let routes = r.lock().expect("routes");
+                    let prefix = routes
+                        .iter()
+                        .filter(|(k, _)| {
+                            k.ends_with('*') && bare.starts_with(k.trim_end_matches('*'))
+                        })
+                        .map(|(_, v)| v)
+                        .next();
                     routes
                         .get(&path)
                         .or_else(|| routes.get(&bare))
+                        .or(prefix)
                         .and_then(|seq| seq.get(n.min(seq.len().saturating_sub(1))).cloned())
                 };
                 {
@@ -163,7 +190,24 @@ impl Site {
                     resp = resp.header(k, v);
                 }
                 let body = if unchanged { Vec::new() } else { route.body };
-                resp.body(Body::from(body)).expect("response")
+                let body = match route.stream {
+                    Stream::Whole => Body::from(body),
+                    Stream::Trickle(every) => {
+                        Body::from_stream(futures_util::stream::unfold(0usize, move |i| {
+                            let byte = body.get(i).copied();
+                            async move {
+                                tokio::time::sleep(every).await;
+                                byte.map(|b| (Ok::<_, std::io::Error>(vec![b]), i + 1))
+                            }
+                        }))
+                    }
+                    Stream::Endless => {
+                        Body::from_stream(futures_util::stream::repeat_with(move || {
+                            Ok::<_, std::io::Error>(body.clone())
+                        }))
+                    }
+                };
+                resp.body(body).expect("response")
             }
         });
         tokio::spawn(async move {
