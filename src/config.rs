@@ -125,6 +125,8 @@ pub struct Settings {
     pub max_articles: usize,
     /// First wait before retrying a digest whose send failed; doubled each time.
     pub digest_retry: Duration,
+    /// Overdue crawls at start-up are spread at random over this long.
+    pub startup_spread: Duration,
 }
 
 /// One digest: a queue of articles its filter takes, sent on its schedule to its destination.
@@ -392,6 +394,7 @@ with_fetch_keys! {
         max_revisions: Option<Spanned<u32>>,
         digest_retry_secs: Option<Spanned<u64>>,
         alert_after_failures: Option<Spanned<u32>>,
+        startup_spread_secs: Option<Spanned<u64>>,
     }
 }
 
@@ -837,6 +840,9 @@ impl Config {
                         .as_ref()
                         .map_or(60, |d| *d.get_ref())
                         .max(1),
+                ),
+                startup_spread: Duration::from_secs(
+                    s.startup_spread_secs.as_ref().map_or(120, |d| *d.get_ref()),
                 ),
             }
         };

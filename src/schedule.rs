@@ -37,46 +37,98 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 type JobFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
-/// A job body that never overlaps itself and stops when `cancel` fires.
-fn guarded<F, Fut>(
-    name: String,
+/// A piece of scheduled work (one source's crawl, one digest) that never overlaps itself,
+/// whether started by its cron tick or by the start-up catch-up, and stops when `cancel` fires.
+#[derive(Clone)]
+struct Task {
+    name: Arc<str>,
+    busy: Arc<Mutex<()>>,
     cancel: CancellationToken,
     tracker: TaskTracker,
-    work: F,
-) -> impl FnMut(uuid::Uuid, JobScheduler) -> JobFuture + Send + Sync
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let busy = Arc::new(Mutex::new(()));
-    let work = Arc::new(work);
-    move |_, _| {
-        let (busy, work, cancel, tracker, name) = (
-            busy.clone(),
-            work.clone(),
-            cancel.clone(),
-            tracker.clone(),
-            name.clone(),
-        );
-        Box::pin(async move {
-            let Ok(_guard) = busy.try_lock() else {
-                tracing::warn!(job = %name, "previous run still going; this tick is skipped");
-                return;
-            };
-            if cancel.is_cancelled() {
-                return;
-            }
-            tracker
-                .track_future(async move {
-                    tokio::select! {
-                        () = work() => {}
-                        () = cancel.cancelled() => {
-                            tracing::info!(job = %name, "abandoned for shutdown");
-                        }
+    work: Arc<dyn Fn() -> JobFuture + Send + Sync>,
+}
+
+impl Task {
+    fn new<F, Fut>(name: String, cancel: &CancellationToken, tracker: &TaskTracker, work: F) -> Task
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        Task {
+            name: name.into(),
+            busy: Arc::new(Mutex::new(())),
+            cancel: cancel.clone(),
+            tracker: tracker.clone(),
+            work: Arc::new(move || Box::pin(work()) as JobFuture),
+        }
+    }
+
+    /// Runs the work unless it is already running or shutting down.
+    async fn run_once(self) {
+        let Ok(_guard) = self.busy.try_lock() else {
+            tracing::warn!(job = %self.name, "previous run still going; this tick is skipped");
+            return;
+        };
+        if self.cancel.is_cancelled() {
+            return;
+        }
+        let (work, cancel, name) = (self.work.clone(), self.cancel.clone(), self.name.clone());
+        self.tracker
+            .track_future(async move {
+                tokio::select! {
+                    () = work() => {}
+                    () = cancel.cancelled() => {
+                        tracing::info!(job = %name, "abandoned for shutdown");
                     }
-                })
-                .await;
-        })
+                }
+            })
+            .await;
+    }
+
+    /// The job body for the cron scheduler.
+    fn job(&self) -> impl FnMut(uuid::Uuid, JobScheduler) -> JobFuture + Send + Sync + use<> {
+        let task = self.clone();
+        move |_, _| Box::pin(task.clone().run_once())
+    }
+}
+
+/// Whether `source` missed a scheduled run while the daemon was down (or never ran).
+fn is_overdue(store: &Store, source: &crate::config::SourceConfig, tz: chrono_tz::Tz) -> bool {
+    let state = store.source_state(&source.name).unwrap_or_default();
+    match state.last_attempt {
+        None => true,
+        Some(last) => source
+            .schedule
+            .next_after(last.with_timezone(&tz))
+            .is_some_and(|due| due < chrono::Utc::now().with_timezone(&tz)),
+    }
+}
+
+/// Runs the overdue crawls once, each at a random moment within `spread`, so a daemon that
+/// starts late does not hit every site at once. Per-host limits still apply to each request.
+fn catch_up(
+    overdue: Vec<Task>,
+    spread: Duration,
+    cancel: &CancellationToken,
+    tracker: &TaskTracker,
+) {
+    if overdue.is_empty() {
+        return;
+    }
+    tracing::info!(
+        sources = overdue.len(),
+        spread_secs = spread.as_secs(),
+        "catching up on overdue sources"
+    );
+    for task in overdue {
+        let delay = spread.mul_f64(fastrand::f64());
+        let cancel = cancel.clone();
+        tracker.spawn(async move {
+            tokio::select! {
+                () = tokio::time::sleep(delay) => task.run_once().await,
+                () = cancel.cancelled() => {}
+            }
+        });
     }
 }
 
@@ -127,6 +179,7 @@ pub async fn run(
     let tracker = TaskTracker::new();
     let mut scheduler = JobScheduler::new().await.map_err(sched_err)?;
 
+    let mut overdue = Vec::new();
     for source in &config.sources {
         let source = Arc::new(source.clone());
         let crawler = crawler.clone();
@@ -142,18 +195,12 @@ pub async fn run(
                 }
             }
         };
-        let job = Job::new_async_tz(
-            source.schedule.as_str(),
-            tz,
-            guarded(
-                format!("crawl {}", source.name),
-                cancel.clone(),
-                tracker.clone(),
-                body,
-            ),
-        )
-        .map_err(sched_err)?;
+        let task = Task::new(format!("crawl {}", source.name), &cancel, &tracker, body);
+        let job = Job::new_async_tz(source.schedule.as_str(), tz, task.job()).map_err(sched_err)?;
         scheduler.add(job).await.map_err(sched_err)?;
+        if is_overdue(&store, &source, tz) {
+            overdue.push(task);
+        }
     }
 
     let outlets = Outlet::all(&config)?;
@@ -174,22 +221,20 @@ pub async fn run(
                 async move { deliver_with_retries(&outlet, &store, tz, &schedule, retry_base).await }
             }
         };
-        let job = Job::new_async_tz(
-            outlet.config.schedule.as_str(),
-            tz,
-            guarded(
-                format!("digest {}", outlet.config.name),
-                cancel.clone(),
-                tracker.clone(),
-                body,
-            ),
-        )
-        .map_err(sched_err)?;
+        let task = Task::new(
+            format!("digest {}", outlet.config.name),
+            &cancel,
+            &tracker,
+            body,
+        );
+        let job = Job::new_async_tz(outlet.config.schedule.as_str(), tz, task.job())
+            .map_err(sched_err)?;
         scheduler.add(job).await.map_err(sched_err)?;
     }
 
     scheduler.start().await.map_err(sched_err)?;
     tracing::info!(sources = config.sources.len(), "newswatch running");
+    catch_up(overdue, config.settings.startup_spread, &cancel, &tracker);
     shutdown.await;
     tracing::info!("shutting down");
     cancel.cancel();

@@ -11,14 +11,28 @@ use std::time::Duration;
 const KILLS: usize = 12;
 
 fn publish(site: &Site, n: usize) {
-    let links: Vec<(String, String)> = (0..n).map(|i| (format!("/c/{i}.html"), format!("{i}"))).collect();
-    let refs: Vec<(&str, &str)> = links.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-    site.page("/c/index.html", "text/html", pages::list("utf-8", &refs, None));
+    let links: Vec<(String, String)> = (0..n)
+        .map(|i| (format!("/c/{i}.html"), format!("{i}")))
+        .collect();
+    let refs: Vec<(&str, &str)> = links
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    site.page(
+        "/c/index.html",
+        "text/html",
+        pages::list("utf-8", &refs, None),
+    );
     for i in 0..n {
         site.page(
             &format!("/c/{i}.html"),
             "text/html",
-            pages::article("utf-8", &format!("崩溃测试文章{i:03}"), "2025-07-02", &[&format!("第{i}篇文章的正文。")]),
+            pages::article(
+                "utf-8",
+                &format!("崩溃测试文章{i:03}"),
+                "2025-07-02",
+                &[&format!("第{i}篇文章的正文。")],
+            ),
         );
     }
 }
@@ -39,7 +53,8 @@ fn spawn(w: &Workdir) -> tokio::process::Child {
 async fn sigkill_at_random_moments_loses_nothing() {
     let site = Site::start().await;
     let mut smtp = Smtp::start().await;
-    let source = pages::source("c", &site.url("/c/index.html"), "").replace("0 0 * * *", "* * * * * *");
+    let source =
+        pages::source("c", &site.url("/c/index.html"), "").replace("0 0 * * *", "* * * * * *");
     let w = Workdir::new(Some(smtp.port), "* * * * * *", &source);
     let mut rng = fastrand::Rng::with_seed(20261126);
     let mut published = 0;
@@ -56,14 +71,23 @@ async fn sigkill_at_random_moments_loses_nothing() {
         }
         // The store must open after every kill.
         let probe = w.run(&["export", "--format", "jsonl"]).await;
-        assert!(probe.status.success(), "store opens after SIGKILL: {}", String::from_utf8_lossy(&probe.stderr));
+        assert!(
+            probe.status.success(),
+            "store opens after SIGKILL: {}",
+            String::from_utf8_lossy(&probe.stderr)
+        );
     }
     // Let a last, undisturbed run drain the queue, then stop it properly.
     let mut daemon = spawn(&w);
     tokio::time::sleep(Duration::from_secs(4)).await;
     let pid = daemon.id().expect("pid");
-    let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
-    let status = tokio::time::timeout(Duration::from_secs(10), daemon.wait()).await.expect("stops").expect("status");
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let status = tokio::time::timeout(Duration::from_secs(10), daemon.wait())
+        .await
+        .expect("stops")
+        .expect("status");
     assert!(status.success());
     while let Some(m) = smtp.next_mail(1).await {
         mails.push(m);
@@ -73,7 +97,12 @@ async fn sigkill_at_random_moments_loses_nothing() {
     let export = stdout(&w.run(&["export", "--format", "jsonl"]).await);
     let titles: Vec<String> = export
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json")["title"].as_str().unwrap_or_default().to_owned())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).expect("json")["title"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
         .collect();
     let mut seen = HashMap::new();
     for t in &titles {
@@ -87,7 +116,11 @@ async fn sigkill_at_random_moments_loses_nothing() {
     let mut mailed: HashMap<String, Vec<String>> = HashMap::new();
     for m in &mails {
         let text = m["text"].as_str().unwrap_or_default();
-        let id = m["headers"]["message-id"].as_str().or(m["headers"]["Message-ID"].as_str()).unwrap_or_default().to_owned();
+        let id = m["headers"]["message-id"]
+            .as_str()
+            .or(m["headers"]["Message-ID"].as_str())
+            .unwrap_or_default()
+            .to_owned();
         for t in seen.keys() {
             if text.contains(t.as_str()) {
                 mailed.entry(t.clone()).or_default().push(id.clone());
@@ -116,4 +149,77 @@ async fn sigkill_at_random_moments_loses_nothing() {
         mails.len()
     );
     assert_eq!(twice_new_id, 0, "a resent digest reuses its Message-ID");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn overdue_sources_are_spread_out_after_downtime() {
+    let site = Site::start().await;
+    let names: Vec<String> = (0..6).map(|i| format!("s{i}")).collect();
+    let mut sources = String::new();
+    for n in &names {
+        site.page(
+            &format!("/{n}/index.html"),
+            "text/html",
+            pages::list("utf-8", &[(&format!("/{n}/a.html"), "x")], None),
+        );
+        site.page(
+            &format!("/{n}/a.html"),
+            "text/html",
+            pages::article(
+                "utf-8",
+                &format!("{n}的文章"),
+                "2025-07-02",
+                &[&format!("{n}的正文。")],
+            ),
+        );
+        // Yearly: only the start-up catch-up can run them during this test.
+        sources.push_str(
+            &pages::source(n, &site.url(&format!("/{n}/index.html")), "")
+                .replace("0 0 * * *", "0 0 1 1 *"),
+        );
+    }
+    let w = Workdir::new(None, "0 8 * * *", &sources);
+    std::fs::write(
+        w.config(),
+        std::fs::read_to_string(w.config())
+            .expect("config")
+            .replace("[settings]\n", "[settings]\nstartup_spread_secs = 3\n"),
+    )
+    .expect("config");
+    let mut daemon = spawn(&w);
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let pid = daemon.id().expect("pid");
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let _ = tokio::time::timeout(Duration::from_secs(10), daemon.wait()).await;
+    let starts: Vec<std::time::Instant> = names
+        .iter()
+        .map(|n| {
+            let hits: Vec<_> = site
+                .requests()
+                .into_iter()
+                .filter(|h| h.path == format!("/{n}/index.html"))
+                .collect();
+            assert_eq!(hits.len(), 1, "{n} crawled once at start-up");
+            hits[0].at
+        })
+        .collect();
+    let first = starts.iter().min().copied().expect("first");
+    let last = starts.iter().max().copied().expect("last");
+    assert!(
+        last - first >= Duration::from_millis(500),
+        "spread over the window, not all at once: {:?}",
+        last - first
+    );
+    assert!(last - first <= Duration::from_secs(4), "{:?}", last - first);
+    assert_eq!(
+        site.max_inflight(),
+        1,
+        "one host: per-host limit still holds"
+    );
+    assert_eq!(
+        stdout(&w.run(&["export"]).await).matches("的文章").count(),
+        6
+    );
 }
