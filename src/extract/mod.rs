@@ -3,6 +3,7 @@
 //! Everything here is synchronous on purpose: `scraper::Html` is not `Send`, so a document is
 //! parsed and fully read inside one call and only owned results cross an `.await`.
 
+pub mod auto;
 pub mod text;
 
 use crate::normalise::BLOCK_BREAK;

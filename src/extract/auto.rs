@@ -1,0 +1,906 @@
+//! Automatic extraction: title, body and date of an article page without per-site selectors.
+//!
+//! A source whose article layout nobody has described still has to yield an article, and a
+//! source whose selectors went stale after a redesign must degrade gracefully rather than go
+//! silent. So this module reads any news page the way a person skims it:
+//!
+//! * **Body.** The page's visible text is cut into blocks at block-element edges (`<br>` does not
+//!   cut: old portals wrap one paragraph over many `<br>` lines). Each block gets a value: long,
+//!   punctuated, link-free prose is worth its length; short labels, link lists and anything under a
+//!   `nav`/`footer`/`comment`/`share`/`related` element cost. The body is the element whose blocks
+//!   add up to the most — the maximum-sum subtree — so a wrapper that also holds menus and related
+//!   lists loses to the tighter container, while paragraphs split over sibling `<div>`s are still
+//!   gathered by their common parent. Link lists and hinted boilerplate inside the winner are
+//!   dropped, and so are source/editor/print/share lines at its two ends.
+//! * **Title.** `og:title`, else the `<h1>`/`<h2>` that `<title>` contains, else `<title>` without
+//!   its site suffix.
+//! * **Date.** Publication meta tags, then `<time datetime>`, then a date line near the title and
+//!   before the body, never a date from a script, a copyright line or a link list; the URL's date
+//!   path is the last resort.
+//!
+//! The body comes out in the raw form of [`visible_text`](super::text::visible_text), paragraphs
+//! separated by [`BLOCK_BREAK`], so [`normalise::text`] gives the same canonical line (and the same
+//! content hash) as the selector route would for the same element.
+//!
+//! The DOM is only ever walked iteratively: a hostile page of deeply nested elements cannot
+//! overflow the stack.
+
+use super::RawArticle;
+use super::text::{is_block, is_hidden, is_skipped};
+use crate::normalise::{self, BLOCK_BREAK};
+use chrono::NaiveDate;
+use ego_tree::iter::Edge;
+use regex::Regex;
+use scraper::{ElementRef, Html, Node, Selector};
+use std::sync::LazyLock;
+use url::Url;
+
+/// Title, body and date of an article page, analysing the page once.
+pub fn article(doc: &Html, url: Option<&Url>) -> RawArticle {
+    let title = title(doc);
+    let page = Page::read(doc);
+    let main = page.main_block();
+    let body = main.and_then(|m| page.body_text(m, title.as_deref()));
+    let date = meta_date(doc)
+        .or_else(|| page.text_date(main, title.as_deref()))
+        .or_else(|| url.and_then(url_date));
+    RawArticle { title, body, date }
+}
+
+/// The page's headline, without the site name that `<title>` usually appends.
+pub fn title(doc: &Html) -> Option<String> {
+    if let Some(og) = meta_content(doc, &["og:title"]) {
+        let og = og.trim();
+        if !og.is_empty() {
+            return Some(og.to_string());
+        }
+    }
+    let page_title = select_first(doc, &TITLE)
+        .map(|t| normalise::text(&t.text().collect::<String>()))
+        .filter(|t| !t.is_empty());
+    if let Some(page_title) = &page_title {
+        // A heading that the <title> contains is the headline without the site's decoration; the
+        // longest such heading wins, so a short section name ("要闻") does not beat it.
+        let squeezed: String = page_title.chars().filter(|c| !c.is_whitespace()).collect();
+        let mut best: Option<(usize, String)> = None;
+        for sel in [&H1, &H2] {
+            let Some(sel) = sel.as_ref() else { continue };
+            for h in doc.select(sel) {
+                let raw = super::text::visible_text(h);
+                let text = normalise::text(&raw);
+                let key: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+                let len = key.chars().count();
+                if len >= 4 && squeezed.contains(&key) && best.as_ref().is_none_or(|b| len > b.0)
+                {
+                    best = Some((len, text));
+                }
+            }
+            if best.is_some() {
+                break;
+            }
+        }
+        if let Some((_, h)) = best {
+            return Some(h);
+        }
+        let stripped = strip_site_suffix(page_title);
+        if !stripped.is_empty() {
+            return Some(stripped);
+        }
+    }
+    [&H1, &H2].into_iter().find_map(|sel| {
+        let sel = sel.as_ref()?;
+        doc.select(sel)
+            .map(|h| normalise::text(&super::text::visible_text(h)))
+            .find(|t| !t.is_empty())
+    })
+}
+
+/// The main text of the page, paragraphs separated by [`BLOCK_BREAK`].
+pub fn body(doc: &Html) -> Option<String> {
+    let page = Page::read(doc);
+    let main = page.main_block()?;
+    page.body_text(main, title(doc).as_deref())
+}
+
+/// The publication day of the page: from its metadata, else the date printed by the title, else
+/// (weakest) the date in the page URL.
+pub fn date(doc: &Html, url: Option<&Url>) -> Option<NaiveDate> {
+    meta_date(doc)
+        .or_else(|| {
+            let page = Page::read(doc);
+            page.text_date(page.main_block(), title(doc).as_deref())
+        })
+        .or_else(|| url.and_then(url_date))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Static selectors and patterns.
+
+fn selector(css: &str) -> Option<Selector> {
+    Selector::parse(css).ok()
+}
+
+static TITLE: LazyLock<Option<Selector>> = LazyLock::new(|| selector("title"));
+static H1: LazyLock<Option<Selector>> = LazyLock::new(|| selector("h1"));
+static H2: LazyLock<Option<Selector>> = LazyLock::new(|| selector("h2"));
+static META: LazyLock<Option<Selector>> = LazyLock::new(|| selector("meta[content]"));
+static TIME: LazyLock<Option<Selector>> = LazyLock::new(|| selector("time[datetime]"));
+static LD_JSON: LazyLock<Option<Selector>> =
+    LazyLock::new(|| selector(r#"script[type="application/ld+json"]"#));
+
+fn regex(pattern: &str) -> Regex {
+    Regex::new(pattern).unwrap_or_else(|e| unreachable!("static pattern {pattern}: {e}"))
+}
+
+/// Class/id words of containers that hold navigation, promotion or reader chatter.
+static NEGATIVE_HINT: LazyLock<Regex> = LazyLock::new(|| {
+    regex(
+        r"(?i)nav|menu|footer|comment|share|related|relate|recommend|sidebar|breadcrumb|crumb|copyright|banner|advert|sponsor|social|toolbar|pager|pagination|popup|subscribe|disqus|replies|reply|rss|shoutbox|skyscraper|promo|(^|[-_ ])(ads?|foot|header|sns|tags?|login|hot|rank|bottom|links?|print|tool|side|comments?|bshare|jiathis)($|[-_ ])",
+    )
+});
+
+/// Class/id words of containers that hold the article itself.
+static POSITIVE_HINT: LazyLock<Regex> = LazyLock::new(|| {
+    regex(
+        r"(?i)article|content|zoom|trs_editor|main|post|entry|detail|story|artic|(^|[-_ ])(text|txt|body|con|cont|news)($|[-_ ])",
+    )
+});
+
+/// Lines that are page furniture whatever element they sit in.
+static FURNITURE: LazyLock<Regex> = LazyLock::new(|| {
+    regex(
+        r"(?i)版权所有|copyright|©|icp备|icp证|备案号|网站地图|联系我们|关于我们|免责声明|all rights reserved",
+    )
+});
+
+/// Short lines at either end of the body that are about the article, not of it.
+static EDGE_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    regex(
+        r"(?i)来源[:：]|责任编辑|编辑[:：]|作者[:：]|字号|打印|分享到|关闭窗口|【\s*[大中小]|\[\s*[大中小]|字体[:：]|发布时间|发布日期|发表时间|浏览次数|点击数|阅读次数|阅读量|访问量|上一篇|下一篇|上一条|下一条|返回顶部|返回首页|相关新闻|相关链接|相关文章|相关阅读|收藏本文|推荐给朋友|我要评论|发表评论|扫一扫|微信扫|^[\s\d年月日时分秒:：/.\-]+$",
+    )
+});
+
+/// Labels that introduce a publication date.
+static DATE_LABEL: LazyLock<Regex> = LazyLock::new(|| {
+    regex(
+        r"(?i)发布|发表|日期|时间|更新|published|posted|updated|date|[0-9]{4}\s*[-/.年]\s*[0-9]{1,2}\s*[-/.月]\s*[0-9]{1,2}\s*日?\s+[0-9]{1,2}:[0-9]{2}",
+    )
+});
+
+/// Date paths of CMS article URLs: `/2025-07/02/`, `/202507/t20250702_`, `/2025/07/02/`,
+/// `/20250702/`.
+static URL_DATE: LazyLock<Regex> = LazyLock::new(|| {
+    regex(
+        r"(?x)
+        /t((?:19|20)\d{2})(\d{2})(\d{2})_
+        | /((?:19|20)\d{2})-?(\d{2})/(\d{2})/
+        | /((?:19|20)\d{2})/(\d{1,2})/(\d{1,2})/
+        | /((?:19|20)\d{2})(\d{2})(\d{2})/",
+    )
+});
+
+static LD_DATE: LazyLock<Regex> =
+    LazyLock::new(|| regex(r#""(?:datePublished|dateCreated)"\s*:\s*"([^"]+)""#));
+
+// ---------------------------------------------------------------------------------------------
+// Title helpers.
+
+fn select_first<'a>(doc: &'a Html, sel: &LazyLock<Option<Selector>>) -> Option<ElementRef<'a>> {
+    sel.as_ref().and_then(|s| doc.select(s).next())
+}
+
+/// The `content` of the first `<meta>` whose name/property/itemprop is one of `names`
+/// (case-insensitive), in the order of `names`.
+fn meta_content<'a>(doc: &'a Html, names: &[&str]) -> Option<&'a str> {
+    let sel = META.as_ref()?;
+    let metas: Vec<(String, &str)> = doc
+        .select(sel)
+        .filter_map(|m| {
+            let key = m
+                .attr("property")
+                .or_else(|| m.attr("name"))
+                .or_else(|| m.attr("itemprop"))
+                .or_else(|| m.attr("http-equiv"))?;
+            Some((key.trim().to_ascii_lowercase(), m.attr("content")?))
+        })
+        .collect();
+    names.iter().find_map(|n| {
+        metas
+            .iter()
+            .find(|(k, c)| k == n && !c.trim().is_empty())
+            .map(|(_, c)| *c)
+    })
+}
+
+/// Cuts the site and channel names off a `<title>`: `标题_栏目_网站`, `Title | Site`,
+/// `标题 - 东湖高新区`. The first part is the headline when it is substantial; otherwise (a title
+/// that leads with the site name) the longest part is.
+fn strip_site_suffix(title: &str) -> String {
+    let chars: Vec<char> = title.chars().collect();
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        let spaced = |j: Option<usize>| j.and_then(|j| chars.get(j)).is_some_and(|c| *c == ' ');
+        let is_sep = match c {
+            '_' | '|' | '｜' => true,
+            // A hyphen or dash separates only with spaces round it, or between wide characters,
+            // so `COVID-19` and `e-mail` stay whole.
+            '-' | '–' | '—' => {
+                (spaced(i.checked_sub(1)) && spaced(Some(i + 1)))
+                    || (i > 0
+                        && chars.get(i - 1).is_some_and(|p| !p.is_ascii())
+                        && chars.get(i + 1).is_some_and(|n| !n.is_ascii()))
+            }
+            _ => false,
+        };
+        if is_sep {
+            parts.push(std::mem::take(&mut cur));
+        } else {
+            cur.push(c);
+        }
+    }
+    parts.push(cur);
+    let parts: Vec<String> = parts
+        .into_iter()
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect();
+    let Some(first) = parts.first() else {
+        return String::new();
+    };
+    if parts.len() == 1 || first.chars().count() >= 5 {
+        return first.clone();
+    }
+    parts
+        .iter()
+        .max_by_key(|p| p.chars().count())
+        .cloned()
+        .unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Date helpers.
+
+/// Meta names under which CMSs (Chinese government TRS/Hanweb sites included) and the Open Graph,
+/// Dublin Core and schema.org vocabularies put the publication time, most specific first.
+const DATE_METAS: &[&str] = &[
+    "article:published_time",
+    "og:article:published_time",
+    "article:published",
+    "og:published_time",
+    "og:release_date",
+    "pubdate",
+    "publishdate",
+    "publish_date",
+    "publish-date",
+    "publishtime",
+    "publish_time",
+    "articlepublishdate",
+    "firstpublishedtime",
+    "datepublished",
+    "dc.date.issued",
+    "dc.date",
+    "dcterms.issued",
+    "dcterms.created",
+    "parsely-pub-date",
+    "sailthru.date",
+    "weibo:article:create_at",
+    "contentpublishedtime",
+    "releasedate",
+    "date",
+];
+
+fn meta_date(doc: &Html) -> Option<NaiveDate> {
+    if let Some(d) = DATE_METAS
+        .iter()
+        .find_map(|n| meta_content(doc, &[n]).and_then(normalise::date))
+    {
+        return Some(d);
+    }
+    // JSON-LD is structured metadata, not program text, so its datePublished is trusted.
+    if let Some(sel) = LD_JSON.as_ref() {
+        for s in doc.select(sel) {
+            let json: String = s.text().collect();
+            if let Some(d) = LD_DATE
+                .captures(&json)
+                .and_then(|c| c.get(1))
+                .and_then(|m| normalise::date(m.as_str()))
+            {
+                return Some(d);
+            }
+        }
+    }
+    let sel = TIME.as_ref()?;
+    let times: Vec<ElementRef<'_>> = doc.select(sel).collect();
+    // An explicitly marked publication time beats the first <time> (which may be a comment's).
+    times
+        .iter()
+        .filter(|t| t.attr("pubdate").is_some() || t.attr("itemprop") == Some("datePublished"))
+        .chain(times.iter())
+        .find(|t| !in_negative_container(**t))
+        .and_then(|t| t.attr("datetime"))
+        .and_then(normalise::date)
+}
+
+fn in_negative_container(el: ElementRef<'_>) -> bool {
+    el.ancestors()
+        .filter_map(ElementRef::wrap)
+        .map(|a| hint(a.value()))
+        .find(|h| *h != 0)
+        .is_some_and(|h| h < 0)
+}
+
+fn url_date(url: &Url) -> Option<NaiveDate> {
+    let caps = URL_DATE.captures(url.path())?;
+    let groups: Vec<&str> = caps.iter().skip(1).flatten().map(|m| m.as_str()).collect();
+    let [y, m, d] = groups.as_slice() else {
+        return None;
+    };
+    NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)
+}
+
+/// +1 for a container named like article content, -1 for one named like page furniture, 0 when
+/// the name says nothing (or says both, as `article-comments` does... which then counts as
+/// furniture only if the furniture word is a whole token).
+fn hint(el: &scraper::node::Element) -> i8 {
+    let tag = match el.name() {
+        "nav" | "footer" | "aside" => -1,
+        "article" | "main" => 1,
+        _ => 0,
+    };
+    let class = el.attr("class").unwrap_or("");
+    let id = el.attr("id").unwrap_or("");
+    if class.is_empty() && id.is_empty() {
+        return tag;
+    }
+    let names = format!("{class} {id}");
+    let neg = NEGATIVE_HINT.is_match(&names);
+    let pos = POSITIVE_HINT.is_match(&names);
+    match (neg, pos) {
+        (true, false) => -1,
+        (false, true) => 1,
+        _ => tag,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Block segmentation and scoring.
+
+/// A run of text between two block-element edges.
+struct Block {
+    /// Raw text; `<br>` inside it is a [`BLOCK_BREAK`].
+    text: String,
+    /// Non-whitespace characters.
+    chars: u32,
+    /// Non-whitespace characters inside `<a href>`.
+    link_chars: u32,
+    /// Sentence punctuation marks.
+    punct: u32,
+    /// Inside a container hinted as furniture.
+    negative: bool,
+    /// How much this block speaks for its container being the article.
+    value: f32,
+}
+
+/// A block-level element and the blocks it holds.
+struct Candidate {
+    start: usize,
+    end: usize,
+    depth: usize,
+    hint: i8,
+    anchors: u32,
+}
+
+#[derive(Default)]
+struct Pending {
+    text: String,
+    chars: u32,
+    link_chars: u32,
+    punct: u32,
+}
+
+struct Frame {
+    start: usize,
+    block: bool,
+    anchor: bool,
+    hint: i8,
+    effective: i8,
+    anchors: u32,
+}
+
+struct Page {
+    blocks: Vec<Block>,
+    candidates: Vec<Candidate>,
+    /// `prefix[i]` is the sum of the values of `blocks[..i]`.
+    prefix: Vec<f32>,
+}
+
+fn is_punct(c: char) -> bool {
+    matches!(
+        c,
+        '，' | '。'
+            | '！'
+            | '？'
+            | '；'
+            | '：'
+            | '、'
+            | '“'
+            | '”'
+            | '‘'
+            | '’'
+            | '（'
+            | '）'
+            | '《'
+            | '》'
+            | '…'
+            | ','
+            | '.'
+            | '!'
+            | '?'
+            | ';'
+            | ':'
+            | '"'
+    )
+}
+
+impl Pending {
+    fn add(&mut self, text: &str, in_link: bool) {
+        self.text.push_str(text);
+        for c in text.chars() {
+            if c.is_whitespace() {
+                continue;
+            }
+            self.chars += 1;
+            if in_link {
+                self.link_chars += 1;
+            }
+            if is_punct(c) {
+                self.punct += 1;
+            }
+        }
+    }
+
+    fn flush(&mut self, blocks: &mut Vec<Block>, hint: i8) {
+        if self.chars == 0 {
+            self.text.clear();
+            return;
+        }
+        let p = std::mem::take(self);
+        blocks.push(Block {
+            text: p.text,
+            chars: p.chars,
+            link_chars: p.link_chars,
+            punct: p.punct,
+            negative: hint < 0,
+            value: 0.0,
+        });
+    }
+}
+
+/// What one block costs just by being there: a label or menu entry of this size is worth nothing.
+const BLOCK_COST: f32 = 10.0;
+
+fn block_value(b: &Block) -> f32 {
+    let chars = b.chars as f32;
+    let links = b.link_chars as f32;
+    if b.negative || (b.chars < 200 && FURNITURE.is_match(&b.text)) {
+        return -chars * 0.5 - BLOCK_COST;
+    }
+    let mut text = chars - links;
+    if b.punct == 0 {
+        text *= 0.3;
+    }
+    text - 1.5 * links - BLOCK_COST
+}
+
+impl Page {
+    /// Cuts the visible text into blocks and records every block-level element's block range,
+    /// in one iterative walk over the document.
+    fn read(doc: &Html) -> Page {
+        let mut blocks: Vec<Block> = Vec::new();
+        let mut candidates = Vec::new();
+        let mut pending = Pending::default();
+        let mut stack: Vec<Frame> = Vec::new();
+        let mut skip = 0usize;
+        let mut in_link = 0u32;
+        for edge in doc.root_element().traverse() {
+            match edge {
+                Edge::Open(node) => match node.value() {
+                    Node::Element(el) => {
+                        let name = el.name();
+                        if skip > 0 || is_skipped(name) || is_hidden(el) {
+                            skip += 1;
+                            continue;
+                        }
+                        let parent = stack.last().map_or(0, |f| f.effective);
+                        let own = hint(el);
+                        let block = is_block(name) && name != "br";
+                        if name == "br" {
+                            pending.text.push(BLOCK_BREAK);
+                        } else if block {
+                            pending.flush(&mut blocks, parent);
+                        }
+                        let anchor = name == "a" && el.attr("href").is_some();
+                        if anchor {
+                            in_link += 1;
+                        }
+                        stack.push(Frame {
+                            start: blocks.len(),
+                            block,
+                            anchor,
+                            hint: own,
+                            effective: if own != 0 { own } else { parent },
+                            anchors: 0,
+                        });
+                    }
+                    Node::Text(t) if skip == 0 => pending.add(t, in_link > 0),
+                    _ => {}
+                },
+                Edge::Close(node) => {
+                    if !node.value().is_element() {
+                        continue;
+                    }
+                    if skip > 0 {
+                        skip -= 1;
+                        continue;
+                    }
+                    let Some(frame) = stack.pop() else { continue };
+                    let anchors = frame.anchors + u32::from(frame.anchor);
+                    if let Some(parent) = stack.last_mut() {
+                        parent.anchors += anchors;
+                    }
+                    if frame.anchor {
+                        in_link = in_link.saturating_sub(1);
+                    }
+                    if frame.block {
+                        pending.flush(&mut blocks, frame.effective);
+                        candidates.push(Candidate {
+                            start: frame.start,
+                            end: blocks.len(),
+                            depth: stack.len(),
+                            hint: frame.hint,
+                            anchors,
+                        });
+                    }
+                }
+            }
+        }
+        pending.flush(&mut blocks, 0);
+        let mut prefix = Vec::with_capacity(blocks.len() + 1);
+        let mut sum = 0.0;
+        prefix.push(sum);
+        for b in &mut blocks {
+            b.value = block_value(b);
+            sum += b.value;
+            prefix.push(sum);
+        }
+        Page {
+            blocks,
+            candidates,
+            prefix,
+        }
+    }
+
+    fn sum(&self, c: &Candidate) -> f32 {
+        self.prefix[c.end] - self.prefix[c.start]
+    }
+
+    /// The element whose blocks are worth the most: the article container.
+    fn main_block(&self) -> Option<usize> {
+        let mut best: Option<(usize, f32)> = None;
+        for (i, c) in self.candidates.iter().enumerate() {
+            let mut score = self.sum(c);
+            if score > 0.0 && c.hint > 0 {
+                score *= 1.1;
+            }
+            if best.is_none_or(|(_, s)| score > s) {
+                best = Some((i, score));
+            }
+        }
+        best.filter(|(_, s)| *s > 0.0).map(|(i, _)| i)
+    }
+
+    /// The winner's text without nested link lists and furniture, and without the byline, share
+    /// and print lines at its ends.
+    fn body_text(&self, main: usize, title: Option<&str>) -> Option<String> {
+        let range = self.body_range(main)?;
+        let mut keep = vec![true; range.1 - range.0];
+        for c in &self.candidates {
+            let nested = c.start >= range.0 && c.end <= range.1 && c.depth > self.depth_of(main);
+            if !nested || c.start == c.end {
+                continue;
+            }
+            let (chars, links) = self.blocks[c.start..c.end]
+                .iter()
+                .fold((0, 0), |(a, b), x| (a + x.chars, b + x.link_chars));
+            let link_list = links * 2 > chars && c.anchors >= 2 && self.sum(c) < 0.0;
+            if c.hint < 0 || link_list {
+                for k in &mut keep[c.start - range.0..c.end - range.0] {
+                    *k = false;
+                }
+            }
+        }
+        let mut lines: Vec<&str> = Vec::new();
+        for (i, b) in self.blocks[range.0..range.1].iter().enumerate() {
+            if keep[i] {
+                lines.extend(b.text.split(BLOCK_BREAK));
+            }
+        }
+        let title_key = title.map(squeeze).unwrap_or_default();
+        let is_edge = |l: &&str| is_edge_line(l, &title_key);
+        let first = lines.iter().position(|l| !is_edge(l))?;
+        let last = lines.iter().rposition(|l| !is_edge(l))?;
+        let mut out = String::new();
+        for l in &lines[first..=last] {
+            if !out.is_empty() {
+                out.push(BLOCK_BREAK);
+            }
+            out.push_str(l);
+        }
+        (!normalise::text(&out).is_empty()).then_some(out)
+    }
+
+    fn body_range(&self, main: usize) -> Option<(usize, usize)> {
+        self.candidates.get(main).map(|c| (c.start, c.end))
+    }
+
+    fn depth_of(&self, i: usize) -> usize {
+        self.candidates.get(i).map_or(0, |c| c.depth)
+    }
+
+    /// The date printed near the headline: the best-placed labelled date line outside scripts,
+    /// furniture and link lists.
+    fn text_date(&self, main: Option<usize>, title: Option<&str>) -> Option<NaiveDate> {
+        let (body_start, body_end) = main
+            .and_then(|m| self.body_range(m))
+            .unwrap_or((0, self.blocks.len()));
+        let title_key = title.map(squeeze).unwrap_or_default();
+        // Where the headline is printed: the last block repeating it before the body's first
+        // paragraph of prose.
+        let prose = (body_start..body_end)
+            .find(|&i| self.blocks[i].value > 20.0)
+            .unwrap_or(body_start);
+        let anchor = if title_key.chars().count() >= 4 {
+            (0..=prose.min(self.blocks.len().saturating_sub(1)))
+                .rev()
+                .find(|&i| {
+                    let b = &self.blocks[i];
+                    b.chars < 300 && squeeze(&b.text).contains(&title_key)
+                })
+        } else {
+            None
+        };
+        let mut best: Option<(f32, NaiveDate)> = None;
+        for (i, b) in self.blocks.iter().enumerate() {
+            if b.negative || b.link_chars * 2 > b.chars || FURNITURE.is_match(&b.text) {
+                continue;
+            }
+            for line in b.text.split(BLOCK_BREAK) {
+                let Some(day) = normalise::date(line) else {
+                    continue;
+                };
+                let len = line.chars().filter(|c| !c.is_whitespace()).count();
+                let mut score = 0.0;
+                if DATE_LABEL.is_match(line) {
+                    score += 3.0;
+                }
+                if len <= 80 {
+                    score += 2.0;
+                } else {
+                    score -= 2.0;
+                }
+                let dist = match anchor {
+                    Some(a) if i >= a && i <= prose => {
+                        score += 3.0;
+                        i - a
+                    }
+                    Some(a) => a.abs_diff(i) + 3,
+                    None if i <= prose => prose - i,
+                    None => i - prose + 3,
+                };
+                score += 3.0 / (1.0 + dist as f32);
+                if best.is_none_or(|(s, _)| score > s) {
+                    best = Some((score, day));
+                }
+            }
+        }
+        best.filter(|(s, _)| *s >= 3.0).map(|(_, d)| d)
+    }
+}
+
+/// The text without any whitespace, NFKC-folded, for containment tests.
+fn squeeze(s: &str) -> String {
+    normalise::text(s)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
+}
+
+/// A line at the body's edge that is the headline again, a byline/source/print/share line, a
+/// bare date, or empty. Long lines are prose and never dropped.
+fn is_edge_line(line: &str, title_key: &str) -> bool {
+    let key = squeeze(line);
+    if key.is_empty() {
+        return true;
+    }
+    let len = key.chars().count();
+    if len > 60 {
+        return false;
+    }
+    if !title_key.is_empty() && (key == title_key || (key.contains(title_key) && len < 40)) {
+        return true;
+    }
+    EDGE_LINE.is_match(&key) || FURNITURE.is_match(&key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(html: &str) -> Html {
+        Html::parse_document(html)
+    }
+
+    fn day(y: i32, m: u32, d: u32) -> Option<NaiveDate> {
+        NaiveDate::from_ymd_opt(y, m, d)
+    }
+
+    const PARAS: [&str; 3] = [
+        "今年以来，硚口区坚持把优化营商环境作为“一把手”工程，聚焦企业反映的痛点、堵点问题，推出一系列务实举措，企业办事时间平均压缩了一半以上。",
+        "在政务服务中心，记者看到，企业开办实现“一网通办”，营业执照、公章刻制、税务登记等事项当天即可办结，群众满意度明显提升。",
+        "下一步，该区将继续深化“放管服”改革，完善常态化政企沟通机制，持续打造市场化、法治化、国际化的一流营商环境。",
+    ];
+
+    fn boilerplate_page() -> String {
+        format!(
+            r##"<html><head><title>硚口区持续优化营商环境_硚口区人民政府</title>
+            <script>var now = "2019-01-01"; document.write('2018-05-05');</script></head>
+            <body>
+            <div class="header"><ul class="nav"><li><a href="/">首页</a></li><li><a href="/zw">政务公开</a></li>
+              <li><a href="/xw">新闻动态</a></li><li><a href="/hd">互动交流</a></li></ul></div>
+            <div class="breadcrumb"><a href="/">首页</a> &gt; <a href="/xw">新闻动态</a> &gt; 正文</div>
+            <div class="main">
+              <h1>硚口区持续优化营商环境</h1>
+              <div class="info">发布时间：2025-07-02 09:30 来源：硚口区融媒体中心 【字号 大 中 小】 打印本页</div>
+              <div class="share">分享到：<a href="#">微信</a> <a href="#">微博</a></div>
+              <div class="TRS_Editor"><p>{}</p><p>{}</p><p>{}</p></div>
+              <p>责任编辑：张三</p>
+              <div class="prevnext"><a href="/a1.html">上一篇：关于开展安全生产检查的通知</a><br>
+                <a href="/a2.html">下一篇：硚口区召开防汛工作会议</a></div>
+              <div class="related"><h3>相关新闻</h3><ul>
+                <li><a href="/r1.html">硚口区举办招商推介会，签约项目二十个</a> 2025-06-30</li>
+                <li><a href="/r2.html">武汉市优化营商环境条例解读，企业关注的十个问题</a> 2025-06-28</li>
+                <li><a href="/r3.html">汉正街街道开展助企服务月活动，走访企业百余家</a> 2025-06-20</li></ul></div>
+            </div>
+            <div class="footer"><p>版权所有：武汉市硚口区人民政府 2024-12-31 鄂ICP备05003321号</p>
+              <p>地址：武汉市硚口区京汉大道 联系电话：027-83844210</p></div>
+            <script>var published = "2020-02-02";</script>
+            </body></html>"##,
+            PARAS[0], PARAS[1], PARAS[2]
+        )
+    }
+
+    #[test]
+    fn boilerplate_heavy_page() {
+        let doc = parse(&boilerplate_page());
+        let got = article(&doc, None);
+        assert_eq!(got.title.as_deref(), Some("硚口区持续优化营商环境"));
+        assert_eq!(got.date, day(2025, 7, 2));
+        let body = got.body.as_deref().map(normalise::text);
+        let want = PARAS.map(normalise::text).join(" ");
+        assert_eq!(body.as_deref(), Some(want.as_str()));
+    }
+
+    #[test]
+    fn body_matches_selector_route_hash_form() {
+        // The auto body of a clean container is exactly what visible_text gives for it.
+        let html = format!(
+            "<div id='content'><p>{}</p>\n<p>{}</p><br><p>{}</p></div><div class='nav'><a href='/'>首页</a></div>",
+            PARAS[0], PARAS[1], PARAS[2]
+        );
+        let doc = parse(&html);
+        let Some(sel) = selector("#content") else {
+            unreachable!("static selector")
+        };
+        let Some(el) = doc.select(&sel).next() else {
+            unreachable!("content div present")
+        };
+        let via_selector = normalise::text(&super::super::text::visible_text(el));
+        let via_auto = body(&doc).map(|b| normalise::text(&b));
+        assert_eq!(via_auto.as_deref(), Some(via_selector.as_str()));
+    }
+
+    #[test]
+    fn inline_links_do_not_split_paragraphs() {
+        let html = format!(
+            r#"<html><body><ul id="menu"><li><a href="/a">新闻</a></li><li><a href="/b">公告</a></li></ul>
+            <div class="article"><p>据<a href="/org">国家统计局</a>发布的数据，上半年<b>国内生产总值</b>同比增长百分之五点三，
+            <a href="/cpi">居民消费价格</a>温和上涨，就业形势总体稳定。</p><p>{}</p></div></body></html>"#,
+            PARAS[0]
+        );
+        let doc = parse(&html);
+        let body = body(&doc).map(|b| normalise::text(&b));
+        let want = format!(
+            "据国家统计局发布的数据,上半年国内生产总值同比增长百分之五点三,居民消费价格温和上涨,就业形势总体稳定。 {}",
+            normalise::text(PARAS[0])
+        );
+        assert_eq!(body.as_deref(), Some(want.as_str()));
+    }
+
+    #[test]
+    fn date_near_title_beats_script_and_footer_dates() {
+        let html = format!(
+            r#"<html><head><title>东湖高新区发布人才新政 - 东湖高新区</title>
+            <script>var t = '发布时间：2011-11-11';</script></head><body>
+            <div class="top">今天是 2026年01月05日 星期一</div>
+            <h2>东湖高新区发布人才新政</h2><p class="src">2024年3月8日 东湖高新区管委会</p>
+            <div><p>{}</p><p>{}</p></div>
+            <div id="foot">Copyright © 2012-2024 东湖高新区 发布日期：2013-01-01</div>
+            <script>document.write("2015-05-05");</script></body></html>"#,
+            PARAS[0], PARAS[1]
+        );
+        let doc = parse(&html);
+        assert_eq!(date(&doc, None), day(2024, 3, 8));
+        assert_eq!(title(&doc).as_deref(), Some("东湖高新区发布人才新政"));
+    }
+
+    #[test]
+    fn meta_date_first_then_url() {
+        let doc = parse(
+            r#"<html><head><meta name="PubDate" content="2025-07-01 10:00"></head><body><p>无日期正文。</p></body></html>"#,
+        );
+        assert_eq!(date(&doc, None), day(2025, 7, 1));
+        let bare = parse("<html><body><p>无日期正文。</p></body></html>");
+        let url = Url::parse("http://www.example.gov.cn/xw/202507/t20250703_123.html").ok();
+        assert_eq!(date(&bare, url.as_ref()), day(2025, 7, 3));
+        let url = Url::parse("http://news.example.com/2025-07/04/c_1.htm").ok();
+        assert_eq!(date(&bare, url.as_ref()), day(2025, 7, 4));
+        assert_eq!(date(&bare, None), None);
+    }
+
+    #[test]
+    fn title_suffixes_are_removed() {
+        assert_eq!(
+            strip_site_suffix("关于开展安全检查的通知_硚口区人民政府"),
+            "关于开展安全检查的通知"
+        );
+        assert_eq!(
+            strip_site_suffix("光谷发布新政 - 东湖高新区"),
+            "光谷发布新政"
+        );
+        assert_eq!(
+            strip_site_suffix("习近平会见外宾|新华网"),
+            "习近平会见外宾"
+        );
+        assert_eq!(
+            strip_site_suffix("COVID-19 vaccines explained | Site"),
+            "COVID-19 vaccines explained"
+        );
+        assert_eq!(strip_site_suffix("首页 | 一篇很长的文章标题"), "一篇很长的文章标题");
+        let doc = parse("<html><head><title>光谷发布新政-东湖高新区</title></head><body></body></html>");
+        assert_eq!(title(&doc).as_deref(), Some("光谷发布新政"));
+        let og = parse(
+            r#"<html><head><meta property="og:title" content="开放图谱标题"><title>别的_站点</title></head></html>"#,
+        );
+        assert_eq!(title(&og).as_deref(), Some("开放图谱标题"));
+    }
+
+    #[test]
+    fn deep_nesting_does_not_overflow() {
+        let depth = 100_000;
+        let mut html = String::with_capacity(depth * 12 + 200);
+        for _ in 0..depth {
+            html.push_str("<div>");
+        }
+        html.push_str(PARAS[0]);
+        for _ in 0..depth {
+            html.push_str("</div>");
+        }
+        let doc = parse(&html);
+        let got = article(&doc, None);
+        assert_eq!(
+            got.body.as_deref().map(normalise::text),
+            Some(normalise::text(PARAS[0]))
+        );
+    }
+}
