@@ -39,10 +39,12 @@ use url::Url;
 pub fn article(doc: &Html, url: Option<&Url>) -> RawArticle {
     let title = title(doc);
     let page = Page::read(doc);
-    let main = page.main_block();
-    let body = main.and_then(|m| page.body_text(m, title.as_deref()));
+    let sel = page.select();
+    let body = sel
+        .as_ref()
+        .and_then(|s| page.body_text(s, title.as_deref()));
     let date = meta_date(doc)
-        .or_else(|| page.text_date(main, title.as_deref()))
+        .or_else(|| page.text_date(sel.as_ref(), title.as_deref()))
         .or_else(|| url.and_then(url_date));
     RawArticle { title, body, date }
 }
@@ -98,8 +100,8 @@ pub fn title(doc: &Html) -> Option<String> {
 /// The main text of the page, paragraphs separated by [`BLOCK_BREAK`].
 pub fn body(doc: &Html) -> Option<String> {
     let page = Page::read(doc);
-    let main = page.main_block()?;
-    page.body_text(main, title(doc).as_deref())
+    let sel = page.select()?;
+    page.body_text(&sel, title(doc).as_deref())
 }
 
 /// The publication day of the page: from its metadata, else the date printed by the title, else
@@ -108,7 +110,7 @@ pub fn date(doc: &Html, url: Option<&Url>) -> Option<NaiveDate> {
     meta_date(doc)
         .or_else(|| {
             let page = Page::read(doc);
-            page.text_date(page.main_block(), title(doc).as_deref())
+            page.text_date(page.select().as_ref(), title(doc).as_deref())
         })
         .or_else(|| url.and_then(url_date))
 }
@@ -386,9 +388,26 @@ struct Block {
 struct Candidate {
     start: usize,
     end: usize,
-    depth: usize,
+    /// The nearest enclosing block-level element.
+    parent: Option<usize>,
     hint: i8,
     anchors: u32,
+}
+
+/// A child of a container, seen as one piece when deciding how far the body reaches: a
+/// block-level child element, or a run of the container's own text.
+struct Unit {
+    start: usize,
+    end: usize,
+    value: f32,
+}
+
+/// The blocks that make up the body, and those inside it that are left out.
+struct Selection {
+    start: usize,
+    end: usize,
+    /// Whether each block of `start..end` is kept.
+    keep: Vec<bool>,
 }
 
 #[derive(Default)]
@@ -400,10 +419,9 @@ struct Pending {
 }
 
 struct Frame {
-    start: usize,
-    block: bool,
+    /// Index into `candidates` for a block-level element.
+    candidate: Option<usize>,
     anchor: bool,
-    hint: i8,
     effective: i8,
     anchors: u32,
 }
@@ -480,6 +498,10 @@ impl Pending {
 /// What one block costs just by being there: a label or menu entry of this size is worth nothing.
 const BLOCK_COST: f32 = 10.0;
 
+/// What furniture between two stretches of body costs when the body is widened over it: it is
+/// left out of the text, but a gap still makes it less likely the two stretches belong together.
+const REMOVED_COST: f32 = 20.0;
+
 fn block_value(b: &Block) -> f32 {
     let chars = b.chars as f32;
     let links = b.link_chars as f32;
@@ -524,11 +546,19 @@ impl Page {
                         if anchor {
                             in_link += 1;
                         }
+                        let candidate = block.then(|| {
+                            candidates.push(Candidate {
+                                start: blocks.len(),
+                                end: blocks.len(),
+                                parent: stack.iter().rev().find_map(|f| f.candidate),
+                                hint: own,
+                                anchors: 0,
+                            });
+                            candidates.len() - 1
+                        });
                         stack.push(Frame {
-                            start: blocks.len(),
-                            block,
+                            candidate,
                             anchor,
-                            hint: own,
                             effective: if own != 0 { own } else { parent },
                             anchors: 0,
                         });
@@ -552,15 +582,12 @@ impl Page {
                     if frame.anchor {
                         in_link = in_link.saturating_sub(1);
                     }
-                    if frame.block {
+                    if let Some(c) = frame.candidate {
                         pending.flush(&mut blocks, frame.effective);
-                        candidates.push(Candidate {
-                            start: frame.start,
-                            end: blocks.len(),
-                            depth: stack.len(),
-                            hint: frame.hint,
-                            anchors,
-                        });
+                        if let Some(c) = candidates.get_mut(c) {
+                            c.end = blocks.len();
+                            c.anchors = anchors;
+                        }
                     }
                 }
             }
@@ -585,8 +612,23 @@ impl Page {
         self.prefix[c.end] - self.prefix[c.start]
     }
 
+    /// Whether the element is furniture that is dropped from the body wherever it sits: hinted
+    /// navigation/comments/sharing, or a list of links worth less than nothing.
+    fn removable(&self, c: &Candidate) -> bool {
+        if c.start == c.end {
+            return false;
+        }
+        if c.hint < 0 {
+            return true;
+        }
+        let (chars, links) = self.blocks[c.start..c.end]
+            .iter()
+            .fold((0, 0), |(a, b), x| (a + x.chars, b + x.link_chars));
+        links * 2 > chars && c.anchors >= 2 && self.sum(c) < 0.0
+    }
+
     /// The element whose blocks are worth the most: the article container.
-    fn main_block(&self) -> Option<usize> {
+    fn best_element(&self) -> Option<usize> {
         let mut best: Option<(usize, f32)> = None;
         for (i, c) in self.candidates.iter().enumerate() {
             let mut score = self.sum(c);
@@ -600,29 +642,100 @@ impl Page {
         best.filter(|(_, s)| *s > 0.0).map(|(i, _)| i)
     }
 
-    /// The winner's text without nested link lists and furniture, and without the byline, share
-    /// and print lines at its ends.
-    fn body_text(&self, main: usize, title: Option<&str>) -> Option<String> {
-        let range = self.body_range(main)?;
-        let mut keep = vec![true; range.1 - range.0];
-        for c in &self.candidates {
-            let nested = c.start >= range.0 && c.end <= range.1 && c.depth > self.depth_of(main);
-            if !nested || c.start == c.end {
-                continue;
+    /// The children of container `p` as units, in document order.
+    fn units(&self, p: usize) -> Vec<Unit> {
+        let Some(parent) = self.candidates.get(p) else {
+            return Vec::new();
+        };
+        let mut units = Vec::new();
+        let mut pos = parent.start;
+        let own = |units: &mut Vec<Unit>, from: usize, to: usize| {
+            for b in from..to {
+                units.push(Unit {
+                    start: b,
+                    end: b + 1,
+                    value: self.blocks[b].value,
+                });
             }
-            let (chars, links) = self.blocks[c.start..c.end]
-                .iter()
-                .fold((0, 0), |(a, b), x| (a + x.chars, b + x.link_chars));
-            let link_list = links * 2 > chars && c.anchors >= 2 && self.sum(c) < 0.0;
-            if c.hint < 0 || link_list {
-                for k in &mut keep[c.start - range.0..c.end - range.0] {
+        };
+        // Candidates are in document (pre-)order, so the children follow `p` directly.
+        for c in self.candidates[p + 1..]
+            .iter()
+            .take_while(|c| c.start < parent.end || (c.start == parent.end && c.end == c.start))
+            .filter(|c| c.parent == Some(p) && c.end > c.start)
+        {
+            own(&mut units, pos, c.start);
+            let value = if self.removable(c) {
+                -REMOVED_COST
+            } else {
+                self.sum(c)
+            };
+            units.push(Unit {
+                start: c.start,
+                end: c.end,
+                value,
+            });
+            pos = c.end;
+        }
+        own(&mut units, pos, parent.end);
+        units
+    }
+
+    /// The body: the best element, widened over its siblings while that gains more prose than it
+    /// takes in noise (articles whose paragraphs sit directly in a layout cell, between ad
+    /// tables), minus the furniture nested inside.
+    fn select(&self) -> Option<Selection> {
+        let best = self.best_element()?;
+        let mut cur = best;
+        let (mut start, mut end) = (self.candidates[best].start, self.candidates[best].end);
+        while let Some(p) = self.candidates[cur].parent {
+            let units = self.units(p);
+            let Some(k) = units.iter().position(|u| u.start == start && u.end == end) else {
+                break;
+            };
+            let (mut left, mut gain, mut acc) = (k, 0.0f32, 0.0f32);
+            for l in (0..k).rev() {
+                acc += units[l].value;
+                if acc > gain {
+                    (left, gain) = (l, acc);
+                }
+            }
+            let (mut right, mut gain, mut acc) = (k, 0.0f32, 0.0f32);
+            for (r, u) in units.iter().enumerate().skip(k + 1) {
+                acc += u.value;
+                if acc > gain {
+                    (right, gain) = (r, acc);
+                }
+            }
+            start = units[left].start;
+            end = units[right].end;
+            if left == 0 && right + 1 == units.len() {
+                // The whole container is body: see whether its own siblings are too.
+                cur = p;
+                (start, end) = (self.candidates[p].start, self.candidates[p].end);
+            } else {
+                break;
+            }
+        }
+        let mut keep = vec![true; end - start];
+        let best_range = (self.candidates[best].start, self.candidates[best].end);
+        for c in &self.candidates {
+            let inside = c.start >= start && c.end <= end;
+            let holds_best = c.start <= best_range.0 && c.end >= best_range.1;
+            if inside && !holds_best && self.removable(c) {
+                for k in &mut keep[c.start - start..c.end - start] {
                     *k = false;
                 }
             }
         }
+        Some(Selection { start, end, keep })
+    }
+
+    /// The selection's text without the byline, share and print lines at its ends.
+    fn body_text(&self, sel: &Selection, title: Option<&str>) -> Option<String> {
         let mut lines: Vec<&str> = Vec::new();
-        for (i, b) in self.blocks[range.0..range.1].iter().enumerate() {
-            if keep[i] {
+        for (b, keep) in self.blocks[sel.start..sel.end].iter().zip(&sel.keep) {
+            if *keep {
                 lines.extend(b.text.split(BLOCK_BREAK));
             }
         }
@@ -640,20 +753,10 @@ impl Page {
         (!normalise::text(&out).is_empty()).then_some(out)
     }
 
-    fn body_range(&self, main: usize) -> Option<(usize, usize)> {
-        self.candidates.get(main).map(|c| (c.start, c.end))
-    }
-
-    fn depth_of(&self, i: usize) -> usize {
-        self.candidates.get(i).map_or(0, |c| c.depth)
-    }
-
     /// The date printed near the headline: the best-placed labelled date line outside scripts,
     /// furniture and link lists.
-    fn text_date(&self, main: Option<usize>, title: Option<&str>) -> Option<NaiveDate> {
-        let (body_start, body_end) = main
-            .and_then(|m| self.body_range(m))
-            .unwrap_or((0, self.blocks.len()));
+    fn text_date(&self, sel: Option<&Selection>, title: Option<&str>) -> Option<NaiveDate> {
+        let (body_start, body_end) = sel.map_or((0, self.blocks.len()), |s| (s.start, s.end));
         let title_key = title.map(squeeze).unwrap_or_default();
         // Where the headline is printed: the last block repeating it before the body's first
         // paragraph of prose.
