@@ -25,6 +25,15 @@ use unicode_normalization::UnicodeNormalization;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let verbose = args.iter().any(|a| a == "--verbose" || a == "-v");
+    // `--dump` writes each extracted body, one paragraph a line, to $TMPDIR/eval_extract/.
+    let dump = args
+        .iter()
+        .any(|a| a == "--dump")
+        .then(|| std::env::temp_dir().join("eval_extract"));
+    if let Some(d) = &dump {
+        let _ = std::fs::create_dir_all(d);
+    }
+    DUMP.with(|c| *c.borrow_mut() = dump);
     let dir = args
         .iter()
         .find(|a| !a.starts_with('-'))
@@ -86,6 +95,23 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+thread_local! {
+    static DUMP: std::cell::RefCell<Option<PathBuf>> = const { std::cell::RefCell::new(None) };
+}
+
+fn dump(name: &str, body: &str) {
+    DUMP.with(|d| {
+        if let Some(dir) = d.borrow().as_ref() {
+            let lines: Vec<String> = body
+                .split(normalise::BLOCK_BREAK)
+                .map(normalise::text)
+                .filter(|l| !l.is_empty())
+                .collect();
+            let _ = std::fs::write(dir.join(format!("{name}.txt")), lines.join("\n"));
+        }
+    });
+}
+
 #[derive(Default)]
 struct Scores {
     names: Vec<String>,
@@ -129,6 +155,7 @@ fn eval_zh(dir: &Path, verbose: bool, bytes_total: &mut usize) -> Option<Scores>
             .unwrap_or_default();
         let body = got.body.as_deref().unwrap_or("");
         let (f1, p, r) = char_f1(body, &label);
+        dump(id, body);
         s.names.push(id.clone());
         s.f1.push(f1);
         let date_label = std::fs::read_to_string(dir.join("date").join(format!("{id}.txt")))
@@ -191,6 +218,7 @@ fn eval_readability(dir: &Path, verbose: bool, bytes_total: &mut usize) -> Optio
         let expected_text = visible_text(Html::parse_document(&expected).root_element());
         let body = got.body.as_deref().unwrap_or("");
         let (f1, p, r) = char_f1(body, &expected_text);
+        dump(case, body);
         let want_title = std::fs::read_to_string(base.join("expected-metadata.json"))
             .ok()
             .and_then(|j| serde_json::from_str::<serde_json::Value>(&j).ok())

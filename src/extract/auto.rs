@@ -158,7 +158,7 @@ static FURNITURE: LazyLock<Regex> = LazyLock::new(|| {
 /// Short lines at either end of the body that are about the article, not of it.
 static EDGE_LINE: LazyLock<Regex> = LazyLock::new(|| {
     regex(
-        r"(?i)来源[:：]|责任编辑|编辑[:：]|作者[:：]|字号|打印|分享到|关闭窗口|【\s*[大中小]|\[\s*[大中小]|字体[:：]|发布时间|发布日期|发表时间|浏览次数|点击数|阅读次数|阅读量|访问量|上一篇|下一篇|上一条|下一条|返回顶部|返回首页|相关新闻|相关链接|相关文章|相关阅读|收藏本文|推荐给朋友|我要评论|发表评论|扫一扫|微信扫|^[\s\d年月日时分秒:：/.\-]+$",
+        r"(?i)来源[:：]|责任编辑|编辑[:：]|作者[:：]|字号|打印|分享到|关闭窗口|【\s*[大中小]|\[\s*[大中小]|字体[:：]|发布时间|发布日期|发表时间|浏览次数|点击数|阅读次数|阅读量|访问量|上一篇|下一篇|上一条|下一条|返回顶部|返回首页|当前位置|您的位置|你的位置|现在的位置|所在位置|首页\s*[>»›]|相关新闻|相关链接|相关文章|相关阅读|收藏本文|推荐给朋友|我要评论|发表评论|扫一扫|微信扫|^[\s\d年月日时分秒:：/.\-]+$",
     )
 });
 
@@ -392,6 +392,8 @@ struct Candidate {
     parent: Option<usize>,
     hint: i8,
     anchors: u32,
+    /// A `<form>`: a sign-up or search box inside the article, or a page-wide ASP.NET form.
+    form: bool,
 }
 
 /// A child of a container, seen as one piece when deciding how far the body reaches: a
@@ -553,6 +555,7 @@ impl Page {
                                 parent: stack.iter().rev().find_map(|f| f.candidate),
                                 hint: own,
                                 anchors: 0,
+                                form: name == "form",
                             });
                             candidates.len() - 1
                         });
@@ -618,7 +621,7 @@ impl Page {
         if c.start == c.end {
             return false;
         }
-        if c.hint < 0 {
+        if c.hint < 0 || c.form {
             return true;
         }
         let (chars, links) = self.blocks[c.start..c.end]
@@ -740,11 +743,17 @@ impl Page {
             }
         }
         let title_key = title.map(squeeze).unwrap_or_default();
-        let is_edge = |l: &&str| is_edge_line(l, &title_key);
-        let first = lines.iter().position(|l| !is_edge(l))?;
-        let last = lines.iter().rposition(|l| !is_edge(l))?;
+        if let Some(cut) = trailing_section(&lines) {
+            lines.truncate(cut);
+        }
+        let first = leading_furniture(&lines, &title_key);
+        lines.drain(..first);
+        lines.reverse();
+        let last = leading_furniture(&lines, &title_key);
+        lines.drain(..last);
+        lines.reverse();
         let mut out = String::new();
-        for l in &lines[first..=last] {
+        for l in &lines {
             if !out.is_empty() {
                 out.push(BLOCK_BREAK);
             }
@@ -827,13 +836,54 @@ fn is_edge_line(line: &str, title_key: &str) -> bool {
         return true;
     }
     let len = key.chars().count();
-    if len > 60 {
-        return false;
-    }
     if !title_key.is_empty() && (key == title_key || (key.contains(title_key) && len < 40)) {
         return true;
     }
+    if len > 60 {
+        return false;
+    }
     EDGE_LINE.is_match(&key) || FURNITURE.is_match(&key)
+}
+
+/// Lines short enough to be a site name, a channel or a byline before the real edge line.
+fn is_short_line(line: &str) -> bool {
+    squeeze(line).chars().count() <= 40
+}
+
+/// How many lines at the start of `lines` are not article text: edge lines, and any short lines
+/// before the last edge line among the first few (`www.site.cn` above `2005年08月16日 来源：…`).
+fn leading_furniture(lines: &[&str], title_key: &str) -> usize {
+    const LOOKAHEAD: usize = 8;
+    let mut cut = 0;
+    for (i, l) in lines.iter().enumerate().take(LOOKAHEAD) {
+        if is_edge_line(l, title_key) {
+            cut = i + 1;
+        } else if !is_short_line(l) {
+            break;
+        }
+    }
+    cut
+}
+
+/// A short line that opens the comment, related-reading or disclaimer section after an article.
+static SECTION_MARK: LazyLock<Regex> = LazyLock::new(|| {
+    regex(
+        r"(?i)^[\[【〖<(]?\s*(?:(?:热门|最新|精彩|网友|读者|全部|相关)(?:评论|留言)|相关(?:新闻|阅读|文章|链接|报道|专题|推荐)|延伸阅读|推荐阅读|猜你喜欢|.{0,10}(?:免责声明|版权声明)|related (?:stories|articles|posts|content|coverage)|more stories|you may also like|recommended for you)\s*[\]】〗>)]?[:：]?$",
+    )
+});
+
+/// Where the trailing comment/related/disclaimer section starts, if one starts in the back half.
+fn trailing_section(lines: &[&str]) -> Option<usize> {
+    let sizes: Vec<usize> = lines.iter().map(|l| squeeze(l).chars().count()).collect();
+    let total: usize = sizes.iter().sum();
+    let mut seen = 0;
+    for (i, l) in lines.iter().enumerate() {
+        if seen * 2 >= total && sizes[i] <= 20 && SECTION_MARK.is_match(&squeeze(l)) {
+            return Some(i);
+        }
+        seen += sizes[i];
+    }
+    None
 }
 
 #[cfg(test)]
