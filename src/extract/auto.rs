@@ -394,6 +394,8 @@ struct Candidate {
     anchors: u32,
     /// A `<form>`: a sign-up or search box inside the article, or a page-wide ASP.NET form.
     form: bool,
+    /// Tag name and class, hashed: equal for the repeated items of a list.
+    signature: u64,
 }
 
 /// A child of a container, seen as one piece when deciding how far the body reaches: a
@@ -497,6 +499,14 @@ impl Pending {
     }
 }
 
+fn signature(name: &str, class: Option<&str>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    name.hash(&mut h);
+    class.unwrap_or("").trim().hash(&mut h);
+    h.finish()
+}
+
 /// What one block costs just by being there: a label or menu entry of this size is worth nothing.
 const BLOCK_COST: f32 = 10.0;
 
@@ -556,6 +566,7 @@ impl Page {
                                 hint: own,
                                 anchors: 0,
                                 form: name == "form",
+                                signature: signature(name, el.attr("class")),
                             });
                             candidates.len() - 1
                         });
@@ -691,7 +702,11 @@ impl Page {
         let best = self.best_element()?;
         let mut cur = best;
         let (mut start, mut end) = (self.candidates[best].start, self.candidates[best].end);
-        while let Some(p) = self.candidates[cur].parent {
+        let posts = self.posts(best);
+        if let Some(range) = posts {
+            (start, end) = range;
+        }
+        while let (None, Some(p)) = (posts, self.candidates[cur].parent) {
             let units = self.units(p);
             let Some(k) = units.iter().position(|u| u.start == start && u.end == end) else {
                 break;
@@ -732,6 +747,72 @@ impl Page {
             }
         }
         Some(Selection { start, end, keep })
+    }
+
+    fn chars(&self, start: usize, end: usize) -> u32 {
+        self.blocks[start..end].iter().map(|b| b.chars).sum()
+    }
+
+    /// A container that is a list of posts — a blog's archive page, a forum thread, an article
+    /// followed by its comments — shows as three or more alike children each with its own date.
+    /// Then the body is the first post, or whatever precedes the posts when that is substantial.
+    fn posts(&self, best: usize) -> Option<(usize, usize)> {
+        let mut c = best;
+        let kids = loop {
+            let node = self.candidates.get(c)?;
+            let kids: Vec<usize> = (c + 1..self.candidates.len())
+                .take_while(|&k| self.candidates[k].start <= node.end)
+                .filter(|&k| {
+                    let kid = &self.candidates[k];
+                    kid.parent == Some(c) && kid.end > kid.start
+                })
+                .collect();
+            // Look through wrappers (`<table><tbody>`) that hold nearly everything.
+            match kids.as_slice() {
+                [only] if self.chars(self.candidates[*only].start, self.candidates[*only].end) * 10
+                    >= self.chars(node.start, node.end) * 9 =>
+                {
+                    c = *only;
+                }
+                _ => break kids,
+            }
+        };
+        let node = &self.candidates[c];
+        let dated: Vec<usize> = kids
+            .iter()
+            .copied()
+            .filter(|&k| {
+                let kid = &self.candidates[k];
+                kid.end - kid.start >= 2
+                    && self.chars(kid.start, kid.end) >= 40
+                    && self.blocks[kid.start..kid.end]
+                        .iter()
+                        .any(|b| b.chars < 200 && normalise::date(&b.text).is_some())
+            })
+            .collect();
+        let first = *dated.first()?;
+        let sig = self.candidates[first].signature;
+        let alike: Vec<usize> = dated
+            .into_iter()
+            .filter(|&k| self.candidates[k].signature == sig)
+            .collect();
+        if alike.len() < 3 {
+            return None;
+        }
+        let listed: u32 = alike
+            .iter()
+            .map(|&k| self.chars(self.candidates[k].start, self.candidates[k].end))
+            .sum();
+        if listed * 2 < self.chars(node.start, node.end) {
+            return None;
+        }
+        let head = &self.candidates[first];
+        let before = self.chars(node.start, head.start);
+        if before * 2 >= self.chars(head.start, head.end) {
+            Some((node.start, head.start))
+        } else {
+            Some((head.start, head.end))
+        }
     }
 
     /// The selection's text without the byline, share and print lines at its ends.
@@ -868,7 +949,7 @@ fn leading_furniture(lines: &[&str], title_key: &str) -> usize {
 /// A short line that opens the comment, related-reading or disclaimer section after an article.
 static SECTION_MARK: LazyLock<Regex> = LazyLock::new(|| {
     regex(
-        r"(?i)^[\[【〖<(]?\s*(?:(?:热门|最新|精彩|网友|读者|全部|相关)(?:评论|留言)|相关(?:新闻|阅读|文章|链接|报道|专题|推荐)|延伸阅读|推荐阅读|猜你喜欢|.{0,10}(?:免责声明|版权声明)|related (?:stories|articles|posts|content|coverage)|more stories|you may also like|recommended for you)\s*[\]】〗>)]?[:：]?$",
+        r"(?i)^[\[【〖<(]?\s*(?:(?:热门|最新|精彩|网友|读者|全部|相关)(?:评论|留言)|相关(?:新闻|阅读|文章|链接|报道|专题|推荐)|延伸阅读|推荐阅读|猜你喜欢|.{0,10}(?:免责声明|版权声明)|related|related (?:stories|articles|posts|content|coverage)|more stories|you may also like|recommended for you)\s*[\]】〗>)]?[:：]?$",
     )
 });
 
