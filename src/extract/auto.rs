@@ -324,6 +324,35 @@ fn meta_date(doc: &Html) -> Option<NaiveDate> {
         .and_then(normalise::date)
 }
 
+/// Class or id words of the element that prints the publication time.
+static DATE_CLASS: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"(?i)date|time|pub|riqi|shijian"));
+
+fn names_date(el: &scraper::node::Element) -> bool {
+    [el.attr("class"), el.attr("id")]
+        .into_iter()
+        .flatten()
+        .any(|v| DATE_CLASS.is_match(v))
+}
+
+/// `M/D/YYYY` as printed by ASP pages (`7/5/2005 9:23:57 PM`); read day-first when the first
+/// number cannot be a month.
+static SLASH_DATE: LazyLock<Regex> = LazyLock::new(|| {
+    regex(r"(?:^|[^0-9/])([0-9]{1,2})/([0-9]{1,2})/((?:19|20)[0-9]{2})(?:[^0-9/]|$)")
+});
+
+/// A date in any of [`normalise::date`]'s forms, else in `M/D/YYYY`.
+fn any_date(text: &str) -> Option<NaiveDate> {
+    normalise::date(text).or_else(|| {
+        let caps = SLASH_DATE.captures(text)?;
+        let a: u32 = caps[1].parse().ok()?;
+        let b: u32 = caps[2].parse().ok()?;
+        let y: i32 = caps[3].parse().ok()?;
+        let (m, d) = if a > 12 { (b, a) } else { (a, b) };
+        NaiveDate::from_ymd_opt(y, m, d)
+    })
+}
+
 fn in_negative_container(el: ElementRef<'_>) -> bool {
     el.ancestors()
         .filter_map(ElementRef::wrap)
@@ -380,6 +409,8 @@ struct Block {
     punct: u32,
     /// Inside a container hinted as furniture.
     negative: bool,
+    /// Inside an element whose class or id names a date (`class="date"`, `id="pubtime"`).
+    date_hint: bool,
     /// How much this block speaks for its container being the article.
     value: f32,
 }
@@ -427,6 +458,7 @@ struct Frame {
     candidate: Option<usize>,
     anchor: bool,
     effective: i8,
+    date_hint: bool,
     anchors: u32,
 }
 
@@ -482,7 +514,7 @@ impl Pending {
         }
     }
 
-    fn flush(&mut self, blocks: &mut Vec<Block>, hint: i8) {
+    fn flush(&mut self, blocks: &mut Vec<Block>, hint: i8, date_hint: bool) {
         if self.chars == 0 {
             self.text.clear();
             return;
@@ -494,6 +526,7 @@ impl Pending {
             link_chars: p.link_chars,
             punct: p.punct,
             negative: hint < 0,
+            date_hint,
             value: 0.0,
         });
     }
@@ -547,12 +580,13 @@ impl Page {
                             continue;
                         }
                         let parent = stack.last().map_or(0, |f| f.effective);
+                        let parent_date = stack.last().is_some_and(|f| f.date_hint);
                         let own = hint(el);
                         let block = is_block(name) && name != "br";
                         if name == "br" {
                             pending.text.push(BLOCK_BREAK);
                         } else if block {
-                            pending.flush(&mut blocks, parent);
+                            pending.flush(&mut blocks, parent, parent_date);
                         }
                         let anchor = name == "a" && el.attr("href").is_some();
                         if anchor {
@@ -574,6 +608,7 @@ impl Page {
                             candidate,
                             anchor,
                             effective: if own != 0 { own } else { parent },
+                            date_hint: parent_date || names_date(el),
                             anchors: 0,
                         });
                     }
@@ -597,7 +632,7 @@ impl Page {
                         in_link = in_link.saturating_sub(1);
                     }
                     if let Some(c) = frame.candidate {
-                        pending.flush(&mut blocks, frame.effective);
+                        pending.flush(&mut blocks, frame.effective, frame.date_hint);
                         if let Some(c) = candidates.get_mut(c) {
                             c.end = blocks.len();
                             c.anchors = anchors;
@@ -606,7 +641,7 @@ impl Page {
                 }
             }
         }
-        pending.flush(&mut blocks, 0);
+        pending.flush(&mut blocks, 0, false);
         let mut prefix = Vec::with_capacity(blocks.len() + 1);
         let mut sum = 0.0;
         prefix.push(sum);
@@ -865,17 +900,27 @@ impl Page {
         };
         let mut best: Option<(f32, NaiveDate)> = None;
         for (i, b) in self.blocks.iter().enumerate() {
-            if b.negative || b.link_chars * 2 > b.chars || FURNITURE.is_match(&b.text) {
+            // A link list is related news, unless it sits between the headline and the text
+            // (`<a>www.site.com</a> 2005-07-18 13:03`).
+            let by_headline = match anchor {
+                Some(a) => i >= a && i <= prose,
+                None => i <= prose && prose - i <= 3,
+            };
+            let link_list = b.link_chars * 2 > b.chars && !by_headline;
+            if b.negative || link_list || FURNITURE.is_match(&b.text) {
                 continue;
             }
             for line in b.text.split(BLOCK_BREAK) {
-                let Some(day) = normalise::date(line) else {
+                let Some(day) = any_date(line) else {
                     continue;
                 };
                 let len = line.chars().filter(|c| !c.is_whitespace()).count();
                 let mut score = 0.0;
                 if DATE_LABEL.is_match(line) {
                     score += 3.0;
+                }
+                if b.date_hint {
+                    score += 2.0;
                 }
                 if len <= 80 {
                     score += 2.0;
