@@ -424,6 +424,19 @@ struct Block {
     value: f32,
 }
 
+/// The tags that the body rules treat specially.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tag {
+    /// A sign-up or search box inside the article, or a page-wide ASP.NET form.
+    Form,
+    Table,
+    Cell,
+    Other,
+}
+
+/// Below this many visible characters a page is taken whole when nothing scores as prose.
+const TINY_PAGE: u32 = 500;
+
 /// A block-level element and the blocks it holds.
 struct Candidate {
     start: usize,
@@ -436,8 +449,9 @@ struct Candidate {
     next_sibling: Option<usize>,
     hint: i8,
     anchors: u32,
-    /// A `<form>`: a sign-up or search box inside the article, or a page-wide ASP.NET form.
-    form: bool,
+    tag: Tag,
+    /// One past the index of the last candidate inside this one (candidates are in pre-order).
+    subtree_end: usize,
     /// Tag name and class, hashed: equal for the repeated items of a list.
     signature: u64,
 }
@@ -556,6 +570,43 @@ fn signature(name: &str, class: Option<&str>) -> u64 {
     h.finish()
 }
 
+/// Gives the cells of data tables (a film list, an admissions table) the worth of their text.
+///
+/// A cell is a short block without punctuation, which [`block_value`] prices as a menu label;
+/// a table of many such cells would sink the article that holds it. A table with at least four
+/// cells, no table inside it, mostly plain text and no furniture hint is data, not layout.
+fn value_data_tables(blocks: &mut [Block], candidates: &[Candidate]) {
+    // Bottom-up in one pass: children come after parents in pre-order.
+    let mut cells = vec![0u32; candidates.len()];
+    let mut nested = vec![false; candidates.len()];
+    for (k, c) in candidates.iter().enumerate().rev() {
+        if let Some(p) = c.parent {
+            cells[p] += cells[k] + u32::from(c.tag == Tag::Cell);
+            nested[p] |= nested[k] || c.tag == Tag::Table;
+        }
+    }
+    for (k, c) in candidates.iter().enumerate() {
+        if c.tag != Tag::Table || nested[k] || cells[k] < 4 || c.hint < 0 || c.end <= c.start {
+            continue;
+        }
+        let Some(table) = blocks.get_mut(c.start..c.end) else {
+            continue;
+        };
+        let (chars, links) = table
+            .iter()
+            .fold((0, 0), |(a, l), b| (a + b.chars, l + b.link_chars));
+        if links * 2 >= chars {
+            continue;
+        }
+        for b in table {
+            if !b.negative && !FURNITURE.is_match(&b.text) {
+                let plain = b.chars.saturating_sub(b.link_chars) as f32;
+                b.value = b.value.max(0.5 * plain - 2.0);
+            }
+        }
+    }
+}
+
 /// What one block costs just by being there: a label or menu entry of this size is worth nothing.
 const BLOCK_COST: f32 = 10.0;
 
@@ -629,7 +680,13 @@ impl Page {
                                 next_sibling: None,
                                 hint: own,
                                 anchors: 0,
-                                form: name == "form",
+                                tag: match name {
+                                    "form" => Tag::Form,
+                                    "table" => Tag::Table,
+                                    "td" | "th" => Tag::Cell,
+                                    _ => Tag::Other,
+                                },
+                                subtree_end: 0,
                                 signature: signature(name, el.attr("class")),
                             });
                             candidates.len() - 1
@@ -663,15 +720,21 @@ impl Page {
                     }
                     if let Some(c) = frame.candidate {
                         pending.flush(&mut blocks, frame.effective, frame.date_hint);
+                        let subtree_end = candidates.len();
                         if let Some(c) = candidates.get_mut(c) {
                             c.end = blocks.len();
                             c.anchors = anchors;
+                            c.subtree_end = subtree_end;
                         }
                     }
                 }
             }
         }
         pending.flush(&mut blocks, 0, false);
+        for b in &mut blocks {
+            b.value = block_value(b);
+        }
+        value_data_tables(&mut blocks, &candidates);
         let mut prefix = Vec::with_capacity(blocks.len() + 1);
         let mut prefix_chars = Vec::with_capacity(blocks.len() + 1);
         let mut prefix_links = Vec::with_capacity(blocks.len() + 1);
@@ -679,8 +742,7 @@ impl Page {
         prefix.push(sum);
         prefix_chars.push(chars);
         prefix_links.push(links);
-        for b in &mut blocks {
-            b.value = block_value(b);
+        for b in &blocks {
             sum += b.value;
             chars += b.chars;
             links += b.link_chars;
@@ -707,7 +769,7 @@ impl Page {
         if c.start == c.end {
             return false;
         }
-        if c.hint < 0 || c.form {
+        if c.hint < 0 || c.tag == Tag::Form {
             return true;
         }
         let chars = self.chars(c.start, c.end);
@@ -727,7 +789,13 @@ impl Page {
                 best = Some((i, score));
             }
         }
-        best.filter(|(_, s)| *s > 0.0).map(|(i, _)| i)
+        // A page too small to have furniture worth the name is all body.
+        let tiny = self.prefix_chars.last().is_some_and(|&n| n < TINY_PAGE);
+        match best {
+            Some((i, s)) if s > 0.0 => Some(i),
+            _ if tiny && !self.candidates.is_empty() => Some(0),
+            _ => None,
+        }
     }
 
     /// The children of container `p` as units, in document order.
@@ -1045,7 +1113,7 @@ fn leading_furniture(lines: &[&str], title_key: &str) -> usize {
 /// A short line that opens the comment, related-reading or disclaimer section after an article.
 static SECTION_MARK: LazyLock<Regex> = LazyLock::new(|| {
     regex(
-        r"(?i)^[\[【〖<(]?\s*(?:(?:热门|最新|精彩|网友|读者|全部|相关)(?:评论|留言)|相关(?:新闻|阅读|文章|链接|报道|专题|推荐)|延伸阅读|推荐阅读|猜你喜欢|.{0,10}(?:免责声明|版权声明)|related|related (?:stories|articles|posts|content|coverage)|more stories|you may also like|recommended for you)\s*[\]】〗>)]?[:：]?$",
+        r"(?i)^[\[【〖<(]?\s*(?:(?:热门|最新|精彩|网友|读者|全部|相关)(?:评论|留言)|(?:评论|留言)(?:列表|区)\s*[(（]?\d*[)）]?|相关(?:新闻|阅读|文章|链接|报道|专题|推荐)|延伸阅读|推荐阅读|猜你喜欢|.{0,10}(?:免责声明|版权声明)|related|related (?:stories|articles|posts|content|coverage)|more stories|you may also like|recommended for you)\s*[\]】〗>)]?[:：]?$",
     )
 });
 
