@@ -1117,13 +1117,14 @@ static SECTION_MARK: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
-/// Where the trailing comment/related/disclaimer section starts, if one starts in the back half.
+/// Where the trailing comment/related/disclaimer section starts, if one starts after the first
+/// quarter of the text (a popular post can have more comment text than article text).
 fn trailing_section(lines: &[&str]) -> Option<usize> {
     let sizes: Vec<usize> = lines.iter().map(|l| visible_len(l)).collect();
     let total: usize = sizes.iter().sum();
     let mut seen = 0;
     for (i, l) in lines.iter().enumerate() {
-        if seen * 2 >= total && sizes[i] <= 20 && SECTION_MARK.is_match(&squeeze(l)) {
+        if seen * 4 >= total && seen >= 200 && sizes[i] <= 20 && SECTION_MARK.is_match(&squeeze(l)) {
             return Some(i);
         }
         seen += sizes[i];
