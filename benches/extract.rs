@@ -13,7 +13,8 @@ use std::path::Path;
 
 /// (title, date, body) triples from the seeds file: records of `-`, title, body, date lines.
 fn seed_articles() -> Vec<(String, String, String)> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/seeds/000_708f4c76f94c8937.txt");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/seeds/000_708f4c76f94c8937.txt");
     let Ok(text) = std::fs::read_to_string(path) else {
         return Vec::new();
     };

@@ -46,11 +46,20 @@ fn main() -> ExitCode {
     let started = Instant::now();
     let mut bytes_total = 0usize;
     let zh = eval_zh(&dir.join("zh-extraction"), verbose, &mut bytes_total);
-    let rd = eval_readability(&dir.join("readability/test-pages"), verbose, &mut bytes_total);
+    let rd = eval_readability(
+        &dir.join("readability/test-pages"),
+        verbose,
+        &mut bytes_total,
+    );
     println!();
     println!("{:<34} {:>6} {:>10}", "summary", "pages", "mean");
     if let Some(zh) = &zh {
-        println!("{:<34} {:>6} {:>10.4}", "zh body F1", zh.f1.len(), mean(&zh.f1));
+        println!(
+            "{:<34} {:>6} {:>10.4}",
+            "zh body F1",
+            zh.f1.len(),
+            mean(&zh.f1)
+        );
         println!(
             "{:<34} {:>6} {:>10.4}",
             "zh date accuracy",
@@ -139,8 +148,8 @@ fn eval_zh(dir: &Path, verbose: bool, bytes_total: &mut usize) -> Option<Scores>
     ids.sort();
     println!("zh-extraction ({} pages)", ids.len());
     println!(
-        "{:<10} {:>6} {:>6} {:>6} {:<12} {:<12} {:<4} {}",
-        "id", "F1", "P", "R", "date", "label", "ok", "title"
+        "{:<10} {:>6} {:>6} {:>6} {:<12} {:<12} {:<4} title",
+        "id", "F1", "P", "R", "date", "label", "ok"
     );
     let mut s = Scores::default();
     for id in &ids {
@@ -178,7 +187,10 @@ fn eval_zh(dir: &Path, verbose: bool, bytes_total: &mut usize) -> Option<Scores>
             got.date.map(|d| d.to_string()).unwrap_or_default(),
             date_label.map(|d| d.to_string()).unwrap_or_default(),
             ok,
-            got.title.as_deref().map(normalise::text).unwrap_or_default()
+            got.title
+                .as_deref()
+                .map(normalise::text)
+                .unwrap_or_default()
         );
         if verbose {
             println!("    body: {}", preview(body));

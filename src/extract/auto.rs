@@ -72,8 +72,7 @@ pub fn title(doc: &Html) -> Option<String> {
                 let text = normalise::text(&raw);
                 let key: String = text.chars().filter(|c| !c.is_whitespace()).collect();
                 let len = key.chars().count();
-                if len >= 4 && squeezed.contains(&key) && best.as_ref().is_none_or(|b| len > b.0)
-                {
+                if len >= 4 && squeezed.contains(&key) && best.as_ref().is_none_or(|b| len > b.0) {
                     best = Some((len, text));
                 }
             }
@@ -334,8 +333,7 @@ fn meta_date(doc: &Html) -> Option<NaiveDate> {
 }
 
 /// Class or id words of the element that prints the publication time.
-static DATE_CLASS: LazyLock<Regex> =
-    LazyLock::new(|| regex(r"(?i)date|time|pub|riqi|shijian"));
+static DATE_CLASS: LazyLock<Regex> = LazyLock::new(|| regex(r"(?i)date|time|pub|riqi|shijian"));
 
 fn names_date(el: &scraper::node::Element) -> bool {
     [el.attr("class"), el.attr("id")]
@@ -896,10 +894,9 @@ impl Page {
 
     /// The block-level children of candidate `p` that hold text, in document order.
     fn children(&self, p: usize) -> impl Iterator<Item = usize> + '_ {
-        std::iter::successors(
-            self.candidates.get(p).and_then(|c| c.first_child),
-            |&k| self.candidates[k].next_sibling,
-        )
+        std::iter::successors(self.candidates.get(p).and_then(|c| c.first_child), |&k| {
+            self.candidates[k].next_sibling
+        })
         .filter(|&k| self.candidates[k].end > self.candidates[k].start)
     }
 
@@ -913,8 +910,10 @@ impl Page {
             let kids: Vec<usize> = self.children(c).collect();
             // Look through wrappers (`<table><tbody>`) that hold nearly everything.
             match kids.as_slice() {
-                [only] if self.chars(self.candidates[*only].start, self.candidates[*only].end) * 10
-                    >= self.chars(node.start, node.end) * 9 =>
+                [only]
+                    if self.chars(self.candidates[*only].start, self.candidates[*only].end)
+                        * 10
+                        >= self.chars(node.start, node.end) * 9 =>
                 {
                     c = *only;
                 }
@@ -1124,7 +1123,8 @@ fn trailing_section(lines: &[&str]) -> Option<usize> {
     let total: usize = sizes.iter().sum();
     let mut seen = 0;
     for (i, l) in lines.iter().enumerate() {
-        if seen * 4 >= total && seen >= 200 && sizes[i] <= 20 && SECTION_MARK.is_match(&squeeze(l)) {
+        if seen * 4 >= total && seen >= 200 && sizes[i] <= 20 && SECTION_MARK.is_match(&squeeze(l))
+        {
             return Some(i);
         }
         seen += sizes[i];
@@ -1266,16 +1266,17 @@ mod tests {
             strip_site_suffix("光谷发布新政 - 东湖高新区"),
             "光谷发布新政"
         );
-        assert_eq!(
-            strip_site_suffix("习近平会见外宾|新华网"),
-            "习近平会见外宾"
-        );
+        assert_eq!(strip_site_suffix("习近平会见外宾|新华网"), "习近平会见外宾");
         assert_eq!(
             strip_site_suffix("COVID-19 vaccines explained | Site"),
             "COVID-19 vaccines explained"
         );
-        assert_eq!(strip_site_suffix("首页 | 一篇很长的文章标题"), "一篇很长的文章标题");
-        let doc = parse("<html><head><title>光谷发布新政-东湖高新区</title></head><body></body></html>");
+        assert_eq!(
+            strip_site_suffix("首页 | 一篇很长的文章标题"),
+            "一篇很长的文章标题"
+        );
+        let doc =
+            parse("<html><head><title>光谷发布新政-东湖高新区</title></head><body></body></html>");
         assert_eq!(title(&doc).as_deref(), Some("光谷发布新政"));
         let og = parse(
             r#"<html><head><meta property="og:title" content="开放图谱标题"><title>别的_站点</title></head></html>"#,
@@ -1288,7 +1289,10 @@ mod tests {
         // html5ever takes quadratic time to parse 100,000 nested <div>s (its scope checks walk the
         // open-element stack), so the tree is built directly from parsed node values instead.
         let depth = 100_000;
-        let sample = parse(&format!("<html><body><div>{}</div></body></html>", PARAS[0]));
+        let sample = parse(&format!(
+            "<html><body><div>{}</div></body></html>",
+            PARAS[0]
+        ));
         let node_value = |want: fn(&Node) -> bool| {
             sample
                 .tree
