@@ -238,7 +238,8 @@ fn eval_readability(dir: &Path, verbose: bool, bytes_total: &mut usize) -> Optio
         let got_title = got.title.as_deref().map(normalise::text);
         let title_ok = match &want_title {
             Some(w) => {
-                let hit = got_title.as_deref() == Some(w.as_str());
+                // A page without a title matches an empty expected title.
+                let hit = got_title.as_deref().unwrap_or("") == w.as_str();
                 s.title.push(if hit { 1.0 } else { 0.0 });
                 if hit { "yes" } else { "NO" }
             }
