@@ -157,7 +157,7 @@ static FURNITURE: LazyLock<Regex> = LazyLock::new(|| {
 /// Short lines at either end of the body that are about the article, not of it.
 static EDGE_LINE: LazyLock<Regex> = LazyLock::new(|| {
     regex(
-        r"(?i)来源[:：]|责任编辑|编辑[:：]|作者[:：]|字号|打印|分享到|关闭窗口|【\s*[大中小]|\[\s*[大中小]|字体[:：]|发布时间|发布日期|发表时间|浏览次数|点击数|阅读次数|阅读量|访问量|上一篇|下一篇|上一条|下一条|返回顶部|返回首页|当前位置|您的位置|你的位置|现在的位置|所在位置|首页\s*[>»›]|相关新闻|相关链接|相关文章|相关阅读|收藏本文|推荐给朋友|我要评论|发表评论|扫一扫|微信扫|^[\s\d年月日时分秒:：/.\-]+$",
+        r"(?i)来源[:：]|责任编辑|编辑[:：]|作者[:：]|字号|打印|分享到|关闭窗口|【\s*[大中小]|\[\s*[大中小]|字体[:：]|发布时间|发布日期|发表时间|发表于|发布于|浏览次数|点击数|阅读次数|阅读量|访问量|上一篇|下一篇|上一条|下一条|返回顶部|返回首页|当前位置|您的位置|你的位置|现在的位置|所在位置|首页\s*[>»›]|相关新闻|相关链接|相关文章|相关阅读|收藏本文|推荐给朋友|我要评论|发表评论|扫一扫|微信扫|^[\s\d年月日时分秒:：/.\-]+$",
     )
 });
 
@@ -378,12 +378,13 @@ fn url_date(url: &Url) -> Option<NaiveDate> {
 }
 
 /// +1 for a container named like article content, -1 for one named like page furniture, 0 when
-/// the name says nothing (or says both, as `article-comments` does... which then counts as
-/// furniture only if the furniture word is a whole token).
+/// the name says nothing or says both (`article-comments`, `comment-body`: unsure, so neutral).
+/// `<html>` and `<body>` get none: their classes describe the page (`has-header`), not a part.
 fn hint(el: &scraper::node::Element) -> i8 {
     let tag = match el.name() {
         "nav" | "footer" | "aside" => -1,
         "article" | "main" => 1,
+        "html" | "body" => return 0,
         _ => 0,
     };
     let class = el.attr("class").unwrap_or("");
@@ -416,6 +417,8 @@ struct Block {
     punct: u32,
     /// Inside a container hinted as furniture.
     negative: bool,
+    /// The block-level element whose hint made it `negative`, if it was one.
+    negative_from: Option<usize>,
     /// Inside an element whose class or id names a date (`class="date"`, `id="pubtime"`).
     date_hint: bool,
     /// How much this block speaks for its container being the article.
@@ -462,6 +465,15 @@ struct Unit {
     value: f32,
 }
 
+/// Where the body is on a page that lists posts.
+#[derive(Clone, Copy)]
+enum Posts {
+    /// The blocks before the posts: an article followed by its comments.
+    Before(usize, usize),
+    /// The first post (a candidate index): a blog archive or a forum thread.
+    First(usize),
+}
+
 /// The blocks that make up the body, and those inside it that are left out.
 struct Selection {
     start: usize,
@@ -478,12 +490,22 @@ struct Pending {
     punct: u32,
 }
 
+/// What the enclosing elements' names say about the text inside them.
+#[derive(Clone, Copy, Default)]
+struct Context {
+    /// The nearest non-zero [`hint`].
+    hint: i8,
+    /// The block-level element that gave `hint`, when one did.
+    hint_from: Option<usize>,
+    /// Some enclosing element names a date.
+    date: bool,
+}
+
 struct Frame {
     /// Index into `candidates` for a block-level element.
     candidate: Option<usize>,
     anchor: bool,
-    effective: i8,
-    date_hint: bool,
+    ctx: Context,
     anchors: u32,
 }
 
@@ -542,7 +564,7 @@ impl Pending {
         }
     }
 
-    fn flush(&mut self, blocks: &mut Vec<Block>, hint: i8, date_hint: bool) {
+    fn flush(&mut self, blocks: &mut Vec<Block>, ctx: Context) {
         if self.chars == 0 {
             self.text.clear();
             return;
@@ -553,8 +575,9 @@ impl Pending {
             chars: p.chars,
             link_chars: p.link_chars,
             punct: p.punct,
-            negative: hint < 0,
-            date_hint,
+            negative: ctx.hint < 0,
+            negative_from: ctx.hint_from,
+            date_hint: ctx.date,
             value: 0.0,
         });
     }
@@ -566,6 +589,39 @@ fn signature(name: &str, class: Option<&str>) -> u64 {
     name.hash(&mut h);
     class.unwrap_or("").trim().hash(&mut h);
     h.finish()
+}
+
+/// Takes back a furniture hint from an element that holds the article: a wrapper whose class
+/// happens to contain `header` or `side` but that has a content-named element (`article`,
+/// `TRS_Editor`) inside it with a good share of its text. Without this, one unlucky class name on
+/// an outer `<div>` would leave the page with no body at all.
+fn trust_wrappers(blocks: &mut [Block], candidates: &[Candidate]) {
+    let mut prefix = Vec::with_capacity(blocks.len() + 1);
+    let mut sum = 0u32;
+    prefix.push(sum);
+    for b in blocks.iter() {
+        sum += b.chars;
+        prefix.push(sum);
+    }
+    let chars = |c: &Candidate| prefix[c.end] - prefix[c.start];
+    // The most text in one positively hinted strict descendant, bottom-up in one pass.
+    let mut content_inside = vec![0u32; candidates.len()];
+    for (k, c) in candidates.iter().enumerate().rev() {
+        let here = if c.hint > 0 { chars(c) } else { 0 };
+        let best = content_inside[k].max(here);
+        if let Some(p) = c.parent {
+            content_inside[p] = content_inside[p].max(best);
+        }
+    }
+    let wrapper = |k: usize| {
+        let inside = content_inside[k];
+        inside >= 100 && inside * 10 >= candidates.get(k).map_or(0, chars) * 3
+    };
+    for b in blocks.iter_mut() {
+        if b.negative && b.negative_from.is_some_and(wrapper) {
+            b.negative = false;
+        }
+    }
 }
 
 /// Gives the cells of data tables (a film list, an admissions table) the worth of their text.
@@ -646,14 +702,13 @@ impl Page {
                             skip += 1;
                             continue;
                         }
-                        let parent = stack.last().map_or(0, |f| f.effective);
-                        let parent_date = stack.last().is_some_and(|f| f.date_hint);
+                        let outer = stack.last().map_or(Context::default(), |f| f.ctx);
                         let own = hint(el);
                         let block = is_block(name) && name != "br";
                         if name == "br" {
                             pending.text.push(BLOCK_BREAK);
                         } else if block {
-                            pending.flush(&mut blocks, parent, parent_date);
+                            pending.flush(&mut blocks, outer);
                         }
                         let anchor = name == "a" && el.attr("href").is_some();
                         if anchor {
@@ -692,8 +747,11 @@ impl Page {
                         stack.push(Frame {
                             candidate,
                             anchor,
-                            effective: if own != 0 { own } else { parent },
-                            date_hint: parent_date || names_date(el),
+                            ctx: Context {
+                                hint: if own != 0 { own } else { outer.hint },
+                                hint_from: if own != 0 { candidate } else { outer.hint_from },
+                                date: outer.date || names_date(el),
+                            },
                             anchors: 0,
                         });
                     }
@@ -717,7 +775,7 @@ impl Page {
                         in_link = in_link.saturating_sub(1);
                     }
                     if let Some(c) = frame.candidate {
-                        pending.flush(&mut blocks, frame.effective, frame.date_hint);
+                        pending.flush(&mut blocks, frame.ctx);
                         let subtree_end = candidates.len();
                         if let Some(c) = candidates.get_mut(c) {
                             c.end = blocks.len();
@@ -728,7 +786,8 @@ impl Page {
                 }
             }
         }
-        pending.flush(&mut blocks, 0, false);
+        pending.flush(&mut blocks, Context::default());
+        trust_wrappers(&mut blocks, &candidates);
         for b in &mut blocks {
             b.value = block_value(b);
         }
@@ -775,10 +834,18 @@ impl Page {
         links * 2 > chars && c.anchors >= 2 && self.sum(c) < 0.0
     }
 
-    /// The element whose blocks are worth the most: the article container.
-    fn best_element(&self) -> Option<usize> {
+    /// The element whose blocks are worth the most: the article container. `within` limits the
+    /// search to a range of candidate indices (one element's subtree).
+    fn best_element(&self, within: std::ops::Range<usize>) -> Option<usize> {
+        let whole_page = within.start == 0;
         let mut best: Option<(usize, f32)> = None;
-        for (i, c) in self.candidates.iter().enumerate() {
+        for (i, c) in self
+            .candidates
+            .iter()
+            .enumerate()
+            .take(within.end)
+            .skip(within.start)
+        {
             let mut score = self.sum(c);
             if score > 0.0 && c.hint > 0 {
                 score *= 1.1;
@@ -791,7 +858,7 @@ impl Page {
         let tiny = self.prefix_chars.last().is_some_and(|&n| n < TINY_PAGE);
         match best {
             Some((i, s)) if s > 0.0 => Some(i),
-            _ if tiny && !self.candidates.is_empty() => Some(0),
+            _ if whole_page && tiny && !self.candidates.is_empty() => Some(0),
             _ => None,
         }
     }
@@ -834,14 +901,24 @@ impl Page {
     /// takes in noise (articles whose paragraphs sit directly in a layout cell, between ad
     /// tables), minus the furniture nested inside.
     fn select(&self) -> Option<Selection> {
-        let best = self.best_element()?;
+        let top = self.best_element(0..self.candidates.len())?;
+        // In a list of posts the body is the first post's text, found the same way but without
+        // leaving the post; or the article before the posts (comments), taken as it is.
+        let (best, ceiling, fixed) = match self.posts(top) {
+            Some(Posts::Before(start, end)) => (top, None, Some((start, end))),
+            Some(Posts::First(head)) => {
+                let subtree = head..self.candidates[head].subtree_end;
+                (self.best_element(subtree).unwrap_or(head), Some(head), None)
+            }
+            None => (top, None, None),
+        };
         let mut cur = best;
-        let (mut start, mut end) = (self.candidates[best].start, self.candidates[best].end);
-        let posts = self.posts(best);
-        if let Some(range) = posts {
-            (start, end) = range;
-        }
-        while let (None, Some(p)) = (posts, self.candidates[cur].parent) {
+        let (mut start, mut end) =
+            fixed.unwrap_or((self.candidates[best].start, self.candidates[best].end));
+        while let (None, Some(p)) = (fixed, self.candidates[cur].parent) {
+            if ceiling == Some(cur) {
+                break;
+            }
             let units = self.units(p);
             let Some(k) = units.iter().position(|u| u.start == start && u.end == end) else {
                 break;
@@ -903,7 +980,7 @@ impl Page {
     /// A container that is a list of posts — a blog's archive page, a forum thread, an article
     /// followed by its comments — shows as three or more alike children each with its own date.
     /// Then the body is the first post, or whatever precedes the posts when that is substantial.
-    fn posts(&self, best: usize) -> Option<(usize, usize)> {
+    fn posts(&self, best: usize) -> Option<Posts> {
         let mut c = best;
         let kids = loop {
             let node = self.candidates.get(c)?;
@@ -952,9 +1029,9 @@ impl Page {
         let head = &self.candidates[first];
         let before = self.chars(node.start, head.start);
         if before * 2 >= self.chars(head.start, head.end) {
-            Some((node.start, head.start))
+            Some(Posts::Before(node.start, head.start))
         } else {
-            Some((head.start, head.end))
+            Some(Posts::First(first))
         }
     }
 
@@ -1282,6 +1359,46 @@ mod tests {
             r#"<html><head><meta property="og:title" content="开放图谱标题"><title>别的_站点</title></head></html>"#,
         );
         assert_eq!(title(&og).as_deref(), Some("开放图谱标题"));
+    }
+
+    #[test]
+    fn furniture_word_on_an_outer_wrapper_does_not_sink_the_article() {
+        let html = format!(
+            r#"<html><body><div class="layout side-header"><ul class="menu"><li><a href="/">首页</a></li></ul>
+            <div class="article-content"><p>{}</p><p>{}</p></div></div></body></html>"#,
+            PARAS[0], PARAS[1]
+        );
+        let doc = parse(&html);
+        let want = format!(
+            "{} {}",
+            normalise::text(PARAS[0]),
+            normalise::text(PARAS[1])
+        );
+        assert_eq!(
+            body(&doc).map(|b| normalise::text(&b)).as_deref(),
+            Some(want.as_str())
+        );
+    }
+
+    #[test]
+    fn a_list_of_dated_posts_yields_the_first_post() {
+        let post = |title: &str, day: u32, text: &str| {
+            format!(
+                "<div class='post'><h3>{title}</h3><p>{text}</p><p>发表于 2025-07-{day:02} 10:00</p></div>"
+            )
+        };
+        let html = format!(
+            "<html><body><div id='posts'>{}{}{}</div></body></html>",
+            post("营商环境", 3, PARAS[0]),
+            post("政务服务", 2, PARAS[1]),
+            post("深化改革", 1, PARAS[2])
+        );
+        let doc = parse(&html);
+        let got = body(&doc).map(|b| normalise::text(&b)).unwrap_or_default();
+        assert!(got.contains(&normalise::text(PARAS[0])), "{got}");
+        assert!(!got.contains(&normalise::text(PARAS[1])), "{got}");
+        assert!(!got.contains(&normalise::text(PARAS[2])), "{got}");
+        assert!(!got.contains("2025-07-03"), "{got}");
     }
 
     #[test]
