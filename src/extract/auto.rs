@@ -1363,17 +1363,15 @@ mod tests {
 
     #[test]
     fn furniture_word_on_an_outer_wrapper_does_not_sink_the_article() {
+        // Two paragraphs sit in a content-named element, the last directly in a wrapper whose
+        // class happens to contain `header`.
         let html = format!(
             r#"<html><body><div class="layout side-header"><ul class="menu"><li><a href="/">首页</a></li></ul>
-            <div class="article-content"><p>{}</p><p>{}</p></div></div></body></html>"#,
-            PARAS[0], PARAS[1]
+            <div class="article-text"><p>{}</p><p>{}</p></div><p>{}</p></div></body></html>"#,
+            PARAS[0], PARAS[1], PARAS[2]
         );
         let doc = parse(&html);
-        let want = format!(
-            "{} {}",
-            normalise::text(PARAS[0]),
-            normalise::text(PARAS[1])
-        );
+        let want = PARAS.map(normalise::text).join(" ");
         assert_eq!(
             body(&doc).map(|b| normalise::text(&b)).as_deref(),
             Some(want.as_str())
