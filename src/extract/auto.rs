@@ -6,12 +6,16 @@
 //!
 //! * **Body.** The page's visible text is cut into blocks at block-element edges (`<br>` does not
 //!   cut: old portals wrap one paragraph over many `<br>` lines). Each block gets a value: long,
-//!   punctuated, link-free prose is worth its length; short labels, link lists and anything under a
-//!   `nav`/`footer`/`comment`/`share`/`related` element cost. The body is the element whose blocks
-//!   add up to the most — the maximum-sum subtree — so a wrapper that also holds menus and related
-//!   lists loses to the tighter container, while paragraphs split over sibling `<div>`s are still
-//!   gathered by their common parent. Link lists and hinted boilerplate inside the winner are
-//!   dropped, and so are source/editor/print/share lines at its two ends.
+//!   punctuated, link-free prose is worth its length; short labels, link lists, copyright lines
+//!   and anything under a `nav`/`footer`/`comment`/`share`/`related` element cost. The body starts
+//!   from the element whose blocks add up to the most — the maximum-sum subtree — so a wrapper
+//!   that also holds menus and related lists loses to the tighter container. It is then widened
+//!   over its siblings while that gains more prose than it takes in noise (paragraphs that sit
+//!   directly in a layout cell between ad tables). A container that is a list of dated posts (a
+//!   blog archive, a forum thread) gives its first post only. Inside the result, link lists,
+//!   forms and hinted furniture are dropped, and so are a trailing comments/related/disclaimer
+//!   section and the source/editor/print/share lines at both ends. Data tables keep their cells,
+//!   which would otherwise be priced as menu labels.
 //! * **Title.** `og:title`, else the `<h1>`/`<h2>` that `<title>` contains, else `<title>` without
 //!   its site suffix.
 //! * **Date.** Publication meta tags, then `<time datetime>`, then a date line near the title and
