@@ -957,19 +957,6 @@ impl Config {
                     format!("{}: only feed sources take `full_text`", at("full_text")),
                 );
             }
-            let reads_pages = match s.kind.get_ref().as_str() {
-                "feed" => s.full_text.as_ref().is_some_and(|f| *f.get_ref()),
-                _ => true,
-            };
-            for (key, sel) in [("title", &s.title), ("body", &s.body)] {
-                // Until automatic extraction lands, pages are read with selectors only.
-                if reads_pages && sel.is_none() && !(key == "title" && s.kind.get_ref() == "feed") {
-                    problem(
-                        s.name.span(),
-                        format!("{}: a `{key}` selector is required", at(key)),
-                    );
-                }
-            }
             if let Some(enc) = &s.encoding
                 && crate::fetch::charset::encoding_for_label(enc.get_ref()).is_none()
             {

@@ -78,6 +78,18 @@ enum Command {
     Backup { file: PathBuf },
     /// Load a backup into an empty state_dir.
     Restore { file: PathBuf },
+    /// Print the archive record (`-`, title, body, date) newswatch reads from a saved page or a
+    /// URL, detecting a file's charset as the fetcher would.
+    Extract {
+        /// A saved page, or an http(s) URL to fetch.
+        input: String,
+        /// The page's address, for resolving links and reading a date from the URL.
+        #[arg(long)]
+        url: Option<url::Url>,
+        /// Use this source's selectors (and `encoding`) where it has them.
+        #[arg(long)]
+        source: Option<String>,
+    },
     /// Check the config (keys, schedules, selectors, URLs, templates, secrets) and exit:
     /// 0 when it is good, 2 with every problem listed when not. Starts nothing.
     Validate,
@@ -168,6 +180,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Check { source, limit } => check(&config, &source, limit).await,
         Command::Status => status(&config),
         Command::Validate => validate(&config),
+        Command::Extract { input, url, source } => {
+            extract(&config, &input, url, source.as_deref()).await
+        }
         Command::Backup { file } => backup(&config, &file),
         Command::Restore { file } => restore(&config, &file),
     }
@@ -585,5 +600,84 @@ fn restore(config: &Config, file: &std::path::Path) -> Result<ExitCode, Failure>
         "restore: {n} entries loaded into {}",
         config.settings.state_dir.display()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn extract(
+    config: &Config,
+    input: &str,
+    base: Option<url::Url>,
+    source: Option<&str>,
+) -> Result<ExitCode, Failure> {
+    use newswatch::extract::FieldSelectors;
+    let source = match source {
+        Some(name) => Some(
+            config
+                .select_sources(&[name.to_owned()])
+                .map_err(|e| Failure::Usage(anyhow!(e)))?
+                .remove(0),
+        ),
+        None => None,
+    };
+    let policy = source.map_or_else(|| config.settings.fetch.clone(), |s| s.fetch.clone());
+    let encoding = source.and_then(|s| s.encoding.as_deref());
+    let (text, page_url) = match url::Url::parse(input) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => {
+            let fetcher = newswatch::fetch::Fetcher::new(1, [(&u, &policy)])?;
+            match fetcher.get(&u, &policy, None).await? {
+                newswatch::fetch::Fetched::Page(resp) => {
+                    (resp.decode(encoding).text, base.unwrap_or(resp.url.clone()))
+                }
+                newswatch::fetch::Fetched::NotModified => {
+                    return Err(Failure::Runtime(anyhow!("{u}: unexpected 304")));
+                }
+            }
+        }
+        _ => {
+            let bytes = std::fs::read(input)
+                .with_context(|| format!("cannot read {input}"))
+                .map_err(Failure::Usage)?;
+            let page_url = match base {
+                Some(b) => b,
+                None => {
+                    let abs = std::path::absolute(input).unwrap_or_else(|_| PathBuf::from(input));
+                    url::Url::from_file_path(&abs)
+                        .map_err(|_| Failure::Usage(anyhow!("{input}: give --url for this file")))?
+                }
+            };
+            (
+                newswatch::fetch::charset::decode(&bytes, None, encoding).text,
+                page_url,
+            )
+        }
+    };
+    let selectors = source.map_or_else(FieldSelectors::default, |s| s.fields.clone());
+    let raw = newswatch::extract::article(&text, &page_url, &selectors);
+    let date = raw.date.unwrap_or_else(|| {
+        chrono::Utc::now()
+            .with_timezone(&config.settings.timezone)
+            .date_naive()
+    });
+    let article = newswatch::article::Article::new(
+        raw.title.as_deref().unwrap_or_default(),
+        raw.body.as_deref().unwrap_or_default(),
+        date,
+        None,
+        "extract",
+        chrono::Utc::now(),
+    );
+    if article.title.is_empty() || article.body.is_empty() {
+        let missing = if article.title.is_empty() {
+            "title"
+        } else {
+            "body"
+        };
+        return Err(Failure::Runtime(anyhow!("{input}: no {missing} found")));
+    }
+    let mut out = io::stdout().lock();
+    newswatch::archive::write_record(&mut out, &article)?;
+    if raw.date.is_none() {
+        eprintln!("{input}: no date found on the page; today's date used");
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -3,6 +3,7 @@
 //! Everything here is synchronous on purpose: `scraper::Html` is not `Send`, so a document is
 //! parsed and fully read inside one call and only owned results cross an `.await`.
 
+pub mod auto;
 mod depth;
 pub mod feed;
 pub mod text;
@@ -125,14 +126,36 @@ pub struct RawArticle {
     pub canonical: Option<Url>,
 }
 
-/// Reads an article page at `page_url` with the given selectors.
+/// Reads an article page at `page_url`: each field by its selector when one is given and
+/// matches, else automatically (see [`auto`]) — so a source without article selectors works,
+/// and one whose selectors went stale after a redesign degrades instead of going silent.
 pub fn article(html: &str, page_url: &Url, selectors: &FieldSelectors) -> RawArticle {
     let doc = parse_document(html);
-    RawArticle {
+    let by_selector = RawArticle {
         title: selectors.title.as_ref().and_then(|s| first_text(&doc, s)),
         body: selectors.body.as_ref().and_then(|s| joined_text(&doc, s)),
         date: selectors.date.as_ref().and_then(|s| first_date(&doc, s)),
         canonical: canonical(&doc, page_url),
+    };
+    match (&by_selector.title, &by_selector.body, &by_selector.date) {
+        (Some(_), Some(_), Some(_)) => by_selector,
+        (_, None, _) => {
+            // The body analysis also finds the date near the title: do it once for both.
+            let auto = auto::article(&doc, Some(page_url));
+            RawArticle {
+                title: by_selector.title.or(auto.title),
+                body: auto.body,
+                date: by_selector.date.or(auto.date),
+                canonical: by_selector.canonical,
+            }
+        }
+        _ => RawArticle {
+            title: by_selector.title.or_else(|| auto::title(&doc)),
+            date: by_selector
+                .date
+                .or_else(|| auto::date(&doc, Some(page_url))),
+            ..by_selector
+        },
     }
 }
 

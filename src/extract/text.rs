@@ -5,7 +5,7 @@ use ego_tree::iter::Edge;
 use scraper::{ElementRef, Node};
 
 /// Elements whose content is never article text.
-fn is_skipped(name: &str) -> bool {
+pub(super) fn is_skipped(name: &str) -> bool {
     matches!(
         name,
         "script"
@@ -26,7 +26,7 @@ fn is_skipped(name: &str) -> bool {
 }
 
 /// Elements that start a new line when rendered; their edges become [`BLOCK_BREAK`].
-fn is_block(name: &str) -> bool {
+pub(super) fn is_block(name: &str) -> bool {
     matches!(
         name,
         "address"
@@ -79,7 +79,7 @@ fn is_block(name: &str) -> bool {
 }
 
 /// Whether the element is hidden by its own markup (`hidden`, `display:none`).
-fn is_hidden(el: &scraper::node::Element) -> bool {
+pub(super) fn is_hidden(el: &scraper::node::Element) -> bool {
     if el.attr("hidden").is_some() || el.attr("aria-hidden") == Some("true") {
         return true;
     }

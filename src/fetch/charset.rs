@@ -85,7 +85,15 @@ pub fn meta_charset(bytes: &[u8]) -> Option<&'static Encoding> {
     let head = &bytes[..bytes.len().min(4096)];
     let caps = META.captures(head)?;
     let label = caps.get(1).or_else(|| caps.get(2))?;
-    encoding_for_label(std::str::from_utf8(label.as_bytes()).ok()?)
+    let enc = encoding_for_label(std::str::from_utf8(label.as_bytes()).ok()?)?;
+    // A page whose <meta> could be read as ASCII is not UTF-16, whatever it says (HTML spec).
+    Some(
+        if enc == encoding_rs::UTF_16LE || enc == encoding_rs::UTF_16BE {
+            UTF_8
+        } else {
+            enc
+        },
+    )
 }
 
 /// Decodes `bytes`, choosing the encoding as a browser would. Never fails: undecodable bytes
