@@ -127,6 +127,8 @@ pub struct Settings {
     pub digest_retry: Duration,
     /// Overdue crawls at start-up are spread at random over this long.
     pub startup_spread: Duration,
+    /// Where the daemon serves `/healthz`, `/metrics` and `/status`; off when `None`.
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// One digest: a queue of articles its filter takes, sent on its schedule to its destination.
@@ -395,6 +397,7 @@ with_fetch_keys! {
         digest_retry_secs: Option<Spanned<u64>>,
         alert_after_failures: Option<Spanned<u32>>,
         startup_spread_secs: Option<Spanned<u64>>,
+        listen: Option<Spanned<String>>,
     }
 }
 
@@ -844,6 +847,12 @@ impl Config {
                 startup_spread: Duration::from_secs(
                     s.startup_spread_secs.as_ref().map_or(120, |d| *d.get_ref()),
                 ),
+                listen: s.listen.as_ref().and_then(|l| {
+                    l.get_ref()
+                        .parse()
+                        .map_err(|e| problem(l.span(), format!("[settings] listen: {:?} is not an address like 127.0.0.1:9184: {e}", l.get_ref())))
+                        .ok()
+                }),
             }
         };
 

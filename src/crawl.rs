@@ -124,6 +124,7 @@ pub struct Crawler {
     pub timezone: Tz,
     /// Which digests each new or updated article is queued for.
     pub routing: Routing,
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Crawler {
@@ -135,6 +136,7 @@ impl Crawler {
             store,
             timezone: config.settings.timezone,
             routing: Routing::new(&config.digests),
+            metrics: crate::metrics::Metrics::new(),
         })
     }
 
@@ -159,6 +161,12 @@ impl Crawler {
         if let Err(e) = result {
             report.error.get_or_insert_with(|| e.to_string());
         }
+        self.metrics
+            .articles(&source.name, "new", report.new as u64);
+        self.metrics
+            .articles(&source.name, "updated", report.updated as u64);
+        self.metrics
+            .articles(&source.name, "repost", report.reposts as u64);
         if let Err(e) = self.record_outcome(source, started, &report).await {
             report.error.get_or_insert_with(|| e.to_string());
         }
@@ -166,6 +174,28 @@ impl Crawler {
             failed = report.failed.len(), blocked = report.blocked.len(),
             error = report.error.as_deref().unwrap_or(""), "crawled");
         report
+    }
+
+    /// Fetches for `source`, counting the outcome in the metrics.
+    async fn fetch(
+        &self,
+        source: &SourceConfig,
+        url: &Url,
+        policy: &crate::fetch::FetchPolicy,
+        validators: Option<&Validators>,
+    ) -> Result<Fetched, FetchError> {
+        let result = self.fetcher.get(url, policy, validators).await;
+        let outcome = match &result {
+            Ok(Fetched::Page(resp)) => resp.status.as_u16().to_string(),
+            Ok(Fetched::NotModified) => "304".to_owned(),
+            Err(FetchError::Status { status, .. }) => status.as_u16().to_string(),
+            Err(FetchError::Timeout { .. }) => "timeout".to_owned(),
+            Err(FetchError::Blocked { .. }) => "blocked".to_owned(),
+            Err(FetchError::TooLarge { .. }) => "too_large".to_owned(),
+            Err(_) => "error".to_owned(),
+        };
+        self.metrics.fetch(&source.name, &outcome);
+        result
     }
 
     /// Fetches the source's entry point (list page 1 or the feed) conditionally. `None` means
@@ -178,8 +208,7 @@ impl Crawler {
     ) -> Result<Option<Response>, StoreError> {
         let validators = self.store.validators(url.as_str())?;
         match self
-            .fetcher
-            .get(url, &source.fetch, validators.as_ref())
+            .fetch(source, url, &source.fetch, validators.as_ref())
             .await
         {
             Ok(Fetched::Page(resp)) => Ok(Some(*resp)),
@@ -234,7 +263,7 @@ impl Crawler {
             if pages.len() >= max_pages {
                 break;
             }
-            match self.fetcher.get(&next_url, &source.fetch, None).await {
+            match self.fetch(source, &next_url, &source.fetch, None).await {
                 Ok(Fetched::Page(resp)) => {
                     pages.push((next_url, resp.validators.clone()));
                     response = *resp;
@@ -304,8 +333,7 @@ impl Crawler {
             report.rechecked += 1;
             let validators = self.store.validators(url.as_str())?;
             let resp = match self
-                .fetcher
-                .get(&url, &source.fetch, validators.as_ref())
+                .fetch(source, &url, &source.fetch, validators.as_ref())
                 .await
             {
                 Ok(Fetched::Page(resp)) => resp,
@@ -484,7 +512,7 @@ impl Crawler {
         url: &Url,
         item: Option<&FeedItem>,
     ) -> Result<Found, ArticleError> {
-        let resp = match self.fetcher.get(url, &source.fetch, None).await? {
+        let resp = match self.fetch(source, url, &source.fetch, None).await? {
             Fetched::Page(resp) => resp,
             Fetched::NotModified => {
                 return Err(ArticleError::Page(

@@ -28,6 +28,9 @@ struct Cli {
         env = "NEWSWATCH_CONFIG"
     )]
     config: PathBuf,
+    /// Log lines as text (default) or as JSON objects for log collectors. Level from RUST_LOG.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "NEWSWATCH_LOG_FORMAT")]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -107,6 +110,12 @@ enum Command {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum Format {
     /// The plain-text archive format (`-`, title, body, date).
     Archive,
@@ -130,7 +139,7 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(matches!(cli.command, Command::Run));
+    init_logging(matches!(cli.command, Command::Run), cli.log_format);
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -149,15 +158,17 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(daemon: bool) {
+fn init_logging(daemon: bool, format: LogFormat) {
     let default = if daemon { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(io::stderr)
-        .with_ansi(io::stderr().is_terminal())
-        .init();
+        .with_writer(io::stderr);
+    match format {
+        LogFormat::Json => builder.json().with_current_span(false).init(),
+        LogFormat::Text => builder.with_ansi(io::stderr().is_terminal()).init(),
+    }
 }
 
 async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
@@ -471,85 +482,40 @@ async fn check(config: &Config, name: &str, limit: Option<usize>) -> Result<Exit
 }
 
 fn status(config: &Config) -> Result<ExitCode, Failure> {
-    use newswatch::store::{StoreError, read_status_snapshot};
-    let dir = &config.settings.state_dir;
-    let (states, note) = match Store::open(dir) {
-        Ok(store) => (store.source_states()?.into_iter().collect(), None),
-        // A running daemon holds the store; it keeps a snapshot beside it for this.
-        Err(StoreError::Locked { .. }) => {
-            let snapshot = read_status_snapshot(dir)?.unwrap_or_default();
-            let when = snapshot.written_at.map_or("never".into(), |t| {
-                t.with_timezone(&config.settings.timezone)
-                    .format("%Y-%m-%d %H:%M:%S")
-                    .to_string()
-            });
-            (
-                snapshot.sources,
-                Some(format!(
-                    "(the daemon holds the store; snapshot written {when})"
-                )),
-            )
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let states: std::collections::BTreeMap<String, newswatch::store::SourceState> = states;
-    let tz = config.settings.timezone;
-    let now = chrono::Utc::now().with_timezone(&tz);
-    let fmt = |t: Option<chrono::DateTime<chrono::Utc>>| {
-        t.map_or("never".to_owned(), |t| {
-            t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
-        })
-    };
+    use newswatch::status;
+    let (states, note) = status::load_states(config)?;
     let mut out = io::stdout().lock();
     if let Some(note) = note {
         writeln!(out, "{note}")?;
     }
-    for source in &config.sources {
-        let state = states.get(&source.name).cloned().unwrap_or_default();
-        let next = source
-            .schedule
-            .next_after(now)
-            .map_or("unknown".to_owned(), |t| {
-                t.format("%Y-%m-%d %H:%M:%S").to_string()
-            });
-        let health = if state.consecutive_failures >= source.alert_after_failures {
-            format!(
-                "FAILING ({} failed crawls in a row)",
-                state.consecutive_failures
-            )
-        } else if state.consecutive_failures > 0 {
-            format!(
-                "ok ({} recent failure{}; reported as failing after {})",
-                state.consecutive_failures,
-                if state.consecutive_failures == 1 {
-                    ""
-                } else {
-                    "s"
-                },
-                source.alert_after_failures
-            )
-        } else if state.last_attempt.is_none() {
-            "not crawled yet".to_owned()
-        } else {
-            "ok".to_owned()
-        };
-        writeln!(out, "{}", source.name)?;
-        writeln!(out, "  health:               {health}")?;
-        writeln!(out, "  errors counted:       {}", state.errors_total)?;
-        writeln!(out, "  last attempt:         {}", fmt(state.last_attempt))?;
-        writeln!(out, "  last success:         {}", fmt(state.last_success))?;
+    for s in status::collect(config, &states) {
+        let st = &s.state;
+        writeln!(out, "{}", s.name)?;
+        writeln!(out, "  health:               {}", s.health)?;
         writeln!(
             out,
-            "  consecutive failures: {}",
-            state.consecutive_failures
+            "  last attempt:         {}",
+            status::format_time(config, st.last_attempt)
         )?;
+        writeln!(
+            out,
+            "  last success:         {}",
+            status::format_time(config, st.last_success)
+        )?;
+        writeln!(out, "  consecutive failures: {}", st.consecutive_failures)?;
+        writeln!(out, "  errors counted:       {}", st.errors_total)?;
         writeln!(
             out,
             "  last error:           {}",
-            state.last_error.as_deref().unwrap_or("none")
+            st.last_error.as_deref().unwrap_or("none")
         )?;
-        writeln!(out, "  articles stored:      {}", state.articles_stored)?;
-        writeln!(out, "  next run:             {next} ({})", source.schedule)?;
+        writeln!(out, "  articles stored:      {}", st.articles_stored)?;
+        writeln!(
+            out,
+            "  next run:             {} ({})",
+            s.next_run.as_deref().unwrap_or("unknown"),
+            s.schedule
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -30,6 +30,8 @@ pub enum RunError {
     Notify(#[from] crate::notify::NotifyError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    #[error("cannot listen on {0}: {1}")]
+    Listen(std::net::SocketAddr, std::io::Error),
 }
 
 /// How long in-flight work gets to notice a shutdown before it is left behind.
@@ -141,10 +143,15 @@ async fn deliver_with_retries(
     tz: chrono_tz::Tz,
     schedule: &crate::config::Schedule,
     retry_base: Duration,
+    metrics: &crate::metrics::Metrics,
 ) {
     let mut wait = retry_base;
     loop {
-        match outlet.deliver(store, tz).await {
+        let result = outlet.deliver(store, tz).await;
+        if !matches!(result, Ok(crate::notify::Delivery::NothingPending)) {
+            metrics.digest(&outlet.config.name, result.is_ok());
+        }
+        match result {
             Ok(outcome) => {
                 tracing::info!(digest = %outlet.config.name, ?outcome, "digest run");
                 return;
@@ -175,6 +182,7 @@ pub async fn run(
     let sched_err = |e: tokio_cron_scheduler::JobSchedulerError| RunError::Scheduler(e.to_string());
     let tz = config.settings.timezone;
     let crawler = Crawler::new(&config, store.clone())?;
+    let metrics = crawler.metrics.clone();
     let cancel = CancellationToken::new();
     let tracker = TaskTracker::new();
     let mut scheduler = JobScheduler::new().await.map_err(sched_err)?;
@@ -216,9 +224,13 @@ pub async fn run(
         let schedule = outlet.config.schedule.clone();
         let body = {
             let outlet = outlet.clone();
+            let metrics = metrics.clone();
             move || {
                 let (store, outlet, schedule) = (store.clone(), outlet.clone(), schedule.clone());
-                async move { deliver_with_retries(&outlet, &store, tz, &schedule, retry_base).await }
+                let metrics = metrics.clone();
+                async move {
+                    deliver_with_retries(&outlet, &store, tz, &schedule, retry_base, &metrics).await
+                }
             }
         };
         let task = Task::new(
@@ -232,6 +244,20 @@ pub async fn run(
         scheduler.add(job).await.map_err(sched_err)?;
     }
 
+    let server = match config.settings.listen {
+        Some(addr) => Some(
+            crate::health::serve(
+                addr,
+                Arc::new(config.clone()),
+                store.clone(),
+                metrics.clone(),
+                cancel.clone(),
+            )
+            .await
+            .map_err(|e| RunError::Listen(addr, e))?,
+        ),
+        None => None,
+    };
     scheduler.start().await.map_err(sched_err)?;
     tracing::info!(sources = config.sources.len(), "newswatch running");
     catch_up(overdue, config.settings.startup_spread, &cancel, &tracker);
@@ -247,6 +273,9 @@ pub async fn run(
     }
     if let Err(e) = tokio::time::timeout(SHUTDOWN_GRACE, scheduler.shutdown()).await {
         tracing::warn!("scheduler did not stop in time: {e}");
+    }
+    if let Some(server) = server {
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, server).await;
     }
     store.flush().await?;
     tracing::info!("store flushed; bye");

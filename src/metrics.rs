@@ -1,0 +1,213 @@
+//! Metrics: counters the pipeline bumps as it works, rendered as Prometheus text on `/metrics`.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use std::sync::Arc;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FetchLabels {
+    source: String,
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ArticleLabels {
+    source: String,
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DigestLabels {
+    digest: String,
+    result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QueueLabels {
+    digest: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SourceLabels {
+    source: String,
+}
+
+struct Inner {
+    registry: Registry,
+    fetches: Family<FetchLabels, Counter>,
+    articles: Family<ArticleLabels, Counter>,
+    digests: Family<DigestLabels, Counter>,
+    queue_depth: Family<QueueLabels, Gauge>,
+    last_success: Family<SourceLabels, Gauge>,
+    failing_for: Family<SourceLabels, Gauge>,
+}
+
+/// Shared counters; cloning shares them.
+#[derive(Clone)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("newswatch");
+        let fetches = Family::<FetchLabels, Counter>::default();
+        let articles = Family::<ArticleLabels, Counter>::default();
+        let digests = Family::<DigestLabels, Counter>::default();
+        let queue_depth = Family::<QueueLabels, Gauge>::default();
+        let last_success = Family::<SourceLabels, Gauge>::default();
+        let failing_for = Family::<SourceLabels, Gauge>::default();
+        registry.register(
+            "fetches",
+            "HTTP fetches by source and outcome (status code, 304, timeout, blocked, too_large, error)",
+            fetches.clone(),
+        );
+        registry.register(
+            "articles",
+            "Articles stored, by source and kind (new, updated, repost)",
+            articles.clone(),
+        );
+        registry.register(
+            "digest_sends",
+            "Digest deliveries by digest and result (sent, failed)",
+            digests.clone(),
+        );
+        registry.register(
+            "queue_depth",
+            "Articles waiting for each digest",
+            queue_depth.clone(),
+        );
+        registry.register(
+            "last_success_timestamp_seconds",
+            "Unix time of each source's last successful crawl (0: never)",
+            last_success.clone(),
+        );
+        registry.register(
+            "consecutive_failures",
+            "Failed crawls in a row, by source",
+            failing_for.clone(),
+        );
+        Metrics {
+            inner: Arc::new(Inner {
+                registry,
+                fetches,
+                articles,
+                digests,
+                queue_depth,
+                last_success,
+                failing_for,
+            }),
+        }
+    }
+
+    /// Counts one fetch for `source` with `status` (an HTTP code or an outcome word).
+    pub fn fetch(&self, source: &str, status: &str) {
+        self.inner
+            .fetches
+            .get_or_create(&FetchLabels {
+                source: source.to_owned(),
+                status: status.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts `n` articles of `kind` stored for `source`.
+    pub fn articles(&self, source: &str, kind: &str, n: u64) {
+        if n > 0 {
+            self.inner
+                .articles
+                .get_or_create(&ArticleLabels {
+                    source: source.to_owned(),
+                    kind: kind.to_owned(),
+                })
+                .inc_by(n);
+        }
+    }
+
+    /// Counts one delivery attempt of `digest`.
+    pub fn digest(&self, digest: &str, sent: bool) {
+        self.inner
+            .digests
+            .get_or_create(&DigestLabels {
+                digest: digest.to_owned(),
+                result: if sent { "sent" } else { "failed" }.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Sets the gauges read from the store at scrape time.
+    pub fn set_queue_depth(&self, digest: &str, depth: usize) {
+        self.inner
+            .queue_depth
+            .get_or_create(&QueueLabels {
+                digest: digest.to_owned(),
+            })
+            .set(i64::try_from(depth).unwrap_or(i64::MAX));
+    }
+
+    pub fn set_source(&self, source: &str, last_success_unix: i64, consecutive_failures: u32) {
+        let labels = SourceLabels {
+            source: source.to_owned(),
+        };
+        self.inner
+            .last_success
+            .get_or_create(&labels)
+            .set(last_success_unix);
+        self.inner
+            .failing_for
+            .get_or_create(&labels)
+            .set(i64::from(consecutive_failures));
+    }
+
+    /// Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.inner.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_gauges() {
+        let m = Metrics::new();
+        m.fetch("qiaokou", "200");
+        m.fetch("qiaokou", "200");
+        m.fetch("qiaokou", "timeout");
+        m.articles("qiaokou", "new", 3);
+        m.digest("digest", false);
+        m.set_queue_depth("digest", 5);
+        m.set_source("qiaokou", 1_751_400_000, 0);
+        let text = m.render();
+        assert!(
+            text.contains(r#"newswatch_fetches_total{source="qiaokou",status="200"} 2"#),
+            "{text}"
+        );
+        assert!(text.contains(r#"newswatch_fetches_total{source="qiaokou",status="timeout"} 1"#));
+        assert!(text.contains(r#"newswatch_articles_total{source="qiaokou",kind="new"} 3"#));
+        assert!(
+            text.contains(r#"newswatch_digest_sends_total{digest="digest",result="failed"} 1"#)
+        );
+        assert!(text.contains(r#"newswatch_queue_depth{digest="digest"} 5"#));
+        assert!(
+            text.contains(
+                r#"newswatch_last_success_timestamp_seconds{source="qiaokou"} 1751400000"#
+            )
+        );
+        assert!(text.ends_with("# EOF\n"));
+    }
+}
