@@ -152,7 +152,8 @@ async fn every_kind_of_bad_config_is_refused_with_its_place() {
         stderr(&ok)
     );
 
-    let cases: Vec<(&str, Box<dyn Fn(String) -> String>, &str)> = vec![
+    type Edit = Box<dyn Fn(String) -> String>;
+    let cases: Vec<(&str, Edit, &str)> = vec![
         (
             "unknown key",
             Box::new(|c: String| c.replace("max_pages = 5", "max_pagez = 5")),
