@@ -380,10 +380,12 @@ impl Workdir {
             .kill_on_drop(true);
         let mut child = cmd.spawn().expect("spawn newswatch");
         let mut pipe = child.stdin.take().expect("stdin");
-        if let Some(input) = stdin {
-            pipe.write_all(input).await.expect("write stdin");
-        }
-        drop(pipe);
+        let input = stdin.map(<[u8]>::to_vec).unwrap_or_default();
+        // Written alongside reading the output (no pipe deadlock); a child that exits early
+        // closes its end, which is its business, not a test failure.
+        tokio::spawn(async move {
+            let _ = pipe.write_all(&input).await;
+        });
         tokio::time::timeout(Duration::from_secs(120), child.wait_with_output())
             .await
             .expect("newswatch did not finish in 120 s")
