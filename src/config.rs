@@ -1210,14 +1210,29 @@ date = "span.date"
     fn secrets_come_from_files_and_are_never_printed() {
         let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let _ = std::fs::write(tmp.path().join("smtp.secret"), "hunter2\n");
-        let text = GOOD.replace("to = [\"a@example.org\"]", "to = [\"a@example.org\"]\nsmtp_password_file = \"smtp.secret\"");
-        let c = Config::parse(&text, &tmp.path().join("sources.toml")).unwrap_or_else(|e| panic!("{e}"));
-        let Destination::Email(e) = &c.digests[0].destination else { panic!("email") };
+        let text = GOOD.replace(
+            "to = [\"a@example.org\"]",
+            "to = [\"a@example.org\"]\nsmtp_password_file = \"smtp.secret\"",
+        );
+        let c = Config::parse(&text, &tmp.path().join("sources.toml"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let Destination::Email(e) = &c.digests[0].destination else {
+            panic!("email")
+        };
         assert_eq!(e.password.as_ref().map(Secret::expose), Some("hunter2"));
-        assert!(!format!("{c:?}").contains("hunter2"), "Debug output hides the password");
-        let missing = GOOD.replace("to = [\"a@example.org\"]", "to = [\"a@example.org\"]\nsmtp_password_file = \"nope.secret\"");
+        assert!(
+            !format!("{c:?}").contains("hunter2"),
+            "Debug output hides the password"
+        );
+        let missing = GOOD.replace(
+            "to = [\"a@example.org\"]",
+            "to = [\"a@example.org\"]\nsmtp_password_file = \"nope.secret\"",
+        );
         let msg = problems(&missing);
-        assert!(msg.contains("cannot read") && msg.contains("nope.secret"), "{msg}");
+        assert!(
+            msg.contains("cannot read") && msg.contains("nope.secret"),
+            "{msg}"
+        );
     }
 
     #[test]

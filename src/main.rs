@@ -160,7 +160,11 @@ fn main() -> ExitCode {
 
 fn init_logging(daemon: bool, format: LogFormat) {
     // Our own progress at info; other crates only when something is wrong.
-    let default = if daemon { "warn,newswatch=info" } else { "warn" };
+    let default = if daemon {
+        "warn,newswatch=info"
+    } else {
+        "warn"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()

@@ -470,15 +470,7 @@ async fn daemon_mails_on_schedule_and_stops_on_sigterm() {
     let source = pages::source("utf8", &site.url("/news/index.html"), "")
         .replace("0 0 * * *", "*/1 * * * * *");
     let w = Workdir::new(Some(smtp.port), "*/2 * * * * *", &source);
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_newswatch"))
-        .arg("--config")
-        .arg(w.config())
-        .arg("run")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn daemon");
+    let mut child = w.daemon(&[]);
     let mail = smtp.next_mail(30).await.expect("daemon sent a digest");
     assert!(
         mail["subject"]
@@ -488,11 +480,7 @@ async fn daemon_mails_on_schedule_and_stops_on_sigterm() {
         "{mail}"
     );
 
-    let pid = child.id().expect("pid");
-    let term = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status();
-    assert!(term.is_ok_and(|s| s.success()));
+    common::sigterm(&child);
     let started = Instant::now();
     let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
         .await

@@ -37,18 +37,6 @@ fn publish(site: &Site, n: usize) {
     }
 }
 
-fn spawn(w: &Workdir) -> tokio::process::Child {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_newswatch"))
-        .arg("--config")
-        .arg(w.config())
-        .arg("run")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("daemon")
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkill_at_random_moments_loses_nothing() {
     let site = Site::start().await;
@@ -62,7 +50,7 @@ async fn sigkill_at_random_moments_loses_nothing() {
     for _ in 0..KILLS {
         published += 2;
         publish(&site, published);
-        let mut daemon = spawn(&w);
+        let mut daemon = w.daemon(&[]);
         tokio::time::sleep(Duration::from_millis(rng.u64(300..2500))).await;
         daemon.start_kill().expect("SIGKILL");
         let _ = daemon.wait().await;
@@ -78,12 +66,9 @@ async fn sigkill_at_random_moments_loses_nothing() {
         );
     }
     // Let a last, undisturbed run drain the queue, then stop it properly.
-    let mut daemon = spawn(&w);
+    let mut daemon = w.daemon(&[]);
     tokio::time::sleep(Duration::from_secs(4)).await;
-    let pid = daemon.id().expect("pid");
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status();
+    common::sigterm(&daemon);
     let status = tokio::time::timeout(Duration::from_secs(10), daemon.wait())
         .await
         .expect("stops")
@@ -186,12 +171,9 @@ async fn overdue_sources_are_spread_out_after_downtime() {
             .replace("[settings]\n", "[settings]\nstartup_spread_secs = 3\n"),
     )
     .expect("config");
-    let mut daemon = spawn(&w);
+    let mut daemon = w.daemon(&[]);
     tokio::time::sleep(Duration::from_secs(6)).await;
-    let pid = daemon.id().expect("pid");
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status();
+    common::sigterm(&daemon);
     let _ = tokio::time::timeout(Duration::from_secs(10), daemon.wait()).await;
     let starts: Vec<std::time::Instant> = names
         .iter()

@@ -352,15 +352,7 @@ async fn daemon_delivers_a_failed_digest_once_the_server_is_back() {
     );
     let w = Workdir::raw(&config);
     w.run(&["crawl"]).await;
-    let mut daemon = tokio::process::Command::new(env!("CARGO_BIN_EXE_newswatch"))
-        .arg("--config")
-        .arg(w.config())
-        .arg("run")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("daemon");
+    let mut daemon = w.daemon(&[]);
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     let mut smtp = Smtp::start_on(smtp_port).await;
     let mail = smtp

@@ -39,15 +39,7 @@ async fn daemon_serves_health_metrics_and_status() {
             &format!("[settings]\nlisten = \"127.0.0.1:{port}\"\n"),
         );
     std::fs::write(w.config(), config).expect("config");
-    let daemon = tokio::process::Command::new(env!("CARGO_BIN_EXE_newswatch"))
-        .arg("--config")
-        .arg(w.config())
-        .args(["--log-format", "json", "run"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("daemon");
+    let daemon = w.daemon(&["--log-format", "json"]);
     let client = reqwest::Client::new();
     let get = |path: &str| {
         let url = format!("http://127.0.0.1:{port}{path}");
@@ -93,10 +85,7 @@ async fn daemon_serves_health_metrics_and_status() {
     assert!(page.contains("<td>down</td><td>FAILING"), "{page}");
     assert!(page.contains("digest: 1 waiting"), "{page}");
 
-    let pid = daemon.id().expect("pid");
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status();
+    common::sigterm(&daemon);
     let out = tokio::time::timeout(Duration::from_secs(10), daemon.wait_with_output())
         .await
         .expect("stops")

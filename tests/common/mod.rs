@@ -355,6 +355,21 @@ impl Workdir {
         self.path().join("sources.toml")
     }
 
+    /// Starts `newswatch --config <this config> args… run`; its stderr is piped (read it with
+    /// `wait_with_output`), stdout discarded. Killed if the test drops it.
+    pub fn daemon(&self, args: &[&str]) -> tokio::process::Child {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_newswatch"))
+            .arg("--config")
+            .arg(self.config())
+            .args(args)
+            .arg("run")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn the daemon")
+    }
+
     /// Runs `newswatch --config <this config> args…` to completion.
     pub async fn run(&self, args: &[&str]) -> Output {
         self.run_with_stdin(args, None).await
@@ -469,4 +484,13 @@ impl RefusingSmtp {
     pub fn refused(&self) -> usize {
         *self.refused.lock().expect("count")
     }
+}
+
+/// Sends SIGTERM to `child`, as systemd or Ctrl-C would.
+pub fn sigterm(child: &tokio::process::Child) {
+    let pid = child.id().expect("running child");
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid}");
 }
