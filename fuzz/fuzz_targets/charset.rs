@@ -29,4 +29,3 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = charset::meta_charset(body);
 });
-

@@ -20,7 +20,11 @@ fuzz_target!(|data: &[u8]| {
     }
 
     let once = normalise::text(&s);
-    assert_eq!(normalise::text(&once), once, "text is not idempotent on {s:?}");
+    assert_eq!(
+        normalise::text(&once),
+        once,
+        "text is not idempotent on {s:?}"
+    );
     assert_eq!(once.trim(), once, "untrimmed");
     assert!(!once.contains("  "), "double space in {once:?}");
     assert!(
