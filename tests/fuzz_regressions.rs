@@ -69,7 +69,7 @@ fn archive() {
 
 #[test]
 fn charset() {
-    for (_, data) in inputs("charset") {
+    for (name, data) in inputs("charset") {
         let [ct_len, ov_len, rest @ ..] = &data[..] else {
             continue;
         };
@@ -79,7 +79,11 @@ fn charset() {
         let (ov, body) = rest.split_at(ov_len);
         let ct = (!ct.is_empty()).then(|| String::from_utf8_lossy(ct));
         let ov = (!ov.is_empty()).then(|| String::from_utf8_lossy(ov));
-        let _ = charset::decode(body, ct.as_deref(), ov.as_deref());
+        let d = charset::decode(body, ct.as_deref(), ov.as_deref());
+        if !d.had_errors && d.encoding == encoding_rs::UTF_8 {
+            let plain = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+            assert_eq!(d.text.as_bytes(), plain, "{name}");
+        }
     }
 }
 
