@@ -144,12 +144,22 @@ impl<R: BufRead> Iterator for Reader<R> {
 }
 
 /// Writes one article as an archive record.
+///
+/// A title or body that is exactly `-` would read back as the start of the next record, so it
+/// is written as ` -`, which normalises to the same text (and the same content hash) on import.
 pub fn write_record(out: &mut impl Write, article: &Article) -> io::Result<()> {
+    let field = |s: &str| {
+        if s == "-" {
+            " -".to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
     writeln!(
         out,
         "-\n{}\n{}\n{}",
-        article.title,
-        article.body,
+        field(&article.title),
+        field(&article.body),
         article.date.format("%Y-%m-%d")
     )
 }
@@ -198,6 +208,20 @@ mod tests {
             matches!(&got[4], Entry::Rejected { line: 15, reason } if reason.contains("end of file"))
         );
         assert_eq!(got.len(), 5);
+    }
+
+    #[test]
+    fn a_dash_title_or_body_round_trips() {
+        let day = NaiveDate::from_ymd_opt(2025, 7, 2).unwrap_or_default();
+        let a = Article::new(" -", "-", day, None, "archive", chrono::Utc::now());
+        let mut out = Vec::new();
+        assert!(write_record(&mut out, &a).is_ok());
+        let got = entries(&String::from_utf8_lossy(&out));
+        assert!(
+            matches!(&got[..], [Entry::Record(r)]
+                if crate::normalise::text(&r.title) == "-" && crate::normalise::text(&r.body) == "-"),
+            "{got:?}"
+        );
     }
 
     #[test]

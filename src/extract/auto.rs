@@ -1084,12 +1084,11 @@ impl Page {
             .find(|&i| self.blocks[i].value > 20.0)
             .unwrap_or(body_start);
         let anchor = if title_key.chars().count() >= 4 {
-            (0..=prose.min(self.blocks.len().saturating_sub(1)))
-                .rev()
-                .find(|&i| {
-                    let b = &self.blocks[i];
-                    b.chars < 300 && squeeze(&b.text).contains(&title_key)
-                })
+            // Blocks 0..=prose, none when the page has no blocks at all.
+            (0..self.blocks.len().min(prose + 1)).rev().find(|&i| {
+                let b = &self.blocks[i];
+                b.chars < 300 && squeeze(&b.text).contains(&title_key)
+            })
         } else {
             None
         };

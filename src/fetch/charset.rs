@@ -99,8 +99,15 @@ pub fn meta_charset(bytes: &[u8]) -> Option<&'static Encoding> {
 /// Decodes `bytes`, choosing the encoding as a browser would. Never fails: undecodable bytes
 /// become U+FFFD.
 pub fn decode(bytes: &[u8], content_type: Option<&str>, override_label: Option<&str>) -> Decoded {
-    let (encoding, reason) = choose(bytes, content_type, override_label);
-    let (text, _, had_errors) = encoding.decode(bytes);
+    let (chosen, reason) = choose(bytes, content_type, override_label);
+    // `Encoding::decode` follows a byte-order mark whatever it is asked for, so an `encoding`
+    // override is beaten by a BOM: report the encoding that really decoded the text.
+    let (text, encoding, had_errors) = chosen.decode(bytes);
+    let reason = if encoding == chosen {
+        reason
+    } else {
+        Reason::Bom
+    };
     Decoded {
         text: text.into_owned(),
         encoding,
@@ -211,6 +218,13 @@ mod tests {
         let d = decode(&page, None, None);
         assert!(d.had_errors);
         assert!(d.text.contains('\u{FFFD}'));
+    }
+
+    #[test]
+    fn a_bom_beats_the_override_and_is_reported() {
+        let d = decode(b"\xFF\xFEA\x00", None, Some("utf-8"));
+        assert_eq!((d.text.as_str(), d.encoding), ("A", encoding_rs::UTF_16LE));
+        assert_eq!(d.reason, Reason::Bom);
     }
 
     #[test]

@@ -38,15 +38,19 @@ impl Pattern {
                 .collect(),
             Pattern::Text(needle) => {
                 // Lowercasing can change byte lengths, so search a lowercased copy only when
-                // the text is ASCII-case-foldable without length change; else match exactly.
-                let hay = text.to_lowercase();
-                if hay.len() != text.len() {
+                // no character changes length (equal totals are not enough: `ẞȺ` → `ßⱥ` keeps
+                // the total but moves every offset in between); else match exactly.
+                let same_offsets = text
+                    .chars()
+                    .all(|c| c.to_lowercase().map(char::len_utf8).sum::<usize>() == c.len_utf8());
+                if !same_offsets {
                     return text
                         .match_indices(needle.as_str())
                         .map(|(i, m)| i..i + m.len())
                         .collect();
                 }
-                hay.match_indices(needle.as_str())
+                text.to_lowercase()
+                    .match_indices(needle.as_str())
                     .map(|(i, m)| i..i + m.len())
                     .collect()
             }
