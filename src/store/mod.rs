@@ -218,11 +218,23 @@ impl Store {
         queues: &[String],
         aliases: &[&str],
     ) -> Result<Inserted, StoreError> {
+        self.insert_fingerprinted(article, Fingerprint::of(&article.body), queues, aliases)
+    }
+
+    /// [`Store::insert`] for a caller that already computed `Fingerprint::of(&article.body)`
+    /// (a crawl does, to look for near-duplicates first), so it is not computed twice.
+    pub fn insert_fingerprinted(
+        &self,
+        article: &Article,
+        fingerprint: Option<Fingerprint>,
+        queues: &[String],
+        aliases: &[&str],
+    ) -> Result<Inserted, StoreError> {
         let json = to_json(article)?;
         let id = self.db.generate_id()?;
         let hash = article.hash.as_bytes();
         let urls = url_keys(article, aliases);
-        let bands = Fingerprint::of(&article.body).map(|fp| band_keys(fp, id));
+        let bands = fingerprint.map(|fp| band_keys(fp, id));
         let entry = queue::PendingEntry {
             change: Change::New,
             revision: article.revision,
