@@ -1022,11 +1022,13 @@ fn bench_backfill(args: &Args) {
             .collect();
         format!("-\n{}\n{}\n{}\n", a.title, body.join(" "), a.date)
     };
+    let mut originals = Vec::with_capacity(records);
     for i in 0..records {
         let rec = if i > 10 && rng.f64() < 0.02 {
             dups += 1;
-            record(rng.usize(..i))
+            record(originals[rng.usize(..originals.len())])
         } else {
+            originals.push(i);
             record(i)
         };
         w.write_all(rec.as_bytes())
