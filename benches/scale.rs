@@ -428,9 +428,9 @@ fn article_html(t: &Texts, a: &ArticleText, i: usize, n: usize) -> String {
 fn list_html(links: &[(usize, &ArticleText)], next: Option<String>) -> String {
     let mut items = String::new();
     for (i, a) in links {
-        let _ = write!(
+        let _ = writeln!(
             items,
-            "<li><a href=\"/art/{i}.html\" target=\"_blank\">{}</a><span>{}</span></li>\n",
+            "<li><a href=\"/art/{i}.html\" target=\"_blank\">{}</a><span>{}</span></li>",
             a.title, a.date
         );
     }
