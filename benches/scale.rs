@@ -549,7 +549,9 @@ impl Server {
         match nginx {
             Some(nginx) => Server::nginx(&nginx, site, scratch),
             None => {
-                println!("(nginx not found: serving from an in-process axum server)");
+                if choice != Some("inprocess") {
+                    println!("(nginx not found: serving from an in-process axum server)");
+                }
                 Server::in_process(site)
             }
         }
