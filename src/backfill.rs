@@ -50,11 +50,33 @@ impl Backfill<'_> {
     ) -> Result<BackfillReport, BackfillError> {
         let mut report = BackfillReport::default();
         let now = Utc::now();
+        // Records are stored in batches of this many, one transaction each.
+        const BATCH: usize = 256;
+        let mut batch: Vec<(Article, Vec<String>)> = Vec::with_capacity(BATCH);
+        let store_batch = |batch: &mut Vec<(Article, Vec<String>)>,
+                           report: &mut BackfillReport|
+         -> Result<(), StoreError> {
+            for inserted in store.insert_batch(batch)? {
+                match inserted {
+                    Inserted::New(_) => report.imported += 1,
+                    _ => report.duplicate += 1,
+                }
+            }
+            batch.clear();
+            Ok(())
+        };
         for entry in Reader::new(input) {
-            let entry = entry.map_err(|source| BackfillError::Read {
-                name: name.to_owned(),
-                source,
-            })?;
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(source) => {
+                    // What was read before the error is imported, as one by one.
+                    store_batch(&mut batch, &mut report)?;
+                    return Err(BackfillError::Read {
+                        name: name.to_owned(),
+                        source,
+                    });
+                }
+            };
             let line = match entry {
                 Entry::Record(r) => {
                     let article = Article::new(&r.title, &r.body, r.date, None, self.source, now);
@@ -67,9 +89,9 @@ impl Backfill<'_> {
                             .routing
                             .map(|r| r.queues_for(&article))
                             .unwrap_or_default();
-                        match store.insert(&article, &queues, &[])? {
-                            Inserted::New(_) => report.imported += 1,
-                            _ => report.duplicate += 1,
+                        batch.push((article, queues));
+                        if batch.len() >= BATCH {
+                            store_batch(&mut batch, &mut report)?;
                         }
                     }
                     r.line
@@ -85,6 +107,7 @@ impl Backfill<'_> {
             };
             (self.progress)(line);
         }
+        store_batch(&mut batch, &mut report)?;
         store.flush_blocking()?;
         Ok(report)
     }

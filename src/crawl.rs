@@ -11,6 +11,7 @@ use crate::notify::Routing;
 use crate::store::{Inserted, SourceState, Store, StoreError};
 use chrono::{NaiveDate, Utc};
 use chrono_tz::Tz;
+use futures_util::StreamExt as _;
 use std::collections::HashSet;
 use std::fmt;
 use url::Url;
@@ -280,17 +281,34 @@ impl Crawler {
                 }
             }
         }
-        let mut fetched = 0;
+        let mut to_fetch = Vec::new();
         for url in listed {
             if self.store.has_url(url.as_str())? {
                 report.known += 1;
                 continue;
             }
-            if fetched >= source.max_articles {
+            if to_fetch.len() >= source.max_articles {
                 break;
             }
-            fetched += 1;
-            match self.article_page(source, &url, None).await {
+            to_fetch.push(url);
+        }
+        // Up to `per_host_concurrency` article pages are fetched and read at once (the fetcher
+        // still enforces every per-host and global limit); results are stored one at a time in
+        // listed order, so ids and the report come out as with one page after another.
+        let width = source.fetch.per_host_concurrency.max(1);
+        let mut reads = futures_util::stream::iter(to_fetch.into_iter().map(|url| async move {
+            let found = self.article_page(source, &url, None).await;
+            (url, found)
+        }))
+        .buffered(width);
+        while let Some((url, found)) = reads.next().await {
+            // An article stored moments ago by this crawl may have made this link known (its
+            // canonical URL or an alias): counted as known, as when fetched one by one.
+            if self.store.has_url(url.as_str())? {
+                report.known += 1;
+                continue;
+            }
+            match found {
                 Ok(found) => self.keep(source, found, report)?,
                 Err(e) if e.is_blocked() => report.blocked.push(e.to_string()),
                 Err(e) => {
@@ -465,7 +483,8 @@ impl Crawler {
     ) -> Result<(), StoreError> {
         let aliases: Vec<&str> = found.aliases.iter().map(String::as_str).collect();
         let article = &found.article;
-        let near = match Fingerprint::of(&article.body) {
+        let fingerprint = Fingerprint::of(&article.body);
+        let near = match fingerprint {
             Some(fp) if self.store.find_hash(&article.hash)?.is_none() => {
                 self.store.near_duplicate(fp, NEAR_DUPLICATE_BITS)?
             }
@@ -485,7 +504,10 @@ impl Crawler {
             }
         } else {
             let queues = self.routing.queues_for(article);
-            match self.store.insert(article, &queues, &aliases)? {
+            match self
+                .store
+                .insert_fingerprinted(article, fingerprint, &queues, &aliases)?
+            {
                 Inserted::New(_) => report.new += 1,
                 _ => report.duplicate += 1,
             }
@@ -521,12 +543,23 @@ impl Crawler {
                 ));
             }
         };
-        let (article, aliases) = page_article(source, &resp, url, item, self.timezone)
-            .map_err(|e| ArticleError::Page(url.to_string(), e))?;
+        // Parsing and normalising a page is the CPU-heavy part of a crawl: done on the blocking
+        // pool, so pages fetched at once are read in parallel on every core.
+        let (source, listed, item, tz) =
+            (source.clone(), url.clone(), item.cloned(), self.timezone);
+        let read = tokio::task::spawn_blocking(move || {
+            page_article(&source, &resp, &listed, item.as_ref(), tz).map(|r| (r, resp.validators))
+        })
+        .await
+        .map_err(|e| {
+            ArticleError::Page(url.to_string(), format!("reading the page failed: {e}"))
+        })?;
+        let ((article, aliases), validators) =
+            read.map_err(|e| ArticleError::Page(url.to_string(), e))?;
         Ok(Found {
             article,
             aliases,
-            validators: resp.validators,
+            validators,
         })
     }
 

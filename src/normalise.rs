@@ -25,7 +25,7 @@ pub const BLOCK_BREAK: char = '\u{2029}';
 ///
 /// The result is a fixed point: `text(&text(x)) == text(x)`.
 pub fn text(raw: &str) -> String {
-    let folded: String = raw.nfkc().collect();
+    let folded = nfkc(raw);
     let mut out = String::with_capacity(folded.len());
     let mut chars = folded.chars().peekable();
     while let Some(c) = chars.next() {
@@ -59,6 +59,43 @@ pub fn text(raw: &str) -> String {
         out
     } else {
         out.nfkc().collect()
+    }
+}
+
+/// NFKC of `raw`. Text made only of characters that NFKC maps one to one, on their own (ASCII,
+/// CJK unified ideographs, full-width forms, common CJK punctuation: most Chinese news text), is
+/// folded character by character; anything else goes through the full algorithm. Both give the
+/// same string (tested below), so content hashes do not change.
+fn nfkc(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        match simple_fold(c) {
+            Some(f) => out.push(f),
+            None => return raw.nfkc().collect(),
+        }
+    }
+    out
+}
+
+/// The NFKC form of `c` when `c` is a starter that maps to one character and composes with no
+/// neighbour in this set; `None` for every other character.
+fn simple_fold(c: char) -> Option<char> {
+    match c as u32 {
+        0x00..=0x7F | 0x4E00..=0x9FFF => Some(c),
+        // Full-width ASCII variants fold to ASCII; the ideographic space to a space.
+        0xFF01..=0xFF5E => char::from_u32(c as u32 - 0xFEE0),
+        0x3000 => Some(' '),
+        0x00B7
+        | 0x2014
+        | 0x2018
+        | 0x2019
+        | 0x201C
+        | 0x201D
+        | 0x2029
+        | 0x3001..=0x3003
+        | 0x3008..=0x3011
+        | 0x3014..=0x301B => Some(c),
+        _ => None,
     }
 }
 
@@ -122,6 +159,47 @@ pub fn archive_date(line: &str) -> Option<NaiveDate> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fast_nfkc_equals_the_full_algorithm() {
+        use unicode_normalization::char::{canonical_combining_class, compose};
+        let simple: Vec<char> = (0..=0x10FFFFu32)
+            .filter_map(char::from_u32)
+            .filter(|c| simple_fold(*c).is_some())
+            .collect();
+        for &c in &simple {
+            let full: String = c.to_string().nfkc().collect();
+            assert_eq!(
+                Some(full.as_str()),
+                simple_fold(c).map(String::from).as_deref(),
+                "{c:?}"
+            );
+            assert_eq!(canonical_combining_class(c), 0, "{c:?}");
+        }
+        // No two of them compose (ideographs never do, so pairs of them are skipped).
+        let (ideographs, others): (Vec<char>, Vec<char>) = simple
+            .iter()
+            .partition(|c| ('\u{4E00}'..='\u{9FFF}').contains(*c));
+        for &a in &others {
+            for &b in others.iter().chain(&ideographs) {
+                assert_eq!(compose(a, b), None, "{a:?} {b:?}");
+                assert_eq!(compose(b, a), None, "{b:?} {a:?}");
+            }
+        }
+        let mut texts = vec![
+            "武汉，光谷（东湖）：签约１２个项目　总投资ＡＢＣ亿元！“招商”《引资》【通知】"
+                .to_owned(),
+            "e\u{301} café ﬁ ① ㈱ 𠀀 가 각 한국 …".to_owned(),
+        ];
+        let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/seeds/000_708f4c76f94c8937.txt");
+        if let Ok(seed) = std::fs::read_to_string(seeds) {
+            texts.extend(seed.lines().map(str::to_owned));
+        }
+        for t in &texts {
+            assert_eq!(nfkc(t), t.nfkc().collect::<String>(), "{t}");
+        }
+    }
 
     #[test]
     fn folds_full_width_punctuation_and_spaces() {

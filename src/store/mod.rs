@@ -218,11 +218,23 @@ impl Store {
         queues: &[String],
         aliases: &[&str],
     ) -> Result<Inserted, StoreError> {
+        self.insert_fingerprinted(article, Fingerprint::of(&article.body), queues, aliases)
+    }
+
+    /// [`Store::insert`] for a caller that already computed `Fingerprint::of(&article.body)`
+    /// (a crawl does, to look for near-duplicates first), so it is not computed twice.
+    pub fn insert_fingerprinted(
+        &self,
+        article: &Article,
+        fingerprint: Option<Fingerprint>,
+        queues: &[String],
+        aliases: &[&str],
+    ) -> Result<Inserted, StoreError> {
         let json = to_json(article)?;
         let id = self.db.generate_id()?;
         let hash = article.hash.as_bytes();
         let urls = url_keys(article, aliases);
-        let bands = Fingerprint::of(&article.body).map(|fp| band_keys(fp, id));
+        let bands = fingerprint.map(|fp| band_keys(fp, id));
         let entry = queue::PendingEntry {
             change: Change::New,
             revision: article.revision,
@@ -258,6 +270,77 @@ impl Store {
                     fingerprints.insert(band.as_slice(), fp)?;
                 }
                 Ok(Inserted::New(id))
+            });
+        abort_or_storage(result)
+    }
+
+    /// [`Store::insert`] for many articles at once (an archive import), each queued in its own
+    /// queues, in one transaction: cheaper per article than one transaction each. Each article
+    /// is deduplicated against the store and the articles before it, exactly as one by one.
+    pub fn insert_batch(
+        &self,
+        batch: &[(Article, Vec<String>)],
+    ) -> Result<Vec<Inserted>, StoreError> {
+        struct Prepared<'a> {
+            id: ArticleId,
+            json: Vec<u8>,
+            hash: &'a [u8; 32],
+            urls: Vec<Vec<u8>>,
+            bands: Option<Vec<(Vec<u8>, [u8; 8])>>,
+            entry: Vec<u8>,
+            queues: &'a [String],
+        }
+        let mut prepared = Vec::with_capacity(batch.len());
+        for (article, queues) in batch {
+            let id = self.db.generate_id()?;
+            prepared.push(Prepared {
+                id,
+                json: to_json(article)?,
+                hash: article.hash.as_bytes(),
+                urls: url_keys(article, &[]),
+                bands: Fingerprint::of(&article.body).map(|fp| band_keys(fp, id)),
+                entry: to_json(&queue::PendingEntry {
+                    change: Change::New,
+                    revision: article.revision,
+                })?,
+                queues,
+            });
+        }
+        let result = (
+            &self.articles,
+            &self.by_hash,
+            &self.by_url,
+            &self.pending,
+            &self.fingerprints,
+        )
+            .transaction(|(articles, by_hash, by_url, pending, fingerprints)| {
+                let mut out = Vec::with_capacity(prepared.len());
+                for p in &prepared {
+                    if let Some(existing) = by_hash.get(p.hash)? {
+                        for url in &p.urls {
+                            if by_url.get(url)?.is_none() {
+                                by_url.insert(url.as_slice(), existing.clone())?;
+                            }
+                        }
+                        out.push(Inserted::Duplicate(
+                            id_of(&existing).map_err(ConflictableTransactionError::Abort)?,
+                        ));
+                        continue;
+                    }
+                    articles.insert(&key(p.id), p.json.as_slice())?;
+                    by_hash.insert(p.hash, &key(p.id))?;
+                    for url in &p.urls {
+                        by_url.insert(url.as_slice(), &key(p.id))?;
+                    }
+                    for q in p.queues {
+                        pending.insert(queue::entry_key(q, p.id), p.entry.as_slice())?;
+                    }
+                    for (band, fp) in p.bands.iter().flatten() {
+                        fingerprints.insert(band.as_slice(), fp)?;
+                    }
+                    out.push(Inserted::New(p.id));
+                }
+                Ok(out)
             });
         abort_or_storage(result)
     }
@@ -672,6 +755,35 @@ mod tests {
             "each queue holds only what was routed to it"
         );
         assert_eq!(store.len(), 2);
+    }
+
+    #[test]
+    fn batch_insert_dedups_within_the_batch_and_against_the_store() {
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = open(tmp.path());
+        let q = queues(&["d"]);
+        let Ok(Inserted::New(first)) = store.insert(&article("甲", None), &q, &[]) else {
+            panic!("insert")
+        };
+        let batch = vec![
+            (article("乙", None), q.clone()),
+            (article("甲", None), q.clone()),
+            (article("乙", None), q.clone()),
+            (article("丙", None), Vec::new()),
+        ];
+        let got = store.insert_batch(&batch).unwrap_or_else(|e| panic!("{e}"));
+        let Inserted::New(second) = got[0] else {
+            panic!("{got:?}")
+        };
+        assert_eq!(got[1], Inserted::Duplicate(first));
+        assert_eq!(
+            got[2],
+            Inserted::Duplicate(second),
+            "seen earlier in the batch"
+        );
+        assert!(matches!(got[3], Inserted::New(_)));
+        assert_eq!(store.len(), 3);
+        assert_eq!(store.queue_len("d"), 2, "queued as each article asked");
     }
 
     #[tokio::test]
