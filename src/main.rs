@@ -265,23 +265,24 @@ fn backfill(
     source: &str,
     notify: bool,
 ) -> Result<ExitCode, Failure> {
-    let (input, name, size): (Box<dyn BufRead>, String, Option<u64>) = if file.as_os_str() == "-" {
-        (
-            Box::new(BufReader::new(io::stdin())),
-            "standard input".into(),
-            None,
-        )
-    } else {
-        let f = std::fs::File::open(file)
-            .with_context(|| format!("cannot open {}", file.display()))
-            .map_err(Failure::Usage)?;
-        let size = f.metadata().ok().map(|m| m.len());
-        (
-            Box::new(BufReader::new(f)),
-            file.display().to_string(),
-            size,
-        )
-    };
+    let (input, name, size): (Box<dyn BufRead + Send>, String, Option<u64>) =
+        if file.as_os_str() == "-" {
+            (
+                Box::new(BufReader::new(io::stdin())),
+                "standard input".into(),
+                None,
+            )
+        } else {
+            let f = std::fs::File::open(file)
+                .with_context(|| format!("cannot open {}", file.display()))
+                .map_err(Failure::Usage)?;
+            let size = f.metadata().ok().map(|m| m.len());
+            (
+                Box::new(BufReader::new(f)),
+                file.display().to_string(),
+                size,
+            )
+        };
     let store = open_store(config)?;
     let bar = progress_bar(size);
     let routing = Routing::new(&config.digests);

@@ -21,6 +21,9 @@ use thiserror::Error;
 /// The on-disk layout version this build writes and understands.
 pub const FORMAT_VERSION: u32 = 1;
 
+/// sled's page cache, at most.
+const CACHE_BYTES: u64 = 256 * 1024 * 1024;
+
 /// A stored article's id: the order in which articles were first stored.
 pub type ArticleId = u64;
 
@@ -157,6 +160,9 @@ impl Store {
         }
         let db = sled::Config::new()
             .path(&db_path)
+            // sled's default cache (1 GiB) lets a long-running daemon with a big store grow
+            // far past what a small machine expects; this bounds it.
+            .cache_capacity(CACHE_BYTES)
             .open()
             .map_err(|e| match e {
                 sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
