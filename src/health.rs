@@ -79,13 +79,6 @@ async fn metrics_text(State(s): State<AppState>) -> impl IntoResponse {
     )
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 async fn status_page(State(s): State<AppState>) -> impl IntoResponse {
     let states = s
         .store
@@ -104,13 +97,13 @@ async fn status_page(State(s): State<AppState>) -> impl IntoResponse {
         };
         rows.push_str(&format!(
             "<tr style=\"background:{colour}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-            escape(&st.name),
-            escape(&st.health),
+            crate::escape_html(&st.name),
+            crate::escape_html(&st.health),
             status::format_time(&s.config, st.state.last_success),
             st.state.articles_stored,
-            escape(st.next_run.as_deref().unwrap_or("unknown")),
+            crate::escape_html(st.next_run.as_deref().unwrap_or("unknown")),
             st.state.errors_total,
-            escape(st.state.last_error.as_deref().unwrap_or("")),
+            crate::escape_html(st.state.last_error.as_deref().unwrap_or("")),
         ));
     }
     let queues: String = s
@@ -120,7 +113,7 @@ async fn status_page(State(s): State<AppState>) -> impl IntoResponse {
         .map(|d| {
             format!(
                 "<li>{}: {} waiting</li>",
-                escape(&d.name),
+                crate::escape_html(&d.name),
                 s.store.queue_len(&d.name)
             )
         })

@@ -221,21 +221,6 @@ fn build_client(proxy: Option<&str>) -> Result<reqwest::Client, FetchError> {
     })
 }
 
-/// reqwest's top-level message is generic; the cause chain says what really happened.
-fn describe(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut reason = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !reason.contains(&s_text) {
-            reason.push_str(": ");
-            reason.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    reason
-}
-
 fn parse_retry_after(v: &HeaderValue) -> Option<Duration> {
     let v = v.to_str().ok()?.trim();
     if let Ok(secs) = v.parse::<u64>() {
@@ -388,7 +373,7 @@ impl Fetcher {
             } else {
                 FetchError::Network {
                     url: url.to_string(),
-                    reason: describe(&e),
+                    reason: crate::error_chain(&e),
                 }
             };
             AttemptError {

@@ -87,16 +87,11 @@ impl Mailer {
             reason,
         };
         match &self.transport {
-            Transport::Smtp(smtp) => smtp.send(message).await.map(drop).map_err(|e| {
-                let mut reason = e.to_string();
-                let mut source = std::error::Error::source(&e);
-                while let Some(s) = source {
-                    reason.push_str(": ");
-                    reason.push_str(&s.to_string());
-                    source = s.source();
-                }
-                err(reason)
-            }),
+            Transport::Smtp(smtp) => smtp
+                .send(message)
+                .await
+                .map(drop)
+                .map_err(|e| err(crate::error_chain(&e))),
             Transport::Outbox(file, dir) => {
                 tokio::fs::create_dir_all(dir)
                     .await

@@ -303,33 +303,17 @@ fn excerpt(body: &str, filter: &Filter) -> String {
     s
 }
 
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            '/' => out.push_str("&#x2f;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn mark_html(text: &str, ranges: &[Range<usize>]) -> String {
     let mut out = String::new();
     let mut at = 0;
     for r in ranges {
-        out.push_str(&escape(&text[at..r.start]));
+        out.push_str(&crate::escape_html(&text[at..r.start]));
         out.push_str("<mark style=\"background:#fff1a8;color:inherit;padding:0 1px;\">");
-        out.push_str(&escape(&text[r.clone()]));
+        out.push_str(&crate::escape_html(&text[r.clone()]));
         out.push_str("</mark>");
         at = r.end;
     }
-    out.push_str(&escape(&text[at..]));
+    out.push_str(&crate::escape_html(&text[at..]));
     out
 }
 
