@@ -14,14 +14,10 @@ fn publish(site: &Site, n: usize) {
     let links: Vec<(String, String)> = (0..n)
         .map(|i| (format!("/c/{i}.html"), format!("{i}")))
         .collect();
-    let refs: Vec<(&str, &str)> = links
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
     site.page(
         "/c/index.html",
         "text/html",
-        pages::list("utf-8", &refs, None),
+        pages::list("utf-8", &links, None),
     );
     for i in 0..n {
         site.page(

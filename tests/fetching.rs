@@ -15,14 +15,10 @@ fn list_site(site: &Site, titles: &[&str]) {
     let links: Vec<(String, String)> = (0..titles.len())
         .map(|i| (format!("/l/a{i}.html"), format!("第{i}条")))
         .collect();
-    let refs: Vec<(&str, &str)> = links
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
     site.page(
         "/l/index.html",
         "text/html; charset=utf-8",
-        pages::list("utf-8", &refs, None),
+        pages::list("utf-8", &links, None),
     );
     for (i, t) in titles.iter().enumerate() {
         site.page(
@@ -552,14 +548,10 @@ async fn per_host_concurrency_and_delay_hold_across_sources() {
         let links: Vec<(String, String)> = (0..3)
             .map(|i| (format!("/{dir}/{i}.html"), "x".to_owned()))
             .collect();
-        let refs: Vec<(&str, &str)> = links
-            .iter()
-            .map(|(a, b)| (a.as_str(), b.as_str()))
-            .collect();
         site.page(
             &format!("/{dir}/index.html"),
             "text/html",
-            pages::list("utf-8", &refs, None),
+            pages::list("utf-8", &links, None),
         );
         for (i, t) in titles.iter().enumerate() {
             site.sequence(&format!("/{dir}/{i}.html"), vec![slow(t)]);

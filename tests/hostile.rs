@@ -81,11 +81,10 @@ async fn hostile_servers_beside_good_sources() {
     let many: Vec<(String, String)> = (0..5000)
         .map(|i| (format!("/many/{i}.html"), format!("第{i}条")))
         .collect();
-    let refs: Vec<(&str, &str)> = many.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
     site.page(
         "/many/index.html",
         "text/html",
-        pages::list("utf-8", &refs, None),
+        pages::list("utf-8", &many, None),
     );
     site.route(
         "/many/*",

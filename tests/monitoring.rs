@@ -18,11 +18,10 @@ fn page(title: &str, paragraphs: &[&str]) -> String {
 
 fn list(site: &Site, dir: &str, links: &[&str]) {
     let items: Vec<(String, &str)> = links.iter().map(|l| (format!("/{dir}/{l}"), "x")).collect();
-    let refs: Vec<(&str, &str)> = items.iter().map(|(a, b)| (a.as_str(), *b)).collect();
     site.page(
         &format!("/{dir}/index.html"),
         "text/html",
-        pages::list("utf-8", &refs, None),
+        pages::list("utf-8", &items, None),
     );
 }
 

@@ -31,10 +31,15 @@ pub fn article(charset: &str, title: &str, date: &str, paragraphs: &[&str]) -> S
 }
 
 /// A list page linking `links` (`(href, text)`), with an optional next-page link.
-pub fn list(charset: &str, links: &[(&str, &str)], next: Option<&str>) -> String {
+pub fn list<A: AsRef<str>, B: AsRef<str>>(
+    charset: &str,
+    links: &[(A, B)],
+    next: Option<&str>,
+) -> String {
     let items: String = links
         .iter()
         .map(|(href, text)| {
+            let (href, text) = (href.as_ref(), text.as_ref());
             format!("<li><a href=\"{href}\">{text}</a><span>2025-07-02</span></li>\n")
         })
         .collect();
