@@ -33,7 +33,7 @@ pub struct BackfillReport {
 pub struct Backfill<'a> {
     /// Source name the records are stored under (`archive` by default).
     pub source: &'a str,
-    /// Queue imported records for the digests whose filters take them (`--notify`).
+    /// Put imported records in the digests whose filters take them (`--notify`).
     pub routing: Option<&'a crate::notify::Routing>,
     /// Called after each entry with the input's line number, for progress display.
     pub progress: &'a dyn Fn(usize),
@@ -86,7 +86,7 @@ impl Backfill<'_> {
                                 )
                             } else {
                                 let queues =
-                                    routing.map(|r| r.queues_for(&article)).unwrap_or_default();
+                                    routing.map(|r| r.digests_for(&article)).unwrap_or_default();
                                 batch.push((article, queues));
                                 if batch.len() < BATCH {
                                     continue;

@@ -3,7 +3,7 @@
 
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::status;
+use crate::status::Status;
 use crate::store::Store;
 use axum::Router;
 use axum::extract::State;
@@ -60,15 +60,20 @@ async fn healthz(State(s): State<AppState>) -> impl IntoResponse {
 }
 
 async fn metrics_text(State(s): State<AppState>) -> impl IntoResponse {
-    for d in &s.config.digests {
-        s.metrics
-            .set_queue_depth(&d.name, s.store.queue_len(&d.name));
-    }
-    for source in &s.config.sources {
-        let state = s.store.source_state(&source.name).unwrap_or_default();
-        let last = state.last_success.map_or(0, |t| t.timestamp());
-        s.metrics
-            .set_source(&source.name, last, state.consecutive_failures);
+    // The gauges come from the same status model as `status`, the page and the digest footer.
+    if let Ok(status) = Status::from_store(&s.config, &s.store) {
+        for d in status.digests.iter().flatten() {
+            s.metrics.set_queue_depth(&d.name, d.pending);
+        }
+        for source in &status.sources {
+            let last = source.state.last_success.map_or(0, |t| t.timestamp());
+            s.metrics.set_source(
+                &source.name,
+                last,
+                source.state.consecutive_failures,
+                source.failing(),
+            );
+        }
     }
     (
         [(
@@ -80,52 +85,12 @@ async fn metrics_text(State(s): State<AppState>) -> impl IntoResponse {
 }
 
 async fn status_page(State(s): State<AppState>) -> impl IntoResponse {
-    let states = s
-        .store
-        .source_states()
-        .unwrap_or_default()
-        .into_iter()
-        .collect();
-    let mut rows = String::new();
-    for st in status::collect(&s.config, &states) {
-        let colour = if st.failing {
-            "#fde2e1"
-        } else if st.state.consecutive_failures > 0 {
-            "#fef3c7"
-        } else {
-            "#ffffff"
-        };
-        rows.push_str(&format!(
-            "<tr style=\"background:{colour}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-            crate::escape_html(&st.name),
-            crate::escape_html(&st.health),
-            status::format_time(&s.config, st.state.last_success),
-            st.state.articles_stored,
-            crate::escape_html(st.next_run.as_deref().unwrap_or("unknown")),
-            st.state.errors_total,
-            crate::escape_html(st.state.last_error.as_deref().unwrap_or("")),
-        ));
+    match Status::from_store(&s.config, &s.store) {
+        Ok(status) => Html(status.render_html()).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("store unreadable: {}\n", crate::error_chain(&e)),
+        )
+            .into_response(),
     }
-    let queues: String = s
-        .config
-        .digests
-        .iter()
-        .map(|d| {
-            format!(
-                "<li>{}: {} waiting</li>",
-                crate::escape_html(&d.name),
-                s.store.queue_len(&d.name)
-            )
-        })
-        .collect();
-    Html(format!(
-        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>newswatch status</title>\
-         <style>body{{font-family:sans-serif;margin:2em;color:#1f2328}}table{{border-collapse:collapse}}\
-         td,th{{border:1px solid #d0d7de;padding:4px 8px;text-align:left;font-size:14px}}</style></head><body>\
-         <h1>newswatch</h1><p>{} sources, {} articles stored</p><ul>{queues}</ul>\
-         <table><tr><th>source</th><th>health</th><th>last success</th><th>stored</th><th>next run</th>\
-         <th>errors</th><th>last error</th></tr>\n{rows}</table></body></html>",
-        s.config.sources.len(),
-        s.store.len(),
-    ))
 }

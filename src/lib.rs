@@ -1,16 +1,22 @@
 //! newswatch: watches investment-news sources and mails digests of what is new or changed.
 //!
-//! Data flows one way, and each stage is one module:
-//! schedule → [`fetch`] → [`extract`] → [`normalise`] → [`store`] → [`notify`].
-//! [`crawl`] strings the stages together for one source; [`config`] reads `sources.toml`;
-//! [`archive`] reads and writes the plain-text archive format that is also the article schema.
+//! Data flows one way, and each stage is one module that imports only earlier ones:
+//! [`schedule`] → [`fetch`] → [`extract`] → [`normalise`] → [`store`] → [`notify`].
+//! [`article`] and [`normalise`] are the schema every stage shares: the record and its normal
+//! form. Each stage owns its settings types; [`config`] reads `sources.toml`, checks it and
+//! assembles them. Above the stages: [`crawl`] strings them together for one source and reports
+//! typed outcomes; [`backfill`] imports the [`archive`] format; [`check`], [`status`],
+//! [`metrics`] and [`health`] serve the operator; [`daemon`] runs everything on its schedule;
+//! [`cli`] holds the commands `main.rs` parses and prints. `tests/layers.rs` keeps these rules.
 
 pub mod archive;
 pub mod article;
 pub mod backfill;
 pub mod check;
+pub mod cli;
 pub mod config;
 pub mod crawl;
+pub mod daemon;
 pub mod extract;
 pub mod fetch;
 pub mod health;

@@ -24,22 +24,16 @@ use thiserror::Error;
 use tokio::time::Instant;
 use url::Url;
 
-/// The default `User-Agent`: names newswatch and its version so site operators can reach us.
-pub const DEFAULT_USER_AGENT: &str = concat!(
-    "newswatch/",
-    env!("CARGO_PKG_VERSION"),
-    " (+https://github.com/newswatch/newswatch)"
-);
-
 /// A `Retry-After` longer than this is not waited out inside a crawl: the request fails now and
 /// the host is left alone until then.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
 /// First retry waits about this long; each further one twice as long, with jitter.
 const BACKOFF_BASE: Duration = Duration::from_millis(500);
 
-/// How to fetch for one source: `[settings]` with the source's overrides.
+/// How to fetch for one source: the fetch stage's settings (`[settings]` with the source's
+/// overrides, assembled by the config).
 #[derive(Debug, Clone)]
-pub struct FetchPolicy {
+pub struct FetchSettings {
     pub user_agent: String,
     /// Whole-request limit, connect to last body byte.
     pub timeout: Duration,
@@ -56,22 +50,7 @@ pub struct FetchPolicy {
     pub headers: HeaderMap,
 }
 
-impl Default for FetchPolicy {
-    fn default() -> Self {
-        FetchPolicy {
-            user_agent: DEFAULT_USER_AGENT.to_owned(),
-            timeout: Duration::from_secs(30),
-            max_body_bytes: 10 * 1024 * 1024,
-            max_retries: 2,
-            per_host_concurrency: 1,
-            per_host_delay: Duration::from_millis(1000),
-            proxy: None,
-            headers: HeaderMap::new(),
-        }
-    }
-}
-
-impl FetchPolicy {
+impl FetchSettings {
     fn host_policy(&self) -> HostPolicy {
         HostPolicy {
             concurrency: self.per_host_concurrency,
@@ -91,15 +70,39 @@ impl Validators {
     pub fn is_empty(&self) -> bool {
         self.etag.is_none() && self.last_modified.is_none()
     }
+
+    /// The bytes the store keeps for a URL (empty when there is nothing to keep).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        if self.is_empty() {
+            return Vec::new();
+        }
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Validators from [`Validators::to_bytes`]; unreadable bytes are as good as none (the
+    /// next request is simply unconditional).
+    pub fn from_bytes(bytes: &[u8]) -> Option<Validators> {
+        serde_json::from_slice(bytes).ok()
+    }
 }
 
-/// Why a fetch failed. Each names the URL, since a source's report lists many.
+/// Why a fetch failed. Each names the URL, since a source's report lists many; the cause, where
+/// there is one, is the error's source.
 #[derive(Debug, Error)]
 pub enum FetchError {
     #[error("{url}: only http and https URLs are fetched")]
     UnsupportedScheme { url: String },
+    /// The site's own robots.txt disallows the URL: a policy, not a failure.
     #[error("{url}: blocked by robots.txt ({reason})")]
     Blocked { url: String, reason: String },
+    /// robots.txt could not be read (5xx, 429, timeout, refused): the site may be down, and
+    /// nothing on it is fetched until robots.txt answers. A failure, not a policy.
+    #[error("{url}: robots.txt unavailable, so nothing on this site is fetched for now")]
+    RobotsUnavailable {
+        url: String,
+        #[source]
+        cause: Arc<FetchError>,
+    },
     #[error("{url}: HTTP {status}{}", retry_note(.retry_after))]
     Status {
         url: String,
@@ -110,8 +113,20 @@ pub enum FetchError {
     Timeout { url: String, secs: u64 },
     #[error("{url}: body larger than max_body_bytes ({limit} bytes)")]
     TooLarge { url: String, limit: usize },
-    #[error("{url}: {reason}")]
-    Network { url: String, reason: String },
+    #[error("{url}: redirect to a non-http(s) URL {target} refused")]
+    RedirectRefused { url: String, target: String },
+    #[error("{url}")]
+    Network {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("cannot build an HTTP client{}", .proxy.as_ref().map_or(String::new(), |p| format!(" for proxy {p}")))]
+    Client {
+        proxy: Option<String>,
+        #[source]
+        source: reqwest::Error,
+    },
 }
 
 fn retry_note(retry_after: &Option<Duration>) -> String {
@@ -124,6 +139,20 @@ impl FetchError {
     /// robots.txt forbade the fetch: a policy outcome, not a failure of the source.
     pub fn is_blocked(&self) -> bool {
         matches!(self, FetchError::Blocked { .. })
+    }
+
+    /// A short name for what went wrong, for metrics and machine-readable reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FetchError::UnsupportedScheme { .. } => "unsupported_scheme",
+            FetchError::Blocked { .. } => "blocked",
+            FetchError::RobotsUnavailable { .. } => "robots_unavailable",
+            FetchError::Status { .. } => "status",
+            FetchError::Timeout { .. } => "timeout",
+            FetchError::TooLarge { .. } => "too_large",
+            FetchError::RedirectRefused { .. } | FetchError::Network { .. } => "network",
+            FetchError::Client { .. } => "client",
+        }
     }
 }
 
@@ -208,17 +237,14 @@ fn build_client(proxy: Option<&str>) -> Result<reqwest::Client, FetchError> {
                 attempt.follow()
             }
         }));
+    let client_error = |source| FetchError::Client {
+        proxy: proxy.map(str::to_owned),
+        source,
+    };
     if let Some(p) = proxy {
-        let proxy = reqwest::Proxy::all(p).map_err(|e| FetchError::Network {
-            url: p.to_owned(),
-            reason: format!("invalid proxy: {e}"),
-        })?;
-        builder = builder.proxy(proxy);
+        builder = builder.proxy(reqwest::Proxy::all(p).map_err(client_error)?);
     }
-    builder.build().map_err(|e| FetchError::Network {
-        url: String::new(),
-        reason: format!("cannot build HTTP client: {e}"),
-    })
+    builder.build().map_err(client_error)
 }
 
 fn parse_retry_after(v: &HeaderValue) -> Option<Duration> {
@@ -244,7 +270,7 @@ impl Fetcher {
     /// each source by its URL, so a host shared by several sources gets the strictest limits.
     pub fn new<'a>(
         concurrency: usize,
-        hosts: impl IntoIterator<Item = (&'a Url, &'a FetchPolicy)>,
+        hosts: impl IntoIterator<Item = (&'a Url, &'a FetchSettings)>,
     ) -> Result<Fetcher, FetchError> {
         let mut configured: HashMap<String, HostPolicy> = HashMap::new();
         let mut clients = HashMap::new();
@@ -289,7 +315,7 @@ impl Fetcher {
     pub async fn get(
         &self,
         url: &Url,
-        policy: &FetchPolicy,
+        settings: &FetchSettings,
         validators: Option<&Validators>,
     ) -> Result<Fetched, FetchError> {
         if !matches!(url.scheme(), "http" | "https") {
@@ -297,37 +323,58 @@ impl Fetcher {
                 url: url.to_string(),
             });
         }
-        if let Verdict::Blocked(reason) = self.robots(url, policy).await {
-            return Err(FetchError::Blocked {
-                url: url.to_string(),
-                reason,
-            });
+        match self.robots(url, settings).await {
+            Verdict::Allowed(_) => {}
+            Verdict::Blocked(reason) => {
+                return Err(FetchError::Blocked {
+                    url: url.to_string(),
+                    reason,
+                });
+            }
+            Verdict::Unavailable(cause) => {
+                return Err(FetchError::RobotsUnavailable {
+                    url: url.to_string(),
+                    cause,
+                });
+            }
         }
+        self.with_retries(url, settings, validators, None).await
+    }
+
+    /// [`Fetcher::once`] within the host's limits, retried as [`Fetcher::get`] describes.
+    async fn with_retries(
+        &self,
+        url: &Url,
+        settings: &FetchSettings,
+        validators: Option<&Validators>,
+        truncate_at: Option<usize>,
+    ) -> Result<Fetched, FetchError> {
         let host = host_key(url);
+        let policy = settings.host_policy();
         let mut attempt = 0;
         loop {
-            let permit = self.inner.limits.acquire(&host, policy.host_policy()).await;
-            let result = self.once(url, policy, validators, None).await;
+            let permit = self.inner.limits.acquire(&host, policy).await;
+            let result = self.once(url, settings, validators, truncate_at).await;
             drop(permit);
             let failure = match result {
                 Ok(fetched) => return Ok(fetched),
                 Err(f) => f,
             };
-            if !failure.retry || attempt >= policy.max_retries {
+            if !failure.retry || attempt >= settings.max_retries {
                 return Err(failure.error);
             }
             let wait = match failure.retry_after {
                 Some(wait) if wait > MAX_RETRY_WAIT => {
                     self.inner
                         .limits
-                        .hold_off(&host, policy.host_policy(), Instant::now() + wait)
+                        .hold_off(&host, policy, Instant::now() + wait)
                         .await;
                     return Err(failure.error);
                 }
                 Some(wait) => {
                     self.inner
                         .limits
-                        .hold_off(&host, policy.host_policy(), Instant::now() + wait)
+                        .hold_off(&host, policy, Instant::now() + wait)
                         .await;
                     wait
                 }
@@ -343,18 +390,18 @@ impl Fetcher {
     async fn once(
         &self,
         url: &Url,
-        policy: &FetchPolicy,
+        settings: &FetchSettings,
         validators: Option<&Validators>,
         truncate_at: Option<usize>,
     ) -> Result<Fetched, AttemptError> {
         let client = self
-            .client(policy.proxy.as_ref())
+            .client(settings.proxy.as_ref())
             .map_err(AttemptError::fatal)?;
         let mut request = client
             .get(url.clone())
-            .timeout(policy.timeout)
-            .headers(policy.headers.clone())
-            .header(USER_AGENT, &policy.user_agent);
+            .timeout(settings.timeout)
+            .headers(settings.headers.clone())
+            .header(USER_AGENT, &settings.user_agent);
         if let Some(v) = validators {
             if let Some(etag) = &v.etag {
                 request = request.header(IF_NONE_MATCH, etag);
@@ -365,20 +412,21 @@ impl Fetcher {
         }
         let transport_error = |e: reqwest::Error| {
             let retry = e.is_timeout() || e.is_connect() || e.is_request() || e.is_body();
+            let retry = retry && !e.is_redirect();
             let error = if e.is_timeout() {
                 FetchError::Timeout {
                     url: url.to_string(),
-                    secs: policy.timeout.as_secs(),
+                    secs: settings.timeout.as_secs(),
                 }
             } else {
                 FetchError::Network {
                     url: url.to_string(),
-                    reason: crate::error_chain(&e),
+                    source: e,
                 }
             };
             AttemptError {
                 error,
-                retry: retry && !e.is_redirect(),
+                retry,
                 retry_after: None,
             }
         };
@@ -395,9 +443,9 @@ impl Fetcher {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("nowhere")
                 .to_owned();
-            return Err(AttemptError::fatal(FetchError::Network {
+            return Err(AttemptError::fatal(FetchError::RedirectRefused {
                 url: url.to_string(),
-                reason: format!("redirect to a non-http(s) URL {target} refused"),
+                target,
             }));
         }
         if !status.is_success() {
@@ -425,7 +473,7 @@ impl Fetcher {
             last_modified: header(LAST_MODIFIED),
         };
         let final_url = resp.url().clone();
-        let limit = truncate_at.unwrap_or(policy.max_body_bytes);
+        let limit = truncate_at.unwrap_or(settings.max_body_bytes);
         let mut body = Vec::new();
         // Chunks arrive decompressed, so a gzip bomb is stopped at the limit, not after.
         while let Some(chunk) = resp.chunk().await.map_err(transport_error)? {
@@ -452,7 +500,8 @@ impl Fetcher {
     }
 
     /// What robots.txt says about `url`, fetching and caching the origin's file when needed.
-    pub async fn robots(&self, url: &Url, policy: &FetchPolicy) -> Verdict {
+    /// robots.txt is fetched with the same retries as any page.
+    pub async fn robots(&self, url: &Url, settings: &FetchSettings) -> Verdict {
         let origin = url.origin().ascii_serialization();
         if let Some(entry) = self.inner.robots.get(&origin) {
             return entry.verdict(url.as_str());
@@ -466,16 +515,13 @@ impl Fetcher {
             Ok(u) => u,
             Err(_) => return Verdict::Allowed("no robots.txt URL for this origin".into()),
         };
-        let host = host_key(url);
-        let permit = self.inner.limits.acquire(&host, policy.host_policy()).await;
         let result = self
-            .once(&robots_url, policy, None, Some(robots::MAX_BYTES))
+            .with_retries(&robots_url, settings, None, Some(robots::MAX_BYTES))
             .await;
-        drop(permit);
         let now = Instant::now();
         let entry = match result {
             Ok(Fetched::Page(resp)) => robots::Entry {
-                rules: robots::parse(&policy.user_agent, &resp.body),
+                rules: robots::parse(&settings.user_agent, &resp.body),
                 expires: now + robots::ttl(resp.cache_control.as_deref()),
             },
             Ok(Fetched::NotModified) => robots::Entry {
@@ -484,38 +530,39 @@ impl Fetcher {
                 },
                 expires: now + robots::UNREACHABLE_TTL,
             },
-            Err(AttemptError {
-                error: FetchError::Status { status, .. },
-                ..
-            }) if status.is_server_error() => robots::Entry {
-                rules: Rules::DisallowAll {
-                    why: format!(
-                        "robots.txt answered HTTP {status}; the site is treated as disallowed for {} minutes",
-                        robots::SERVER_ERROR_TTL.as_secs() / 60
-                    ),
-                },
-                expires: now + robots::SERVER_ERROR_TTL,
-            },
-            Err(AttemptError {
-                error: FetchError::Status { status, .. },
-                ..
-            }) => robots::Entry {
+            // The server is in trouble (or asks us to slow down): nothing is fetched from it
+            // for a while, and that is reported as a failure of every crawl that meets it.
+            Err(error @ FetchError::Status { status, .. })
+                if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS =>
+            {
+                robots::Entry {
+                    rules: Rules::Unavailable(Arc::new(error)),
+                    expires: now + robots::SERVER_ERROR_TTL,
+                }
+            }
+            Err(FetchError::Status { status, .. }) => robots::Entry {
                 rules: Rules::AllowAll {
                     why: format!("no robots.txt (HTTP {status})"),
                 },
                 expires: now + robots::DEFAULT_TTL,
             },
-            Err(e) => robots::Entry {
+            // A robots.txt that redirects somewhere we do not go is as good as none.
+            Err(FetchError::RedirectRefused { target, .. }) => robots::Entry {
                 rules: Rules::AllowAll {
-                    why: format!("robots.txt unreachable ({})", e.error),
+                    why: format!("robots.txt redirects to {target}; treated as allow-all"),
                 },
+                expires: now + robots::DEFAULT_TTL,
+            },
+            Err(error) => robots::Entry {
+                rules: Rules::Unavailable(Arc::new(error)),
                 expires: now + robots::UNREACHABLE_TTL,
             },
         };
         if let Some(delay) = entry.crawl_delay() {
+            let host = host_key(url);
             self.inner
                 .limits
-                .raise_delay(&host, policy.host_policy(), delay)
+                .raise_delay(&host, settings.host_policy(), delay)
                 .await;
         }
         let entry = self.inner.robots.put(&origin, entry);

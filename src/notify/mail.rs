@@ -1,7 +1,6 @@
 //! Mail transport: SMTP through lettre, or `.eml` files in the outbox when no server is set.
 
-use super::NotifyError;
-use crate::config::EmailConfig;
+use super::{MailSettings, NotifyError};
 use crate::store::DigestRecord;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
@@ -24,7 +23,11 @@ pub struct Mailer {
 
 impl Mailer {
     /// SMTP when `smtp` is set, else `.eml` files under `<state_dir>/outbox/`.
-    pub fn new(digest: &str, email: &EmailConfig, state_dir: &Path) -> Result<Mailer, NotifyError> {
+    pub fn new(
+        digest: &str,
+        email: &MailSettings,
+        state_dir: &Path,
+    ) -> Result<Mailer, NotifyError> {
         let err = |reason: String| NotifyError::Send {
             digest: digest.to_owned(),
             reason,
@@ -76,7 +79,7 @@ impl Mailer {
                 record.text.clone(),
                 record.html.clone(),
             ))
-            .map_err(|e| NotifyError::Message(e.to_string()))
+            .map_err(NotifyError::Message)
     }
 
     /// Sends `record`; an error carries the server's reply.

@@ -1,10 +1,13 @@
 //! Notify: route articles to digests, build each digest, and deliver it exactly once.
 //!
 //! A digest is recorded — items, rendered content, Message-ID — before the first attempt to
-//! send it. Its items leave the queue only after the mail server (or chat platform) accepted it,
-//! in one transaction; a failed attempt leaves the record and the queue as they were, and the next
-//! attempt sends the very same digest with the same Message-ID. So nothing is lost and, as far as
-//! SMTP allows, nothing is sent twice.
+//! send it. Its items leave the digest's pending list only after the mail server (or chat
+//! platform) accepted it, in one transaction; a failed attempt leaves the record and the list as
+//! they were, and the next attempt sends the very same digest with the same Message-ID. So
+//! nothing is lost and, as far as SMTP allows, nothing is sent twice.
+//!
+//! The stage owns its settings ([`DigestSettings`], [`Channel`], [`MailSettings`],
+//! [`ChatSettings`], [`Secret`]); the config reads the file and assembles them.
 
 pub mod diff;
 pub mod filter;
@@ -14,35 +17,117 @@ pub mod webhook;
 
 pub use mail::Mailer;
 pub use templates::{FailingSource, Format, Rendered, Templates};
+pub use webhook::ChatKind;
 
 use crate::article::Article;
-use crate::config::{Config, Destination, DigestConfig};
+use crate::schedule::Schedule;
 use crate::store::{DigestRecord, Store, StoreError};
 use chrono::Utc;
 use chrono_tz::Tz;
-use std::path::Path;
+use std::fmt;
+use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum NotifyError {
     #[error("template {name}: {reason}")]
     Template { name: String, reason: String },
-    #[error("invalid digest mail: {0}")]
-    Message(String),
+    #[error("invalid digest mail")]
+    Message(#[source] lettre::error::Error),
     #[error("sending digest {digest:?} failed: {reason}")]
     Send { digest: String, reason: String },
+    #[error("digest {digest:?}: {what}")]
+    Setup {
+        digest: String,
+        what: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// Which digests want an article: the queues it goes into.
+/// A secret (password, signing key, robot URL with its token): never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Secret(value)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Secret(value.to_owned())
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// One digest's settings: what it takes, when it goes, and how it reaches its readers.
+#[derive(Debug, Clone)]
+pub struct DigestSettings {
+    /// Unique among digests; names its pending list and its records in the store.
+    pub name: String,
+    pub schedule: Schedule,
+    pub filter: filter::Filter,
+    /// Folder holding `digest.txt` and `digest.html` (mail) or `digest.md` (chat); `None` uses
+    /// the built-in templates.
+    pub templates: Option<PathBuf>,
+    pub channel: Channel,
+}
+
+/// How a digest reaches its readers.
+#[derive(Debug, Clone)]
+pub enum Channel {
+    Mail(MailSettings),
+    Chat(ChatSettings),
+}
+
+impl Channel {
+    /// The templates this channel renders.
+    pub fn format(&self) -> Format {
+        match self {
+            Channel::Mail(_) => Format::Mail,
+            Channel::Chat(_) => Format::Markdown,
+        }
+    }
+}
+
+/// A digest sent by mail.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    pub from: lettre::message::Mailbox,
+    pub to: Vec<lettre::message::Mailbox>,
+    /// lettre SMTP URL; `None` writes `.eml` files to `<state_dir>/outbox/`.
+    pub smtp: Option<String>,
+    pub password: Option<Secret>,
+}
+
+/// A digest posted to a group-chat robot.
+#[derive(Debug, Clone)]
+pub struct ChatSettings {
+    pub kind: ChatKind,
+    pub url: Secret,
+}
+
+/// Which digests want an article: the digests it is pending for.
 #[derive(Debug, Clone, Default)]
 pub struct Routing {
     digests: Vec<(String, filter::Filter)>,
 }
 
 impl Routing {
-    pub fn new(digests: &[DigestConfig]) -> Routing {
+    pub fn new(digests: &[DigestSettings]) -> Routing {
         Routing {
             digests: digests
                 .iter()
@@ -52,7 +137,7 @@ impl Routing {
     }
 
     /// Names of the digests whose filters `article` passes.
-    pub fn queues_for(&self, article: &Article) -> Vec<String> {
+    pub fn digests_for(&self, article: &Article) -> Vec<String> {
         self.digests
             .iter()
             .filter(|(_, f)| f.accepts(article))
@@ -61,43 +146,37 @@ impl Routing {
     }
 }
 
-/// Where one digest goes.
-pub enum Sender {
+/// What carries a digest: a mailer or a chat robot.
+enum Transport {
     Mail(Mailer),
     Chat {
         client: reqwest::Client,
-        channel: webhook::Channel,
+        robot: webhook::Robot,
     },
 }
 
-impl Sender {
-    pub fn new(digest: &DigestConfig, state_dir: &Path) -> Result<Sender, NotifyError> {
-        Ok(match &digest.destination {
-            Destination::Email(email) => Sender::Mail(Mailer::new(&digest.name, email, state_dir)?),
-            Destination::Chat(chat) => {
-                let url = url::Url::parse(chat.url.expose()).map_err(|e| NotifyError::Send {
-                    digest: digest.name.clone(),
-                    reason: format!("webhook URL: {e}"),
-                })?;
-                let secret = chat.secret.as_ref().map(|s| s.expose().to_owned());
-                let kind = match chat.kind {
-                    crate::config::ChatKind::WeCom => webhook::ChannelKind::WeCom,
-                    crate::config::ChatKind::DingTalk => webhook::ChannelKind::DingTalk { secret },
-                    crate::config::ChatKind::Feishu => webhook::ChannelKind::Feishu { secret },
-                    crate::config::ChatKind::Webhook => webhook::ChannelKind::Webhook,
-                };
+impl Transport {
+    fn new(digest: &DigestSettings, state_dir: &Path) -> Result<Transport, NotifyError> {
+        let setup = |what, source: Box<dyn std::error::Error + Send + Sync>| NotifyError::Setup {
+            digest: digest.name.clone(),
+            what,
+            source,
+        };
+        Ok(match &digest.channel {
+            Channel::Mail(mail) => Transport::Mail(Mailer::new(&digest.name, mail, state_dir)?),
+            Channel::Chat(chat) => {
+                // The parse error is not kept: it would quote the URL, which holds the token.
+                let url = url::Url::parse(chat.url.expose())
+                    .map_err(|_| setup("robot URL", "not a valid URL".into()))?;
                 let client = reqwest::Client::builder()
-                    .timeout(std::time::Duration::from_secs(30))
+                    .timeout(webhook::REQUEST_TIMEOUT)
                     .build()
-                    .map_err(|e| NotifyError::Send {
-                        digest: digest.name.clone(),
-                        reason: e.to_string(),
-                    })?;
-                Sender::Chat {
+                    .map_err(|e| setup("HTTP client", e.into()))?;
+                Transport::Chat {
                     client,
-                    channel: webhook::Channel {
+                    robot: webhook::Robot {
                         name: digest.name.clone(),
-                        kind,
+                        kind: chat.kind.clone(),
                         url,
                     },
                 }
@@ -107,96 +186,101 @@ impl Sender {
 
     async fn send(&self, record: &DigestRecord) -> Result<(), NotifyError> {
         match self {
-            Sender::Mail(m) => m.send(record).await,
-            Sender::Chat { client, channel } => {
-                webhook::send(client, channel, &record.subject, &record.text)
+            Transport::Mail(m) => m.send(record).await,
+            Transport::Chat { client, robot } => {
+                webhook::send(client, robot, &record.subject, &record.text)
                     .await
                     .map(drop)
                     .map_err(|e| NotifyError::Send {
-                        digest: record.queue.clone(),
+                        digest: record.digest.clone(),
                         reason: e.to_string(),
                     })
             }
         }
     }
 
-    /// Where digests go, for messages (never the webhook URL, which holds a token).
-    pub fn destination(&self) -> String {
+    /// Where digests go, for messages (never the robot URL, which holds a token).
+    fn destination(&self) -> String {
         match self {
-            Sender::Mail(m) => m.destination(),
-            Sender::Chat { channel, .. } => {
-                format!("{:?} chat robot", channel_kind_name(&channel.kind))
-            }
+            Transport::Mail(m) => m.destination(),
+            Transport::Chat { robot, .. } => format!("{:?} chat robot", robot.kind.name()),
         }
     }
-}
 
-fn channel_kind_name(kind: &webhook::ChannelKind) -> &'static str {
-    match kind {
-        webhook::ChannelKind::WeCom => "wecom",
-        webhook::ChannelKind::DingTalk { .. } => "dingtalk",
-        webhook::ChannelKind::Feishu { .. } => "feishu",
-        webhook::ChannelKind::Webhook => "webhook",
+    /// A Message-ID unique to the digest record, in the sender's domain.
+    fn message_id(&self, record_id: u64) -> String {
+        let domain = match self {
+            Transport::Mail(m) => m.domain(),
+            Transport::Chat { .. } => "newswatch.invalid".to_owned(),
+        };
+        format!(
+            "<digest-{record_id}.{}@{domain}>",
+            uuid::Uuid::new_v4().simple()
+        )
     }
 }
 
-/// One digest, ready to run: its config, templates and sender.
-pub struct Outlet {
-    pub config: DigestConfig,
-    pub templates: Templates,
-    pub sender: Sender,
-    /// Each source's `alert_after_failures`, for the footer of failing sources.
-    alert_after: Vec<(String, u32)>,
+/// One digest, ready to run: its settings, its checked templates and its transport.
+pub struct Digest {
+    pub settings: DigestSettings,
+    templates: Templates,
+    transport: Transport,
 }
 
-impl Outlet {
-    /// Loads every digest's templates and sender; a broken template fails here, at start-up.
-    pub fn all(config: &Config) -> Result<Vec<Outlet>, NotifyError> {
-        config
-            .digests
+impl Digest {
+    /// Loads the digest's templates and transport; a broken template fails here, at start-up.
+    pub fn load(settings: &DigestSettings, state_dir: &Path) -> Result<Digest, NotifyError> {
+        Ok(Digest {
+            templates: Templates::load(settings.templates.as_deref(), settings.channel.format())?,
+            transport: Transport::new(settings, state_dir)?,
+            settings: settings.clone(),
+        })
+    }
+
+    /// [`Digest::load`] for every digest.
+    pub fn load_all(
+        settings: &[DigestSettings],
+        state_dir: &Path,
+    ) -> Result<Vec<Digest>, NotifyError> {
+        settings
             .iter()
-            .map(|d| {
-                let format = match d.destination {
-                    Destination::Email(_) => Format::Mail,
-                    Destination::Chat(_) => Format::Markdown,
-                };
-                Ok(Outlet {
-                    templates: Templates::load(d.templates.as_deref(), format)?,
-                    sender: Sender::new(d, &config.settings.state_dir)?,
-                    config: d.clone(),
-                    alert_after: config
-                        .sources
-                        .iter()
-                        .map(|s| (s.name.clone(), s.alert_after_failures))
-                        .collect(),
-                })
-            })
+            .map(|d| Digest::load(d, state_dir))
             .collect()
     }
 
+    pub fn name(&self) -> &str {
+        &self.settings.name
+    }
+
+    /// Where this digest goes, for messages (never a robot URL).
+    pub fn destination(&self) -> String {
+        self.transport.destination()
+    }
+
     /// What the next delivery would send: the digest already in flight (a retry sends it
-    /// unchanged), else a fresh one from the queue. Changes nothing.
+    /// unchanged), else a fresh one of what is pending, with `failing` sources in its footer.
+    /// Changes nothing.
     pub fn preview(
         &self,
         store: &Store,
         timezone: Tz,
+        failing: &[FailingSource],
     ) -> Result<Option<DigestRecord>, NotifyError> {
-        if let Some(record) = store.digest_in_flight(&self.config.name)? {
+        if let Some(record) = store.digest_in_flight(self.name())? {
             return Ok(Some(record));
         }
-        let items = store.pending(&self.config.name)?;
-        let failing = failing_sources(store, &self.alert_after, timezone)?;
+        let items = store.pending(self.name())?;
         let rendered = self.templates.render(
-            &self.config.name,
+            self.name(),
             &items,
-            &self.config.filter,
-            &failing,
+            &self.settings.filter,
+            failing,
             timezone,
             Utc::now(),
         )?;
         Ok(rendered.map(|r| DigestRecord {
             id: 0,
-            queue: self.config.name.clone(),
+            digest: self.name().to_owned(),
             message_id: String::new(),
             created_at: Utc::now(),
             items: items.iter().map(|i| (i.id, i.article.revision)).collect(),
@@ -210,24 +294,29 @@ impl Outlet {
     }
 
     /// Sends the digest in flight or a fresh one; see the module docs for the guarantees.
-    pub async fn deliver(&self, store: &Store, timezone: Tz) -> Result<Delivery, NotifyError> {
-        let mut record = match store.digest_in_flight(&self.config.name)? {
+    pub async fn deliver(
+        &self,
+        store: &Store,
+        timezone: Tz,
+        failing: &[FailingSource],
+    ) -> Result<Delivery, NotifyError> {
+        let mut record = match store.digest_in_flight(self.name())? {
             Some(r) => r,
             None => {
-                let Some(mut fresh) = self.preview(store, timezone)? else {
+                let Some(mut fresh) = self.preview(store, timezone, failing)? else {
                     return Ok(Delivery::NothingPending);
                 };
                 fresh.id = store.new_digest_id()?;
-                fresh.message_id = message_id(fresh.id, &self.sender);
+                fresh.message_id = self.transport.message_id(fresh.id);
                 // On disk before the first attempt: a crash mid-send retries with this record.
                 store.save_digest(&fresh).await?;
                 fresh
             }
         };
-        match self.sender.send(&record).await {
+        match self.transport.send(&record).await {
             Ok(()) => {
                 store.complete_digest(&record).await?;
-                tracing::info!(digest = %self.config.name, items = record.items.len(), "digest delivered");
+                tracing::info!(digest = %self.name(), items = record.items.len(), "digest delivered");
                 Ok(Delivery::Sent {
                     items: record.items.len(),
                     attempt: record.attempts + 1,
@@ -243,45 +332,10 @@ impl Outlet {
     }
 }
 
-/// Sources at or past their `alert_after_failures` consecutive failures.
-pub fn failing_sources(
-    store: &Store,
-    alert_after: &[(String, u32)],
-    timezone: Tz,
-) -> Result<Vec<FailingSource>, NotifyError> {
-    let mut out = Vec::new();
-    for (name, threshold) in alert_after {
-        let state = store.source_state(name)?;
-        if state.consecutive_failures >= *threshold {
-            out.push(FailingSource {
-                source: name.clone(),
-                failures: state.consecutive_failures,
-                last_error: state.last_error.unwrap_or_default(),
-                last_success: state.last_success.map_or("never".into(), |t| {
-                    t.with_timezone(&timezone).format("%Y-%m-%d").to_string()
-                }),
-            });
-        }
-    }
-    Ok(out)
-}
-
-/// A Message-ID unique to the digest record, in the sender's domain.
-fn message_id(record_id: u64, sender: &Sender) -> String {
-    let domain = match sender {
-        Sender::Mail(m) => m.domain(),
-        Sender::Chat { .. } => "newswatch.invalid".to_owned(),
-    };
-    format!(
-        "<digest-{record_id}.{}@{domain}>",
-        uuid::Uuid::new_v4().simple()
-    )
-}
-
 /// What a delivery did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
-    /// The queue was empty; nothing sent.
+    /// Nothing was pending; nothing sent.
     NothingPending,
     /// A digest of this many items was accepted, on this attempt.
     Sent { items: usize, attempt: u32 },

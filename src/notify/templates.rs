@@ -89,10 +89,6 @@ impl Templates {
         Ok(Templates { env, format })
     }
 
-    pub fn format(&self) -> Format {
-        self.format
-    }
-
     /// Renders `items` of digest `name`, with `failing` sources in the footer; `None` when
     /// there is nothing to send.
     pub fn render(

@@ -23,6 +23,7 @@
 //! Robot URLs carry their access token and signing secrets are credentials: neither appears in
 //! logs, `Debug` output or error messages. Errors name the channel instead.
 
+use super::Secret;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
@@ -34,45 +35,82 @@ use std::fmt;
 use std::time::Duration;
 use url::Url;
 
-/// Which robot a channel talks to; the signing secret, where the robot has one set.
+/// Which platform a chat robot is on, with the signing secret where the platform signs
+/// messages and the robot has one set. The one list of chat platforms newswatch knows.
 #[derive(Clone, PartialEq, Eq)]
-pub enum ChannelKind {
+pub enum ChatKind {
     WeCom,
-    DingTalk { secret: Option<String> },
-    Feishu { secret: Option<String> },
+    DingTalk { secret: Option<Secret> },
+    Feishu { secret: Option<Secret> },
     Webhook,
 }
 
-/// A named chat destination. `name` is what logs and errors show, since `url` holds a token.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Channel {
-    pub name: String,
-    pub kind: ChannelKind,
-    pub url: Url,
-}
+impl ChatKind {
+    /// The platforms by their config name, without secrets.
+    pub const NAMES: [&'static str; 4] = ["wecom", "dingtalk", "feishu", "webhook"];
 
-// Hand-written so that secrets and the token in the URL never reach a log line.
-impl fmt::Debug for ChannelKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let redacted = |s: &Option<String>| s.as_ref().map(|_| "<redacted>");
+    /// The platform named `name` in the config (`wecom`, `dingtalk`, `feishu`, `webhook`),
+    /// with `secret` where the platform signs; `Err` names what is wrong.
+    pub fn from_name(name: &str, secret: Option<Secret>) -> Result<ChatKind, String> {
+        let kind = match name {
+            "wecom" | "webhook" if secret.is_some() => {
+                return Err("only dingtalk and feishu sign their messages".into());
+            }
+            "wecom" => ChatKind::WeCom,
+            "dingtalk" => ChatKind::DingTalk { secret },
+            "feishu" => ChatKind::Feishu { secret },
+            "webhook" => ChatKind::Webhook,
+            other => {
+                return Err(format!(
+                    "unknown kind {other:?} (wecom, dingtalk, feishu or webhook)"
+                ));
+            }
+        };
+        Ok(kind)
+    }
+
+    /// The config name of the platform.
+    pub fn name(&self) -> &'static str {
         match self {
-            ChannelKind::WeCom => f.write_str("WeCom"),
-            ChannelKind::DingTalk { secret } => f
-                .debug_struct("DingTalk")
-                .field("secret", &redacted(secret))
-                .finish(),
-            ChannelKind::Feishu { secret } => f
-                .debug_struct("Feishu")
-                .field("secret", &redacted(secret))
-                .finish(),
-            ChannelKind::Webhook => f.write_str("Webhook"),
+            ChatKind::WeCom => "wecom",
+            ChatKind::DingTalk { .. } => "dingtalk",
+            ChatKind::Feishu { .. } => "feishu",
+            ChatKind::Webhook => "webhook",
         }
     }
 }
 
-impl fmt::Debug for Channel {
+/// A named chat robot. `name` (the digest's) is what logs and errors show, since `url` holds a
+/// token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Robot {
+    pub name: String,
+    pub kind: ChatKind,
+    pub url: Url,
+}
+
+// Hand-written so that secrets and the token in the URL never reach a log line.
+impl fmt::Debug for ChatKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Channel")
+        let redacted = |s: &Option<Secret>| s.as_ref().map(|_| "<redacted>");
+        match self {
+            ChatKind::WeCom => f.write_str("WeCom"),
+            ChatKind::DingTalk { secret } => f
+                .debug_struct("DingTalk")
+                .field("secret", &redacted(secret))
+                .finish(),
+            ChatKind::Feishu { secret } => f
+                .debug_struct("Feishu")
+                .field("secret", &redacted(secret))
+                .finish(),
+            ChatKind::Webhook => f.write_str("Webhook"),
+        }
+    }
+}
+
+impl fmt::Debug for Robot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Robot")
             .field("name", &self.name)
             .field("kind", &self.kind)
             // Only the origin: the path (Feishu) or query (WeCom, DingTalk) is the token.
@@ -81,47 +119,49 @@ impl fmt::Debug for Channel {
     }
 }
 
-/// Why a message did not get through. Every variant names the channel and which message of
+/// Why a message did not get through. Every variant names the digest and which message of
 /// how many failed (the earlier ones were delivered), and carries what the server answered.
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
-    #[error("chat channel {channel}: message {part}/{parts} could not be built: {reason}")]
+    #[error("digest {digest:?} (chat robot): message {part}/{parts} could not be built: {reason}")]
     Request {
-        channel: String,
+        digest: String,
         part: usize,
         parts: usize,
         reason: String,
     },
-    #[error("chat channel {channel}: message {part}/{parts} got no answer: {reason}")]
+    #[error("digest {digest:?} (chat robot): message {part}/{parts} got no answer: {reason}")]
     Transport {
-        channel: String,
+        digest: String,
         part: usize,
         parts: usize,
         reason: String,
     },
-    #[error("chat channel {channel}: message {part}/{parts} refused with HTTP {status}: {answer}")]
+    #[error(
+        "digest {digest:?} (chat robot): message {part}/{parts} refused with HTTP {status}: {answer}"
+    )]
     Http {
-        channel: String,
+        digest: String,
         part: usize,
         parts: usize,
         status: u16,
         answer: String,
     },
     #[error(
-        "chat channel {channel}: message {part}/{parts} refused by the platform: code {code}: {message}"
+        "digest {digest:?} (chat robot): message {part}/{parts} refused by the platform: code {code}: {message}"
     )]
     Platform {
-        channel: String,
+        digest: String,
         part: usize,
         parts: usize,
         code: i64,
         message: String,
     },
     #[error(
-        "chat channel {channel}: message {part}/{parts} got an answer without a result code: {answer}"
+        "digest {digest:?} (chat robot): message {part}/{parts} got an answer without a result code: {answer}"
     )]
     Answer {
-        channel: String,
+        digest: String,
         part: usize,
         parts: usize,
         answer: String,
@@ -143,22 +183,22 @@ const ANSWER_QUOTE_BYTES: usize = 512;
 /// How much of an answer is read at all; robots answer with a few dozen bytes.
 const ANSWER_READ_BYTES: usize = 64 * 1024;
 
-impl ChannelKind {
+impl ChatKind {
     /// Bytes allowed in the field that carries the markdown (header included where the
     /// header is part of that field). See the module docs for the sources.
     fn limit(&self) -> usize {
         match self {
-            ChannelKind::WeCom => WECOM_LIMIT,
-            ChannelKind::DingTalk { .. } => DINGTALK_LIMIT,
-            ChannelKind::Feishu { .. } => FEISHU_LIMIT,
-            ChannelKind::Webhook => WEBHOOK_LIMIT,
+            ChatKind::WeCom => WECOM_LIMIT,
+            ChatKind::DingTalk { .. } => DINGTALK_LIMIT,
+            ChatKind::Feishu { .. } => FEISHU_LIMIT,
+            ChatKind::Webhook => WEBHOOK_LIMIT,
         }
     }
 
     /// Whether the title is repeated as a heading inside the markdown field: WeCom has no
     /// title field, and DingTalk's title only shows in the notification, not the message.
     fn heading_in_text(&self) -> bool {
-        matches!(self, ChannelKind::WeCom | ChannelKind::DingTalk { .. })
+        matches!(self, ChatKind::WeCom | ChatKind::DingTalk { .. })
     }
 }
 
@@ -171,7 +211,7 @@ impl ChannelKind {
 /// title. Each request is limited to [`REQUEST_TIMEOUT`].
 pub async fn send(
     client: &reqwest::Client,
-    channel: &Channel,
+    channel: &Robot,
     title: &str,
     markdown: &str,
 ) -> Result<usize, WebhookError> {
@@ -180,7 +220,7 @@ pub async fn send(
 
 async fn send_with_timeout(
     client: &reqwest::Client,
-    channel: &Channel,
+    channel: &Robot,
     title: &str,
     markdown: &str,
     timeout: Duration,
@@ -210,7 +250,7 @@ async fn send_with_timeout(
 
 /// Bytes left for the digest itself once the heading, with the widest possible "(n/m)", is
 /// accounted for.
-fn room_for_markdown(kind: &ChannelKind, title: &str) -> usize {
+fn room_for_markdown(kind: &ChatKind, title: &str) -> usize {
     let heading = if kind.heading_in_text() {
         with_heading(&format!("{title} ({}/{})", usize::MAX, usize::MAX), "").len() + 2
     } else {
@@ -319,7 +359,7 @@ fn feishu_sign(secret: &str, timestamp_s: i64) -> Result<String, String> {
 
 /// The URL and JSON body of one message. Pure, given the clock, so tests can pin the time.
 fn build_request(
-    channel: &Channel,
+    channel: &Robot,
     title: &str,
     text: &str,
     (part, parts): (usize, usize),
@@ -327,14 +367,14 @@ fn build_request(
 ) -> Result<(Url, Value), String> {
     let mut url = channel.url.clone();
     let body = match &channel.kind {
-        ChannelKind::WeCom => json!({
+        ChatKind::WeCom => json!({
             "msgtype": "markdown",
             "markdown": { "content": with_heading(title, text) },
         }),
-        ChannelKind::DingTalk { secret } => {
+        ChatKind::DingTalk { secret } => {
             if let Some(secret) = secret {
                 let timestamp = now.timestamp_millis();
-                let sign = dingtalk_sign(secret, timestamp)?;
+                let sign = dingtalk_sign(secret.expose(), timestamp)?;
                 url.query_pairs_mut()
                     .append_pair("timestamp", &timestamp.to_string())
                     .append_pair("sign", &sign);
@@ -344,7 +384,7 @@ fn build_request(
                 "markdown": { "title": title, "text": with_heading(title, text) },
             })
         }
-        ChannelKind::Feishu { secret } => {
+        ChatKind::Feishu { secret } => {
             let mut body = json!({
                 "msg_type": "interactive",
                 "card": {
@@ -356,11 +396,14 @@ fn build_request(
             if let (Some(secret), Some(obj)) = (secret, body.as_object_mut()) {
                 let timestamp = now.timestamp();
                 obj.insert("timestamp".into(), Value::from(timestamp.to_string()));
-                obj.insert("sign".into(), Value::from(feishu_sign(secret, timestamp)?));
+                obj.insert(
+                    "sign".into(),
+                    Value::from(feishu_sign(secret.expose(), timestamp)?),
+                );
             }
             body
         }
-        ChannelKind::Webhook => json!({
+        ChatKind::Webhook => json!({
             "title": title,
             "markdown": text,
             "part": part,
@@ -374,7 +417,7 @@ fn build_request(
 /// since the robots answer HTTP 200 for refused messages.
 async fn post_one(
     client: &reqwest::Client,
-    channel: &Channel,
+    channel: &Robot,
     title: &str,
     text: &str,
     (part, parts): (usize, usize),
@@ -384,20 +427,20 @@ async fn post_one(
     let (url, body) =
         build_request(channel, title, text, (part, parts), Utc::now()).map_err(|reason| {
             WebhookError::Request {
-                channel: channel_name(),
+                digest: channel_name(),
                 part,
                 parts,
                 reason,
             }
         })?;
     let body = serde_json::to_vec(&body).map_err(|e| WebhookError::Request {
-        channel: channel_name(),
+        digest: channel_name(),
         part,
         parts,
         reason: e.to_string(),
     })?;
     let transport = |e: reqwest::Error| WebhookError::Transport {
-        channel: channel_name(),
+        digest: channel_name(),
         part,
         parts,
         reason: describe(e, timeout),
@@ -421,7 +464,7 @@ async fn post_one(
     let answer = String::from_utf8_lossy(&answer);
     if !status.is_success() {
         return Err(WebhookError::Http {
-            channel: channel_name(),
+            digest: channel_name(),
             part,
             parts,
             status: status.as_u16(),
@@ -431,14 +474,14 @@ async fn post_one(
     match check_answer(&channel.kind, &answer) {
         Verdict::Accepted => Ok(()),
         Verdict::Refused { code, message } => Err(WebhookError::Platform {
-            channel: channel_name(),
+            digest: channel_name(),
             part,
             parts,
             code,
             message,
         }),
         Verdict::Unknown => Err(WebhookError::Answer {
-            channel: channel_name(),
+            digest: channel_name(),
             part,
             parts,
             answer: quote(&answer),
@@ -455,15 +498,15 @@ enum Verdict {
 
 /// Reads a 2xx answer: `{"errcode":0}` for WeCom and DingTalk, `{"code":0}` (or the older
 /// `{"StatusCode":0}`) for Feishu; the plain webhook needs only the 2xx.
-fn check_answer(kind: &ChannelKind, answer: &str) -> Verdict {
-    if *kind == ChannelKind::Webhook {
+fn check_answer(kind: &ChatKind, answer: &str) -> Verdict {
+    if *kind == ChatKind::Webhook {
         return Verdict::Accepted;
     }
     let Ok(v) = serde_json::from_str::<Value>(answer) else {
         return Verdict::Unknown;
     };
     let fields: &[(&str, &str)] = match kind {
-        ChannelKind::Feishu { .. } => &[("code", "msg"), ("StatusCode", "StatusMessage")],
+        ChatKind::Feishu { .. } => &[("code", "msg"), ("StatusCode", "StatusMessage")],
         _ => &[("errcode", "errmsg")],
     };
     for (code_field, message_field) in fields {
@@ -550,9 +593,9 @@ mod tests {
 
     #[test]
     fn dingtalk_url_gets_url_encoded_timestamp_and_sign() {
-        let channel = Channel {
+        let channel = Robot {
             name: "ding".into(),
-            kind: ChannelKind::DingTalk {
+            kind: ChatKind::DingTalk {
                 secret: Some(DING_SECRET.into()),
             },
             url: Url::parse("https://oapi.dingtalk.com/robot/send?access_token=abc").expect("url"),
@@ -568,9 +611,9 @@ mod tests {
 
     #[test]
     fn feishu_body_gets_timestamp_in_seconds_and_sign() {
-        let channel = Channel {
+        let channel = Robot {
             name: "fs".into(),
-            kind: ChannelKind::Feishu {
+            kind: ChatKind::Feishu {
                 secret: Some(FEISHU_SECRET.into()),
             },
             url: Url::parse("https://open.feishu.cn/open-apis/bot/v2/hook/tok").expect("url"),
@@ -626,20 +669,20 @@ mod tests {
         let title = "\"".repeat(MAX_TITLE_BYTES);
         for (kind, cap) in [
             (
-                ChannelKind::Feishu {
+                ChatKind::Feishu {
                     secret: Some("s".into()),
                 },
                 20_000,
             ),
             (
-                ChannelKind::DingTalk {
+                ChatKind::DingTalk {
                     secret: Some("s".into()),
                 },
                 20_000,
             ),
-            (ChannelKind::WeCom, usize::MAX),
+            (ChatKind::WeCom, usize::MAX),
         ] {
-            let channel = Channel {
+            let channel = Robot {
                 name: "c".into(),
                 kind: kind.clone(),
                 url: Url::parse("http://127.0.0.1/").expect("url"),
@@ -653,8 +696,8 @@ mod tests {
             assert!(encoded.len() < cap, "{kind:?}: {}", encoded.len());
             // The field the platform measures is within the platform's limit.
             let field = match kind {
-                ChannelKind::WeCom => body["markdown"]["content"].as_str(),
-                ChannelKind::DingTalk { .. } => body["markdown"]["text"].as_str(),
+                ChatKind::WeCom => body["markdown"]["content"].as_str(),
+                ChatKind::DingTalk { .. } => body["markdown"]["text"].as_str(),
                 _ => body["card"]["elements"][0]["content"].as_str(),
             };
             assert!(field.unwrap_or_default().len() <= kind.limit(), "{kind:?}");
@@ -663,9 +706,9 @@ mod tests {
 
     #[test]
     fn debug_output_hides_secret_and_token() {
-        let channel = Channel {
+        let channel = Robot {
             name: "研究部".into(),
-            kind: ChannelKind::DingTalk {
+            kind: ChatKind::DingTalk {
                 secret: Some("SECverysecret".into()),
             },
             url: Url::parse("https://oapi.dingtalk.com/robot/send?access_token=tok123")
@@ -679,8 +722,8 @@ mod tests {
 
     #[test]
     fn answers_are_read_per_platform() {
-        let ding = ChannelKind::DingTalk { secret: None };
-        let feishu = ChannelKind::Feishu { secret: None };
+        let ding = ChatKind::DingTalk { secret: None };
+        let feishu = ChatKind::Feishu { secret: None };
         assert_eq!(
             check_answer(&ding, r#"{"errcode":0,"errmsg":"ok"}"#),
             Verdict::Accepted
@@ -693,7 +736,7 @@ mod tests {
             }
         );
         assert_eq!(check_answer(&ding, "<html>proxy</html>"), Verdict::Unknown);
-        assert_eq!(check_answer(&ChannelKind::WeCom, "{}"), Verdict::Unknown);
+        assert_eq!(check_answer(&ChatKind::WeCom, "{}"), Verdict::Unknown);
         assert_eq!(
             check_answer(&feishu, r#"{"code":0,"msg":"success"}"#),
             Verdict::Accepted
@@ -709,7 +752,7 @@ mod tests {
                 message: "sign match fail".into()
             }
         );
-        assert_eq!(check_answer(&ChannelKind::Webhook, ""), Verdict::Accepted);
+        assert_eq!(check_answer(&ChatKind::Webhook, ""), Verdict::Accepted);
     }
 
     /// One request as the receiver saw it.
@@ -812,9 +855,9 @@ mod tests {
     #[tokio::test]
     async fn wecom_posts_markdown_payload() {
         let robot = Receiver::start(ok(r#"{"errcode":0,"errmsg":"ok"}"#)).await;
-        let channel = Channel {
+        let channel = Robot {
             name: "wecom-research".into(),
-            kind: ChannelKind::WeCom,
+            kind: ChatKind::WeCom,
             url: robot.url("/cgi-bin/webhook/send?key=KEY1"),
         };
         let sent = send(
@@ -866,9 +909,9 @@ mod tests {
             (StatusCode::OK, reply.to_owned())
         });
         let robot = Receiver::start(answer).await;
-        let channel = Channel {
+        let channel = Robot {
             name: "ding-desk".into(),
-            kind: ChannelKind::DingTalk {
+            kind: ChatKind::DingTalk {
                 secret: Some(DING_SECRET.into()),
             },
             url: robot.url("/robot/send?access_token=TOKEN"),
@@ -920,9 +963,9 @@ mod tests {
             (StatusCode::OK, reply.to_owned())
         });
         let robot = Receiver::start(answer).await;
-        let channel = Channel {
+        let channel = Robot {
             name: "feishu-ops".into(),
-            kind: ChannelKind::Feishu {
+            kind: ChatKind::Feishu {
                 secret: Some(FEISHU_SECRET.into()),
             },
             url: robot.url("/open-apis/bot/v2/hook/HOOK"),
@@ -963,9 +1006,9 @@ mod tests {
     #[tokio::test]
     async fn long_digest_is_split_into_titled_parts_in_order() {
         let robot = Receiver::start(ok(r#"{"errcode":0,"errmsg":"ok"}"#)).await;
-        let channel = Channel {
+        let channel = Robot {
             name: "wecom-research".into(),
-            kind: ChannelKind::WeCom,
+            kind: ChatKind::WeCom,
             url: robot.url("/send?key=K"),
         };
         let text = digest(300); // about 28 KB
@@ -995,9 +1038,9 @@ mod tests {
     #[tokio::test]
     async fn platform_error_names_channel_and_errmsg_and_stops() {
         let robot = Receiver::start(ok(r#"{"errcode":310000,"errmsg":"sign not match"}"#)).await;
-        let channel = Channel {
+        let channel = Robot {
             name: "ding-desk".into(),
-            kind: ChannelKind::DingTalk {
+            kind: ChatKind::DingTalk {
                 secret: Some("SECdonotleak".into()),
             },
             url: robot.url("/robot/send?access_token=TOKENdonotleak"),
@@ -1033,9 +1076,9 @@ mod tests {
     async fn plain_webhook_gets_parts_and_non_2xx_is_an_error() {
         let robot =
             Receiver::start(Arc::new(|_: &Hit| (StatusCode::NO_CONTENT, String::new()))).await;
-        let channel = Channel {
+        let channel = Robot {
             name: "relay".into(),
-            kind: ChannelKind::Webhook,
+            kind: ChatKind::Webhook,
             url: robot.url("/hook"),
         };
         let sent = send(&reqwest::Client::new(), &channel, "T", "line")
@@ -1051,7 +1094,7 @@ mod tests {
             (StatusCode::BAD_GATEWAY, "upstream down".to_owned())
         }))
         .await;
-        let channel = Channel {
+        let channel = Robot {
             url: failing.url("/hook?token=TOKENdonotleak"),
             ..channel
         };
@@ -1074,9 +1117,9 @@ mod tests {
     async fn answer_without_result_code_is_an_error() {
         // A captive proxy or a wrong URL answering 200 with a page is not a delivery.
         let robot = Receiver::start(ok("<html>login</html>")).await;
-        let channel = Channel {
+        let channel = Robot {
             name: "wecom-research".into(),
-            kind: ChannelKind::WeCom,
+            kind: ChatKind::WeCom,
             url: robot.url("/send?key=K"),
         };
         let err = send(&reqwest::Client::new(), &channel, "T", "x")
@@ -1093,9 +1136,9 @@ mod tests {
             Duration::from_secs(10),
         )
         .await;
-        let channel = Channel {
+        let channel = Robot {
             name: "slow".into(),
-            kind: ChannelKind::WeCom,
+            kind: ChatKind::WeCom,
             url: robot.url("/send?key=K"),
         };
         let started = std::time::Instant::now();

@@ -9,6 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, Write};
+use thiserror::Error;
 
 #[derive(Serialize, Deserialize)]
 struct Header {
@@ -24,10 +25,40 @@ struct Entry {
     value: String,
 }
 
+/// What is wrong with a backup file, or with writing one.
+#[derive(Debug, Error)]
+pub enum BackupError {
+    #[error("cannot read or write it")]
+    Io(#[source] std::io::Error),
+    #[error("not a newswatch backup")]
+    NotABackup(#[source] serde_json::Error),
+    #[error("empty file")]
+    Empty,
+    #[error(
+        "written by a newer newswatch (store format {found}); this build reads {FORMAT_VERSION}"
+    )]
+    Newer { found: u32 },
+    #[error("not a backup entry")]
+    Entry(#[source] serde_json::Error),
+    #[error("not base64")]
+    Base64(#[source] base64::DecodeError),
+}
+
+fn file(source: BackupError) -> StoreError {
+    StoreError::Backup {
+        at: "file".into(),
+        source,
+    }
+}
+
 fn io(e: std::io::Error) -> StoreError {
-    StoreError::Corrupt {
-        what: "the backup file".into(),
-        reason: e.to_string(),
+    file(BackupError::Io(e))
+}
+
+fn line(n: usize, source: BackupError) -> StoreError {
+    StoreError::Backup {
+        at: format!("line {n}"),
+        source,
     }
 }
 
@@ -70,31 +101,26 @@ impl Store {
     }
 
     /// Loads a backup into this store, which must hold no articles; returns how many entries
-    /// were restored. A backup from a newer store format is refused.
+    /// were restored. A backup from a newer store format is refused; one from an older format
+    /// is brought up to this one after loading.
     pub fn restore(&self, input: impl BufRead) -> Result<u64, StoreError> {
         if !self.is_empty() {
-            return Err(StoreError::Corrupt {
-                what: "the target state dir".into(),
-                reason: "it already holds articles; restore into a new state_dir".into(),
+            return Err(StoreError::NotEmpty {
+                path: self.dir.clone(),
             });
         }
         let mut lines = input.lines();
-        let bad = |line: usize, reason: String| StoreError::Corrupt {
-            what: format!("backup line {line}"),
-            reason,
-        };
         let header: Header = match lines.next() {
             Some(l) => serde_json::from_str(&l.map_err(io)?)
-                .map_err(|e| bad(1, format!("not a newswatch backup: {e}")))?,
-            None => return Err(bad(1, "empty file".into())),
+                .map_err(|e| line(1, BackupError::NotABackup(e)))?,
+            None => return Err(line(1, BackupError::Empty)),
         };
         if header.format_version > FORMAT_VERSION {
-            return Err(bad(
+            return Err(line(
                 1,
-                format!(
-                    "written by a newer newswatch (store format {}); this build reads {FORMAT_VERSION}",
-                    header.format_version
-                ),
+                BackupError::Newer {
+                    found: header.format_version,
+                },
             ));
         }
         let mut n = 0;
@@ -103,17 +129,19 @@ impl Store {
             if l.trim().is_empty() {
                 continue;
             }
-            let e: Entry = serde_json::from_str(&l).map_err(|e| bad(i + 2, e.to_string()))?;
+            let e: Entry =
+                serde_json::from_str(&l).map_err(|e| line(i + 2, BackupError::Entry(e)))?;
             let key = B64
                 .decode(&e.key)
-                .map_err(|err| bad(i + 2, err.to_string()))?;
+                .map_err(|err| line(i + 2, BackupError::Base64(err)))?;
             let value = B64
                 .decode(&e.value)
-                .map_err(|err| bad(i + 2, err.to_string()))?;
+                .map_err(|err| line(i + 2, BackupError::Base64(err)))?;
             self.db.open_tree(e.tree.as_bytes())?.insert(key, value)?;
             n += 1;
         }
         self.db.flush()?;
+        self.upgrade()?;
         Ok(n)
     }
 }

@@ -1,50 +1,47 @@
-//! Digest queues and digest records: what is waiting for each digest, and what was built for
-//! sending, so a digest is delivered once even across failures and restarts.
+//! What waits for each digest, and the digest records built for sending, so a digest is
+//! delivered once even across failures and restarts.
 
-use super::{ArticleId, Store, StoreError, abort_or_storage, id_of, key, to_json};
+use super::{ArticleId, Damage, Store, StoreError, abort_or_storage, corrupt, id_of, key, to_json};
 use crate::article::Article;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::ConflictableTransactionError;
 
-/// Why an article is waiting for a digest.
+/// Why an article is pending for a digest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Change {
-    /// Not yet in any digest of this queue.
+    /// Not yet in any digest sent under this name.
     New,
-    /// Changed since revision `from`, the one readers of this queue last saw.
+    /// Changed since revision `from`, the one this digest's readers last saw.
     Updated { from: u32 },
 }
 
-/// A queue entry: the change, and the revision it was queued at.
+/// A pending entry: the change, and the revision it was put there at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct PendingEntry {
     pub change: Change,
     pub revision: u32,
 }
 
-pub(super) fn entry_key(queue: &str, id: ArticleId) -> Vec<u8> {
-    let mut k = queue_prefix(queue);
+pub(super) fn entry_key(digest: &str, id: ArticleId) -> Vec<u8> {
+    let mut k = digest_prefix(digest);
     k.extend_from_slice(&key(id));
     k
 }
 
-fn queue_prefix(queue: &str) -> Vec<u8> {
-    let mut k = queue.as_bytes().to_vec();
+fn digest_prefix(digest: &str) -> Vec<u8> {
+    let mut k = digest.as_bytes().to_vec();
     k.push(0);
     k
 }
 
 pub(super) fn decode_entry(bytes: &[u8]) -> Result<PendingEntry, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
-        what: "a digest queue entry".into(),
-        reason: e.to_string(),
-    })
+    serde_json::from_slice(bytes).map_err(|e| corrupt("a pending digest entry", e))
 }
 
-/// An article waiting in a queue, with the revision readers last saw when it was updated.
+/// An article pending for a digest, with the revision readers last saw when it was updated.
 #[derive(Debug, Clone)]
 pub struct PendingItem {
     pub id: ArticleId,
@@ -60,7 +57,9 @@ pub struct PendingItem {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DigestRecord {
     pub id: u64,
-    pub queue: String,
+    /// The digest's name (stored as `queue` by earlier versions).
+    #[serde(alias = "queue")]
+    pub digest: String,
     pub message_id: String,
     pub created_at: DateTime<Utc>,
     /// `(article, revision)` pairs the digest shows.
@@ -73,45 +72,30 @@ pub struct DigestRecord {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
-fn record_key(queue: &str, id: u64) -> Vec<u8> {
-    let mut k = queue_prefix(queue);
+fn record_key(digest: &str, id: u64) -> Vec<u8> {
+    let mut k = digest_prefix(digest);
     k.extend_from_slice(&id.to_be_bytes());
     k
 }
 
 fn decode_record(bytes: &[u8]) -> Result<DigestRecord, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
-        what: "a digest record".into(),
-        reason: e.to_string(),
-    })
+    serde_json::from_slice(bytes).map_err(|e| corrupt("a digest record", e))
 }
 
 impl Store {
-    /// Queues already stored articles as new in `queue` (for `backfill --notify` into a digest
-    /// that filters them).
-    pub fn enqueue_new(&self, queue: &str, id: ArticleId, revision: u32) -> Result<(), StoreError> {
-        let entry = PendingEntry {
-            change: Change::New,
-            revision,
-        };
-        self.pending
-            .insert(entry_key(queue, id), to_json(&entry)?)?;
-        Ok(())
-    }
-
-    /// Articles waiting in `queue`, in the order first stored.
-    pub fn pending(&self, queue: &str) -> Result<Vec<PendingItem>, StoreError> {
-        let prefix = queue_prefix(queue);
+    /// Articles pending for `digest`, in the order first stored.
+    pub fn pending(&self, digest: &str) -> Result<Vec<PendingItem>, StoreError> {
+        let prefix = digest_prefix(digest);
         let mut out = Vec::new();
         for kv in self.pending.scan_prefix(&prefix) {
             let (k, v) = kv?;
             let id = id_of(&k[prefix.len()..])?;
             let entry = decode_entry(&v)?;
             let Some(article) = self.article(id)? else {
-                return Err(StoreError::Corrupt {
-                    what: format!("queue {queue:?} entry {id}"),
-                    reason: "its article is missing".into(),
-                });
+                return Err(corrupt(
+                    format!("digest {digest:?} entry {id}"),
+                    Damage::Missing("its article is missing"),
+                ));
             };
             let previous = match entry.change {
                 Change::Updated { from } => self.revision(id, from)?,
@@ -127,14 +111,14 @@ impl Store {
         Ok(out)
     }
 
-    /// How many articles wait in `queue`.
-    pub fn queue_len(&self, queue: &str) -> usize {
-        self.pending.scan_prefix(queue_prefix(queue)).count()
+    /// How many articles are pending for `digest`.
+    pub fn pending_len(&self, digest: &str) -> usize {
+        self.pending.scan_prefix(digest_prefix(digest)).count()
     }
 
-    /// The digest of `queue` built but not yet delivered, if any.
-    pub fn digest_in_flight(&self, queue: &str) -> Result<Option<DigestRecord>, StoreError> {
-        for kv in self.digests.scan_prefix(queue_prefix(queue)) {
+    /// The digest record of `digest` built but not yet delivered, if any.
+    pub fn digest_in_flight(&self, digest: &str) -> Result<Option<DigestRecord>, StoreError> {
+        for kv in self.digests.scan_prefix(digest_prefix(digest)) {
             let (_, v) = kv?;
             let record = decode_record(&v)?;
             if record.sent_at.is_none() {
@@ -153,14 +137,14 @@ impl Store {
     /// Message-ID a server may have seen is never forgotten.
     pub async fn save_digest(&self, record: &DigestRecord) -> Result<(), StoreError> {
         self.digests
-            .insert(record_key(&record.queue, record.id), to_json(record)?)?;
+            .insert(record_key(&record.digest, record.id), to_json(record)?)?;
         self.db.flush_async().await?;
         Ok(())
     }
 
-    /// Marks `record` delivered and removes its items from the queue, in one transaction, then
-    /// waits until that is on disk. An item revised after the digest was built stays queued,
-    /// as updated since the revision the digest showed.
+    /// Marks `record` delivered and removes its items from the digest's pending list, in one
+    /// transaction, then waits until that is on disk. An item revised after the digest was built
+    /// stays pending, as updated since the revision the digest showed.
     pub async fn complete_digest(&self, record: &DigestRecord) -> Result<(), StoreError> {
         let mut done = record.clone();
         done.sent_at = Some(Utc::now());
@@ -168,7 +152,7 @@ impl Store {
         let result = (&self.pending, &self.digests).transaction(|(pending, digests)| {
             let abort = ConflictableTransactionError::Abort;
             for &(id, sent_revision) in &record.items {
-                let k = entry_key(&record.queue, id);
+                let k = entry_key(&record.digest, id);
                 let Some(v) = pending.get(&k)? else { continue };
                 let entry = decode_entry(&v).map_err(abort)?;
                 if entry.revision <= sent_revision {
@@ -183,7 +167,7 @@ impl Store {
                     pending.insert(k, to_json(&later).map_err(abort)?)?;
                 }
             }
-            digests.insert(record_key(&record.queue, record.id), done_json.as_slice())?;
+            digests.insert(record_key(&record.digest, record.id), done_json.as_slice())?;
             Ok(())
         });
         abort_or_storage(result)?;
@@ -191,10 +175,10 @@ impl Store {
         Ok(())
     }
 
-    /// Delivered digest records of `queue`, oldest first (for tests and inspection).
-    pub fn sent_digests(&self, queue: &str) -> Result<Vec<DigestRecord>, StoreError> {
+    /// Delivered digest records of `digest`, oldest first (for tests and inspection).
+    pub fn sent_digests(&self, digest: &str) -> Result<Vec<DigestRecord>, StoreError> {
         let mut out = Vec::new();
-        for kv in self.digests.scan_prefix(queue_prefix(queue)) {
+        for kv in self.digests.scan_prefix(digest_prefix(digest)) {
             let (_, v) = kv?;
             let r = decode_record(&v)?;
             if r.sent_at.is_some() {

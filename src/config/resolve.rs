@@ -1,0 +1,124 @@
+//! Resolution: what a checked config names outside itself — secrets in the environment or in
+//! files, template folders — read and turned into the notify stage's settings. The only part
+//! of loading a config that touches the world beyond the file.
+
+use super::check::{ChannelDraft, DigestDraft, Problems, SecretRef, TemplatesRef};
+use crate::notify::{Channel, ChatKind, ChatSettings, DigestSettings, MailSettings, Secret};
+
+/// The environment variable holding the SMTP password when no `smtp_password_file` is set.
+pub const SMTP_PASSWORD_ENV: &str = "NEWSWATCH_SMTP_PASSWORD";
+
+/// The digests with their secrets read and template folders looked into.
+pub fn digests(drafts: Vec<DigestDraft>, p: &mut Problems) -> Vec<DigestSettings> {
+    drafts.into_iter().filter_map(|d| digest(d, p)).collect()
+}
+
+fn digest(d: DigestDraft, p: &mut Problems) -> Option<DigestSettings> {
+    let at = &d.at;
+    if let Some(t) = &d.templates {
+        templates(at, t, p);
+    }
+    let channel = match d.channel {
+        ChannelDraft::Mail {
+            from,
+            to,
+            smtp,
+            password_file,
+        } => {
+            // The password never comes from the config itself: a file it names, else the
+            // environment.
+            let password = match &password_file {
+                Some(file) => secret(at, file, p),
+                None => std::env::var(SMTP_PASSWORD_ENV)
+                    .ok()
+                    .filter(|v| !v.is_empty())
+                    .map(Secret::new),
+            };
+            Channel::Mail(MailSettings {
+                from,
+                to,
+                smtp,
+                password,
+            })
+        }
+        ChannelDraft::Chat {
+            kind,
+            url,
+            url_span,
+            secret: signing,
+        } => {
+            // A URL written in the file was checked with it; one from the environment can only
+            // be checked now.
+            let from_env = matches!(url, SecretRef::Env { .. });
+            let url = secret(at, &url, p)?;
+            let ok =
+                url::Url::parse(url.expose()).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+            if from_env && !ok {
+                p.add(url_span, format!("{at}url: not an http(s) URL"));
+                return None;
+            }
+            let signing = match &signing {
+                Some(s) => Some(secret(at, s, p)?),
+                None => None,
+            };
+            let kind = match kind {
+                ChatKind::DingTalk { .. } => ChatKind::DingTalk { secret: signing },
+                ChatKind::Feishu { .. } => ChatKind::Feishu { secret: signing },
+                other => other,
+            };
+            Channel::Chat(ChatSettings { kind, url })
+        }
+    };
+    Some(DigestSettings {
+        name: d.name,
+        schedule: d.schedule,
+        filter: d.filter,
+        templates: d.templates.map(|t| t.dir),
+        channel,
+    })
+}
+
+/// Reads a secret; a missing or empty one is a problem at the key that named it.
+fn secret(at: &str, r: &SecretRef, p: &mut Problems) -> Option<Secret> {
+    match r {
+        SecretRef::Value(v) => Some(Secret::new(v.clone())),
+        SecretRef::Env { key, var, span } => match std::env::var(var) {
+            Ok(v) if !v.trim().is_empty() => Some(Secret::new(v.trim().to_owned())),
+            _ => {
+                p.add(
+                    span.clone(),
+                    format!("{at}{key}: environment variable {var} is not set"),
+                );
+                None
+            }
+        },
+        SecretRef::File { path, span } => match std::fs::read_to_string(path) {
+            Ok(v) if !v.trim().is_empty() => Some(Secret::new(v.trim().to_owned())),
+            Ok(_) => {
+                p.add(span.clone(), format!("{at}{} is empty", path.display()));
+                None
+            }
+            Err(e) => {
+                p.add(
+                    span.clone(),
+                    format!("{at}cannot read {}: {e}", path.display()),
+                );
+                None
+            }
+        },
+    }
+}
+
+/// Every file a template folder must hold is there (whether they compile is the notify
+/// stage's check, made when a digest is loaded).
+fn templates(at: &str, t: &TemplatesRef, p: &mut Problems) {
+    for file in t.files {
+        let path = t.dir.join(file);
+        if !path.is_file() {
+            p.add(
+                t.span.clone(),
+                format!("{at}templates: {} is missing", path.display()),
+            );
+        }
+    }
+}
