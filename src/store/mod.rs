@@ -7,10 +7,10 @@
 //! like are opaque bytes to it.
 
 mod backup;
-mod queue;
+mod pending;
 
 pub use backup::BackupError;
-pub use queue::{Change, DigestRecord, PendingItem};
+pub use pending::{Change, DigestRecord, PendingItem};
 
 use crate::article::{Article, ContentHash, Fingerprint};
 use chrono::{DateTime, Utc};
@@ -360,7 +360,7 @@ impl Store {
         let urls = url_keys(article, aliases);
         let bands = fingerprint.map(|fp| band_keys(fp, id));
         let recent = recent_key(article, id);
-        let entry = to_json(&queue::PendingEntry {
+        let entry = to_json(&pending::PendingEntry {
             change: Change::New,
             revision: article.revision,
         })?;
@@ -390,7 +390,7 @@ impl Store {
                         by_url.insert(url.as_slice(), &key(id))?;
                     }
                     for d in digests {
-                        pending.insert(queue::entry_key(d, id), entry.as_slice())?;
+                        pending.insert(pending::entry_key(d, id), entry.as_slice())?;
                     }
                     for (band, fp) in bands.iter().flatten() {
                         fingerprints.insert(band.as_slice(), fp)?;
@@ -431,7 +431,7 @@ impl Store {
                 urls: url_keys(article, &[]),
                 bands: Fingerprint::of(&article.body).map(|fp| band_keys(fp, id)),
                 recent: recent_key(article, id),
-                entry: to_json(&queue::PendingEntry {
+                entry: to_json(&pending::PendingEntry {
                     change: Change::New,
                     revision: article.revision,
                 })?,
@@ -467,7 +467,7 @@ impl Store {
                             by_url.insert(url.as_slice(), &key(p.id))?;
                         }
                         for d in p.digests {
-                            pending.insert(queue::entry_key(d, p.id), p.entry.as_slice())?;
+                            pending.insert(pending::entry_key(d, p.id), p.entry.as_slice())?;
                         }
                         for (band, fp) in p.bands.iter().flatten() {
                             fingerprints.insert(band.as_slice(), fp)?;
@@ -548,15 +548,15 @@ impl Store {
                         fingerprints.insert(band.as_slice(), fp)?;
                     }
                     for d in digests {
-                        let k = queue::entry_key(d, id);
+                        let k = pending::entry_key(d, id);
                         let change = match pending.get(&k)? {
                             // Still unread: stays new (or keeps the version readers last saw).
-                            Some(v) => queue::decode_entry(&v).map_err(abort)?.change,
+                            Some(v) => pending::decode_entry(&v).map_err(abort)?.change,
                             None => Change::Updated {
                                 from: current.revision,
                             },
                         };
-                        let entry = queue::PendingEntry { change, revision };
+                        let entry = pending::PendingEntry { change, revision };
                         pending.insert(k, to_json(&entry).map_err(abort)?)?;
                     }
                     Ok(Inserted::Revised { id, revision })
@@ -855,7 +855,7 @@ mod tests {
         Store::open(dir).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    fn queues(names: &[&str]) -> Vec<String> {
+    fn digests(names: &[&str]) -> Vec<String> {
         names.iter().map(|s| s.to_string()).collect()
     }
 
@@ -863,7 +863,7 @@ mod tests {
     async fn dedups_by_hash_indexes_urls_and_queues_atomically() {
         let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let store = open(tmp.path());
-        let q = queues(&["morning", "wecom"]);
+        let q = digests(&["morning", "wecom"]);
         let a = store.insert(
             &article("甲", Some("http://h/1")),
             &q,
@@ -890,7 +890,7 @@ mod tests {
         assert_eq!(
             store.pending_len("wecom"),
             1,
-            "each queue holds only what was routed to it"
+            "each digest holds only what was routed to it"
         );
         assert_eq!(store.len(), 2);
     }
@@ -899,7 +899,7 @@ mod tests {
     fn batch_insert_dedups_within_the_batch_and_against_the_store() {
         let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let store = open(tmp.path());
-        let q = queues(&["d"]);
+        let q = digests(&["d"]);
         let Ok(Inserted::New(first)) = store.insert(&article("甲", None), &q, &[]) else {
             panic!("insert")
         };
@@ -928,12 +928,12 @@ mod tests {
     async fn revisions_keep_history_and_queue_updates() {
         let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let store = open(tmp.path());
-        let q = queues(&["d"]);
+        let q = digests(&["d"]);
         let Ok(Inserted::New(id)) = store.insert(&article("甲", Some("http://h/1")), &q, &[])
         else {
             panic!("insert")
         };
-        // Delivered: the queue is empty again.
+        // Delivered: nothing pending again.
         let record = DigestRecord {
             id: 1,
             digest: "d".into(),
@@ -1009,7 +1009,7 @@ mod tests {
     async fn digest_records_survive_until_completed() {
         let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let store = open(tmp.path());
-        let q = queues(&["d"]);
+        let q = digests(&["d"]);
         let Ok(Inserted::New(id)) = store.insert(&article("甲", None), &q, &[]) else {
             panic!()
         };
@@ -1046,7 +1046,7 @@ mod tests {
     async fn backup_and_restore_round_trip_every_tree() {
         let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let store = open(&tmp.path().join("a"));
-        let q = queues(&["d"]);
+        let q = digests(&["d"]);
         let Ok(Inserted::New(id)) = store.insert(&article("甲", Some("http://h/1")), &q, &[])
         else {
             panic!()
