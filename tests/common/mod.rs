@@ -416,10 +416,35 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// The seed archive shared with the team, when present.
-pub fn seed_archive() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/seeds/000_708f4c76f94c8937.txt");
-    p.is_file().then_some(p)
+/// A file of the data shared with the team (`../shared/<rel>`), for `test`.
+///
+/// CI always has it: under `CI=true` a missing file fails the test. Elsewhere the test is
+/// skipped, and says so with a `SKIPPED:` line written past the test harness's capture, so it
+/// shows in `cargo test`'s output and `.ci/run` counts it in its closing total.
+pub fn shared(rel: &str, test: &str) -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared")
+        .join(rel);
+    if p.is_file() {
+        return Some(p);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{test}: {} is missing, and CI always has it", p.display());
+    }
+    skipped(test, &format!("{} is missing", p.display()));
+    None
+}
+
+/// Reports a skipped test on standard error directly, not through `eprintln!`, which the test
+/// harness captures and hides for a passing test.
+pub fn skipped(test: &str, why: &str) {
+    use std::io::Write as _;
+    let _ = std::io::stderr().write_all(format!("SKIPPED: {test}: {why}\n").as_bytes());
+}
+
+/// The seed archive shared with the team, when present (see [`shared`]).
+pub fn seed_archive(test: &str) -> Option<PathBuf> {
+    shared("seeds/000_708f4c76f94c8937.txt", test)
 }
 
 /// Encodes `s` as GBK bytes (what a server labelling its pages gb2312 really sends).
