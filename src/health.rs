@@ -63,7 +63,7 @@ async fn metrics_text(State(s): State<AppState>) -> impl IntoResponse {
     // The gauges come from the same status model as `status`, the page and the digest footer.
     if let Ok(status) = Status::from_store(&s.config, &s.store) {
         for d in status.digests.iter().flatten() {
-            s.metrics.set_queue_depth(&d.name, d.pending);
+            s.metrics.set_pending(&d.name, d.pending);
         }
         for source in &status.sources {
             let last = source.state.last_success.map_or(0, |t| t.timestamp());

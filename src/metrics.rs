@@ -98,7 +98,7 @@ impl Metrics {
         );
         registry.register(
             "queue_depth",
-            "Articles waiting for each digest",
+            "Articles pending for each digest",
             queue_depth.clone(),
         );
         registry.register(
@@ -177,8 +177,9 @@ impl Metrics {
             .inc();
     }
 
-    /// Sets the gauges read from the store at scrape time.
-    pub fn set_queue_depth(&self, digest: &str, depth: usize) {
+    /// Sets the gauges read from the store at scrape time: articles pending for `digest`
+    /// (exposed as `newswatch_queue_depth`, the name dashboards already use).
+    pub fn set_pending(&self, digest: &str, depth: usize) {
         self.inner
             .queue_depth
             .get_or_create(&QueueLabels {
@@ -233,7 +234,7 @@ mod tests {
         m.fetch("qiaokou", "timeout");
         m.articles("qiaokou", "new", 3);
         m.digest("digest", false);
-        m.set_queue_depth("digest", 5);
+        m.set_pending("digest", 5);
         m.set_source("qiaokou", 1_751_400_000, 0, false);
         m.set_source("down", 0, 3, true);
         m.crawl("down", "failed");

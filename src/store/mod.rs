@@ -851,7 +851,17 @@ mod tests {
         )
     }
 
+    /// Opens the store in `dir`. After a `drop`, sled's flusher thread can hold the lock a few
+    /// milliseconds longer on a busy machine, so a reopen waits for it (up to a second).
     fn open(dir: &Path) -> Store {
+        for _ in 0..50 {
+            match Store::open(dir) {
+                Err(StoreError::Locked { .. }) => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                other => return other.unwrap_or_else(|e| panic!("{e}")),
+            }
+        }
         Store::open(dir).unwrap_or_else(|e| panic!("{e}"))
     }
 
