@@ -85,9 +85,9 @@ impl Backfill<'_> {
                                     "title or body is empty after normalisation".into(),
                                 )
                             } else {
-                                let queues =
+                                let digests =
                                     routing.map(|r| r.digests_for(&article)).unwrap_or_default();
-                                batch.push((article, queues));
+                                batch.push((article, digests));
                                 if batch.len() < BATCH {
                                     continue;
                                 }

@@ -4,7 +4,7 @@
 //! The scheduler starts a job again when its next tick comes even if the last run has not
 //! finished, so every job holds a per-job lock and skips a tick while still busy. On shutdown,
 //! in-flight work is abandoned at its next await point — safe, because each article is stored and
-//! queued in one transaction — and the store is flushed before returning.
+//! made pending in one transaction — and the store is flushed before returning.
 
 use crate::config::Config;
 use crate::crawl::{Crawler, Source};

@@ -73,7 +73,7 @@ fn gbk_site(site: &Site) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn seed_archive_round_trips_byte_for_byte() {
-    let Some(seed) = seed_archive("seed_archive_round_trips_byte_for_byte") else {
+    let Some(seed) = seed_archive() else {
         return;
     };
     let w = Workdir::new(None, "0 8 * * *", "");
@@ -279,8 +279,7 @@ async fn crawled_page_deduplicates_against_its_archive_copy() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn seed_record_served_as_a_page_is_a_duplicate_of_the_archive() {
-    let Some(seed) = seed_archive("seed_record_served_as_a_page_is_a_duplicate_of_the_archive")
-    else {
+    let Some(seed) = seed_archive() else {
         return;
     };
     let text = std::fs::read_to_string(&seed).expect("seed");
