@@ -58,7 +58,9 @@ COMMENT ON VIEW {s}.latest_articles IS
 pub(crate) enum MigrateError {
     Database(tokio_postgres::Error),
     /// The schema was migrated by a newer newswatch.
-    Newer { found: u32 },
+    Newer {
+        found: u32,
+    },
 }
 
 impl From<tokio_postgres::Error> for MigrateError {
@@ -94,14 +96,27 @@ pub(crate) async fn migrate(client: &mut Client, schema: &str) -> Result<u32, Mi
     if !exists {
         tx.batch_execute(&format!("CREATE SCHEMA {s}")).await?;
     }
-    tx.batch_execute(&format!(
-        "CREATE TABLE IF NOT EXISTS {s}.newswatch_migrations (
-            version     integer     PRIMARY KEY,
-            description text        NOT NULL,
-            applied_at  timestamptz NOT NULL DEFAULT now()
-        )"
-    ))
-    .await?;
+    // Looked up rather than `CREATE TABLE IF NOT EXISTS`, which needs the CREATE privilege on
+    // the schema even when the table exists: an instance granted only INSERT and SELECT on
+    // tables an administrator set up must get through here.
+    let recorded: bool = tx
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                            WHERE n.nspname = $1 AND c.relname = 'newswatch_migrations')",
+            &[&schema],
+        )
+        .await?
+        .get(0);
+    if !recorded {
+        tx.batch_execute(&format!(
+            "CREATE TABLE {s}.newswatch_migrations (
+                version     integer     PRIMARY KEY,
+                description text        NOT NULL,
+                applied_at  timestamptz NOT NULL DEFAULT now()
+            )"
+        ))
+        .await?;
+    }
     let found: i32 = tx
         .query_one(
             &format!("SELECT coalesce(max(version), 0) FROM {s}.newswatch_migrations"),
@@ -119,9 +134,7 @@ pub(crate) async fn migrate(client: &mut Client, schema: &str) -> Result<u32, Mi
         tx.batch_execute(&m.sql.replace("{s}", &s)).await?;
         let version = m.version as i32;
         tx.execute(
-            &format!(
-                "INSERT INTO {s}.newswatch_migrations (version, description) VALUES ($1, $2)"
-            ),
+            &format!("INSERT INTO {s}.newswatch_migrations (version, description) VALUES ($1, $2)"),
             &[&version, &m.description],
         )
         .await?;
@@ -139,7 +152,11 @@ mod tests {
     fn versions_run_from_one_without_gaps_up_to_the_current() {
         for (i, m) in MIGRATIONS.iter().enumerate() {
             assert_eq!(m.version as usize, i + 1);
-            assert!(m.sql.contains("{s}."), "migration {} names its schema", m.version);
+            assert!(
+                m.sql.contains("{s}."),
+                "migration {} names its schema",
+                m.version
+            );
         }
         assert_eq!(MIGRATIONS.last().map(|m| m.version), Some(SCHEMA_VERSION));
     }

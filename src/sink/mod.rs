@@ -141,7 +141,10 @@ pub trait Sink: Send + Sync {
     fn name(&self) -> &str;
 
     /// Writes `rows` all or nothing. Idempotent: rows already delivered count as duplicates.
-    fn deliver(&self, rows: &[SinkRow]) -> impl Future<Output = Result<Delivered, SinkError>> + Send;
+    fn deliver(
+        &self,
+        rows: &[SinkRow],
+    ) -> impl Future<Output = Result<Delivered, SinkError>> + Send;
 }
 
 #[cfg(test)]

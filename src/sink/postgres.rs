@@ -113,7 +113,11 @@ impl PostgresSink {
             .prepare(&insert_sql(schema))
             .await
             .map_err(|e| classify(self.name(), &e))?;
-        tracing::info!(sink = self.name(), url = self.settings.url(), "sink connected");
+        tracing::info!(
+            sink = self.name(),
+            url = self.settings.url(),
+            "sink connected"
+        );
         Ok(Connection { client, insert })
     }
 
@@ -391,7 +395,10 @@ fn classify(sink: &str, e: &tokio_postgres::Error) -> SinkError {
         }
         if let Some(io) = err.downcast_ref::<std::io::Error>() {
             // tokio-rustls reports handshake failures as I/O errors carrying the rustls error.
-            if io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.is::<rustls::Error>())
+            {
                 return SinkError::Tls { sink, reason };
             }
             return SinkError::Unavailable { sink, reason };
@@ -407,6 +414,14 @@ fn classify(sink: &str, e: &tokio_postgres::Error) -> SinkError {
         SinkError::Unavailable { sink, reason }
     } else if reason.starts_with("error performing TLS handshake") {
         SinkError::Tls { sink, reason }
+    } else if reason.contains("password missing") {
+        SinkError::Credentials {
+            reason: format!(
+                "the server asks for a password and none is set (environment variable {} or password_file)",
+                super::password_env(&sink)
+            ),
+            sink,
+        }
     } else if reason.starts_with("authentication error") {
         SinkError::Credentials { sink, reason }
     } else {
@@ -437,8 +452,16 @@ mod tests {
         ];
         let kept = fold_repeated_texts(&rows);
         assert_eq!(kept.len(), 2);
-        assert_eq!((kept[0].instance.as_str(), kept[0].id), ("a", 1), "first sender wins");
-        assert_eq!((kept[1].id, kept[1].revision), (2, 3), "the article's latest revision wins");
+        assert_eq!(
+            (kept[0].instance.as_str(), kept[0].id),
+            ("a", 1),
+            "first sender wins"
+        );
+        assert_eq!(
+            (kept[1].id, kept[1].revision),
+            (2, 3),
+            "the article's latest revision wins"
+        );
         let batch = Batch::new(&rows).expect("fits");
         assert_eq!((batch.sent, batch.folded), (2, 3));
     }
@@ -448,7 +471,10 @@ mod tests {
         assert_eq!(text("a\0b"), "a\u{FFFD}b");
         assert!(matches!(text("ab"), Cow::Borrowed(_)));
         let v = serde_json::json!({"k\u{0}": ["x\u{0}", 1]});
-        assert_eq!(*json(&v), serde_json::json!({"k\u{FFFD}": ["x\u{FFFD}", 1]}));
+        assert_eq!(
+            *json(&v),
+            serde_json::json!({"k\u{FFFD}": ["x\u{FFFD}", 1]})
+        );
         let plain = serde_json::json!({"k": 1});
         assert!(matches!(json(&plain), Cow::Borrowed(_)));
     }

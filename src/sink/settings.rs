@@ -278,7 +278,8 @@ fn decode(part: &str, what: &str) -> Result<String, String> {
 }
 
 fn parse_url(raw: &str) -> Result<Endpoint, String> {
-    let url = Url::parse(raw).map_err(|e| format!("not a URL ({e}); expected postgres://USER@HOST[:PORT]/DATABASE"))?;
+    let url = Url::parse(raw)
+        .map_err(|e| format!("not a URL ({e}); expected postgres://USER@HOST[:PORT]/DATABASE"))?;
     if url.scheme() != "postgres" && url.scheme() != "postgresql" {
         return Err(format!(
             "scheme {:?}: expected postgres:// or postgresql://",
@@ -287,7 +288,10 @@ fn parse_url(raw: &str) -> Result<Endpoint, String> {
     }
     if url.password().is_some() {
         // Not echoed: the message must not carry the secret it complains about.
-        return Err("holds a password; put it in the sink's password variable or password_file instead".into());
+        return Err(
+            "holds a password; put it in the sink's password variable or password_file instead"
+                .into(),
+        );
     }
     let host = match url.host_str() {
         Some(h) if !h.is_empty() => h.trim_start_matches('[').trim_end_matches(']'),
@@ -308,7 +312,11 @@ fn parse_url(raw: &str) -> Result<Endpoint, String> {
         return Err(format!("database {dbname:?}: a database name has no '/'"));
     }
     // libpq's default: the database named after the user.
-    let dbname = if dbname.is_empty() { user.clone() } else { dbname };
+    let dbname = if dbname.is_empty() {
+        user.clone()
+    } else {
+        dbname
+    };
     if url.fragment().is_some() {
         return Err("has a #fragment; remove it".into());
     }
@@ -345,7 +353,9 @@ fn parse_url(raw: &str) -> Result<Endpoint, String> {
                     .parse::<u64>()
                     .ok()
                     .filter(|s| *s > 0)
-                    .ok_or_else(|| format!("connect_timeout {value:?}: expected whole seconds > 0"))?;
+                    .ok_or_else(|| {
+                        format!("connect_timeout {value:?}: expected whole seconds > 0")
+                    })?;
                 endpoint.connect_timeout = Duration::from_secs(secs);
             }
             "application_name" => endpoint.application_name = value.into_owned(),
@@ -390,7 +400,9 @@ mod tests {
 
     #[test]
     fn reads_a_libpq_url() {
-        let e = endpoint("postgres://news%20watch@db.example:6543/archive?sslmode=verify-full&application_name=nw-1&connect_timeout=3");
+        let e = endpoint(
+            "postgres://news%20watch@db.example:6543/archive?sslmode=verify-full&application_name=nw-1&connect_timeout=3",
+        );
         assert_eq!(e.host, "db.example");
         assert_eq!(e.port, 6543);
         assert_eq!(e.user, "news watch");
@@ -405,7 +417,10 @@ mod tests {
     fn defaults_follow_libpq() {
         let e = endpoint("postgresql://newswatch@127.0.0.1");
         assert_eq!(e.port, 5432);
-        assert_eq!(e.dbname, "newswatch", "database defaults to the user's name");
+        assert_eq!(
+            e.dbname, "newswatch",
+            "database defaults to the user's name"
+        );
         assert_eq!(e.tls, TlsMode::Prefer);
         assert!(e.is_loopback());
         assert!(endpoint("postgres://u@[::1]:5433/d").is_loopback());
@@ -422,7 +437,10 @@ mod tests {
             ("require", TlsMode::Require),
             ("verify-full", TlsMode::VerifyFull),
         ] {
-            assert_eq!(endpoint(&format!("postgres://u@h/d?sslmode={mode}")).tls, want);
+            assert_eq!(
+                endpoint(&format!("postgres://u@h/d?sslmode={mode}")).tls,
+                want
+            );
         }
         let e = endpoint("postgres://u@h/d?sslmode=verify-ca&sslrootcert=/etc/ca.pem");
         assert_eq!(e.tls, TlsMode::VerifyCa);
@@ -441,7 +459,9 @@ mod tests {
         assert!(url_error("postgres:///d").contains("no host"));
         assert!(url_error("postgres://h/d").contains("no user"));
         assert!(url_error("postgres://u@h/d/e").contains("'/'"));
-        assert!(url_error("postgres://u@h/d?sslmod=require").contains("unknown parameter \"sslmod\""));
+        assert!(
+            url_error("postgres://u@h/d?sslmod=require").contains("unknown parameter \"sslmod\"")
+        );
         assert!(url_error("postgres://u@h/d?sslmode=require&sslmode=disable").contains("twice"));
         assert!(url_error("postgres://u@h/d?connect_timeout=0").contains("connect_timeout"));
         assert!(url_error("postgres://u@h/d?hostaddr=db").contains("hostaddr"));
@@ -478,7 +498,15 @@ mod tests {
         assert_eq!(ok.map(|s| s.schema().to_owned()), Ok("newswatch_2".into()));
         let default = SinkSettings::postgres("a", "postgres://u@h/d", None, None);
         assert_eq!(default.map(|s| s.schema().to_owned()), Ok("public".into()));
-        for bad in ["Archive", "", "1st", "a-b", "pg_news", "a\"b", &"x".repeat(64)] {
+        for bad in [
+            "Archive",
+            "",
+            "1st",
+            "a-b",
+            "pg_news",
+            "a\"b",
+            &"x".repeat(64),
+        ] {
             let r = SinkSettings::postgres("a", "postgres://u@h/d", None, Some(bad));
             assert!(matches!(r, Err(SettingsError::Schema { .. })), "{bad:?}");
         }

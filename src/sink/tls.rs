@@ -11,7 +11,9 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 use rustls_platform_verifier::BuilderVerifierExt;
 use std::sync::Arc;
 use tokio_postgres_rustls::MakeRustlsConnect;
@@ -33,7 +35,10 @@ pub(crate) fn connector(endpoint: &Endpoint) -> Result<MakeRustlsConnect, String
         (TlsMode::Disable | TlsMode::Prefer | TlsMode::Require, None) => builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AnyCertificate { provider })),
-        (TlsMode::Disable | TlsMode::Prefer | TlsMode::Require | TlsMode::VerifyCa, Some(roots)) => {
+        (
+            TlsMode::Disable | TlsMode::Prefer | TlsMode::Require | TlsMode::VerifyCa,
+            Some(roots),
+        ) => {
             let chain = webpki(roots, provider)?;
             builder
                 .dangerous()
@@ -56,8 +61,8 @@ pub(crate) fn connector(endpoint: &Endpoint) -> Result<MakeRustlsConnect, String
 fn read_roots(path: &std::path::Path) -> Result<RootCertStore, String> {
     let shown = path.display();
     let mut roots = RootCertStore::empty();
-    let certs = CertificateDer::pem_file_iter(path)
-        .map_err(|e| format!("sslrootcert {shown}: {e}"))?;
+    let certs =
+        CertificateDer::pem_file_iter(path).map_err(|e| format!("sslrootcert {shown}: {e}"))?;
     for cert in certs {
         let cert = cert.map_err(|e| format!("sslrootcert {shown}: {e}"))?;
         roots
