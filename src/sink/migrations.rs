@@ -34,7 +34,8 @@ CREATE TABLE {s}.articles (
     source      text        NOT NULL,
     fetched_at  timestamptz NOT NULL,
     revised_at  timestamptz,
-    hash        text        NOT NULL,
+    -- Hex digits: byte order is their order, and skips the locale's slow collation.
+    hash        text        COLLATE "C" NOT NULL,
     signals     jsonb,
     instance    text        NOT NULL,
     inserted_at timestamptz NOT NULL DEFAULT now(),
