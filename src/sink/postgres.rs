@@ -206,7 +206,9 @@ impl Sink for PostgresSink {
                 ms = started.elapsed().as_millis() as u64,
                 "sink batch delivered"
             ),
-            Err(e) => tracing::warn!(rows = rows.len(), error = %e, "sink batch not delivered"),
+            // The caller decides when to retry and reports the error; logged here only for
+            // tracing a batch.
+            Err(e) => tracing::debug!(rows = rows.len(), error = %e, "sink batch not delivered"),
         }
         result
     }
