@@ -365,6 +365,16 @@ async fn a_custom_schema_holds_everything_and_setup_errors_are_permanent() {
         .await
         .expect_err("no INSERT privilege");
     assert!(matches!(err, SinkError::Permission { .. }), "{err:?}");
+    // What docs/sink.md tells administrators to grant is enough, without CREATE anywhere.
+    pg.psql(
+        "postgres",
+        "GRANT INSERT, UPDATE ON ALL TABLES IN SCHEMA newswatch_archive TO reader",
+    );
+    let d = sink(&reader_url, Some("newswatch_archive"))
+        .deliver(&[row("a", 3, 1, "z"), row("a", 1, 1, "x")])
+        .await
+        .expect("least privilege suffices");
+    assert_eq!((d.inserted, d.duplicates), (1, 1));
 
     // TLS demanded from a server without it.
     let tls_url = url.replace("sslmode=disable", "sslmode=require");
@@ -546,4 +556,35 @@ async fn batches_through_the_trait_and_repeated_texts_inside_one_batch() {
     assert_eq!(deliver_in_batches(&s, &rows, 26).await, (25, 1));
     assert_eq!(deliver_in_batches(&s, &rows, 7).await, (0, 26));
     assert_eq!(deliver_in_batches(&s, &[], 7).await, (0, 0));
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_is_unavailable_after_the_timeout() {
+    // Accepts connections and says nothing, like a host behind a dead link: no PostgreSQL
+    // needed to play it.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    let settings = SinkSettings::postgres(
+        "archive",
+        &format!("postgres://postgres@127.0.0.1:{port}/postgres?sslmode=disable"),
+        None,
+        None,
+    )
+    .expect("valid")
+    .with_timeout(std::time::Duration::from_millis(500));
+    let err = PostgresSink::new(settings)
+        .deliver(&[row("a", 1, 1, "x")])
+        .await
+        .expect_err("no answer");
+    assert!(err.is_unavailable(), "{err:?}");
+    assert!(err.to_string().contains("no answer within 0.5 s"), "{err}");
+    held.abort();
 }
