@@ -7,6 +7,11 @@
 //! what a retry after a crash costs), and, for comparison, loads them the other common way:
 //! binary COPY into a temporary table and `INSERT … SELECT … ON CONFLICT DO NOTHING`.
 //! `-- --rows N` changes the count. Needs PostgreSQL installed (see tests/common/postgres.rs).
+//!
+//! The machine is shared, so wall-clock rows/s moves with the load average (printed). The CPU
+//! seconds the server's processes and this client spent are printed too: rows per CPU-second of
+//! the busier of the two is what the pair sustains when each has a core to itself (commit
+//! fsyncs aside).
 
 #[path = "../tests/common/postgres.rs"]
 #[allow(dead_code)]
@@ -60,8 +65,8 @@ fn main() {
     let load = load.split(' ').take(3).collect::<Vec<_>>().join(" ");
     println!("load average before: {load}");
     println!(
-        "{:>10} {:>12} {:>10} {:>14}",
-        "batch", "rows/s", "seconds", "retry rows/s"
+        "{:>10} {:>12} {:>10} {:>14} {:>12} {:>12} {:>14}",
+        "batch", "rows/s", "seconds", "retry rows/s", "server CPU s", "client CPU s", "rows/CPU-s"
     );
     runtime.block_on(async {
         for size in BATCH_SIZES {
@@ -71,14 +76,19 @@ fn main() {
                     .expect("settings");
             let sink = PostgresSink::new(settings);
             sink.migrate().await.expect("migrate");
+            let server_before = cpu_seconds(&pg.server_pids());
+            let client_before = cpu_seconds(&[std::process::id()]);
             let (secs, inserted) = deliver(&sink, &rows, size).await;
+            let server_cpu = cpu_seconds(&pg.server_pids()) - server_before;
+            let client_cpu = cpu_seconds(&[std::process::id()]) - client_before;
             assert_eq!(inserted, rows.len(), "every row inserted once");
             let (retry_secs, again) = deliver(&sink, &rows, size).await;
             assert_eq!(again, 0, "a retry inserts nothing");
             println!(
-                "{size:>10} {:>12.0} {secs:>10.2} {:>14.0}",
+                "{size:>10} {:>12.0} {secs:>10.2} {:>14.0} {server_cpu:>12.2} {client_cpu:>12.2} {:>14.0}",
                 rows.len() as f64 / secs,
-                rows.len() as f64 / retry_secs
+                rows.len() as f64 / retry_secs,
+                rows.len() as f64 / server_cpu.max(client_cpu)
             );
         }
         let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
@@ -90,6 +100,24 @@ fn main() {
             rows.len() as f64 / secs
         );
     });
+}
+
+/// User plus system CPU time of `pids`, in seconds (Linux `/proc/PID/stat`, 100 ticks a second).
+fn cpu_seconds(pids: &[u32]) -> f64 {
+    let mut ticks = 0u64;
+    for pid in pids {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        // utime and stime are fields 14 and 15 of stat, 12 and 13 after the command.
+        for i in [11, 12] {
+            ticks += fields
+                .get(i)
+                .and_then(|f| f.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    ticks as f64 / 100.0
 }
 
 async fn deliver(sink: &PostgresSink, rows: &[SinkRow], size: usize) -> (f64, usize) {

@@ -165,6 +165,36 @@ impl Postgres {
         self.psql("postgres", &format!("CREATE DATABASE \"{name}\""));
     }
 
+    /// The server's processes (postmaster first, then its children), for measuring their CPU.
+    pub fn server_pids(&self) -> Vec<u32> {
+        let pidfile =
+            std::fs::read_to_string(self.data_dir().join("postmaster.pid")).unwrap_or_default();
+        let Some(main) = pidfile
+            .lines()
+            .next()
+            .and_then(|l| l.trim().parse::<u32>().ok())
+        else {
+            return Vec::new();
+        };
+        let mut pids = vec![main];
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+            // Fields after the parenthesised command: state, ppid, ...
+            let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+            if after.split_whitespace().nth(1) == Some(main.to_string().as_str()) {
+                pids.push(pid);
+            }
+        }
+        pids
+    }
+
     /// Stops the server (fast shutdown: connections are cut, as in an outage).
     pub fn stop(&mut self) {
         let out = self.pg_ctl(&["-m", "fast", "stop"]);
