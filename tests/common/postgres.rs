@@ -364,7 +364,8 @@ fn skip(reason: &str) -> Option<Postgres> {
 /// `initdb` on PATH (other distributions).
 fn find_binaries() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("NEWSWATCH_PG_BIN") {
-        return Some(PathBuf::from(dir));
+        let dir = PathBuf::from(dir);
+        return dir.join("initdb").is_file().then_some(dir);
     }
     let mut debian: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
