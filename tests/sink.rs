@@ -287,6 +287,13 @@ async fn an_outage_is_reported_as_unavailable_and_delivery_resumes_after_it() {
     let during: Vec<SinkRow> = (10..20).map(|i| row("a", i, 1, &i.to_string())).collect();
     s.deliver(&before).await.expect("delivered while up");
 
+    // A restart between two batches (maintenance) is not an outage: the connection kept from
+    // the first batch is dead, a fresh one is made at once.
+    pg.stop();
+    pg.start_again();
+    let d = s.deliver(&before).await.expect("delivered after a restart");
+    assert_eq!((d.inserted, d.duplicates), (0, 10));
+
     pg.stop();
     // The open connection was cut, and a sink that never connected cannot connect.
     for attempt in [&s, &sink(&url, None)] {

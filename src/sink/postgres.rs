@@ -138,10 +138,32 @@ impl PostgresSink {
     ) -> Result<Delivered, SinkError> {
         // Taken out, and put back only after a success: any failure means a fresh connection
         // (and a fresh migration check) next time.
-        let connection = match slot.take() {
-            Some(c) => c,
-            None => self.open().await?,
+        let (connection, kept) = match slot.take() {
+            Some(c) => (c, true),
+            None => (self.open().await?, false),
         };
+        let delivered = match self.insert(&connection, batch).await {
+            // A connection kept from an earlier batch may have been cut since (a server
+            // restart, an idle timeout in a proxy): one fresh try before reporting an outage.
+            // Safe because the insert is idempotent.
+            Err(e) if kept && e.is_unavailable() => {
+                drop(connection);
+                let connection = self.open().await?;
+                let delivered = self.insert(&connection, batch).await?;
+                *slot = Some(connection);
+                return Ok(delivered);
+            }
+            other => other?,
+        };
+        *slot = Some(connection);
+        Ok(delivered)
+    }
+
+    async fn insert(
+        &self,
+        connection: &Connection,
+        batch: &Batch<'_>,
+    ) -> Result<Delivered, SinkError> {
         let rows = connection
             .client
             .query(
@@ -163,7 +185,6 @@ impl PostgresSink {
             )
             .await
             .map_err(|e| classify(self.name(), &e))?;
-        *slot = Some(connection);
         let mut inserted = 0;
         for row in &rows {
             let fresh: bool = row.try_get(0).map_err(|e| classify(self.name(), &e))?;
