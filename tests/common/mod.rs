@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod pages;
+pub mod postgres;
 
 use axum::body::Body;
 use axum::http::{Request, Response, StatusCode};
