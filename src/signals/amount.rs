@@ -82,7 +82,16 @@ const BARE_QUALIFIERS: &[&str] = &[
 const LOWER_BOUND_QUALIFIERS: &[&str] = &["超过", "逾", "超", "过", "上"];
 
 /// Words after an amount that make it a class of things (`亿元级`, `超10亿元项目`).
-const CLASS_NOUNS: &[&str] = &["级", "项目", "企业", "产业", "集群", "园区", "以上项目"];
+const CLASS_NOUNS: &[&str] = &[
+    "级",
+    "项目",
+    "企业",
+    "产业",
+    "集群",
+    "园区",
+    "楼宇",
+    "以上项目",
+];
 
 /// Words that say the number just after them is money even without a currency (`总投资50亿`).
 /// Matched as the end of the text before the number, after [`CONTEXT_FILLER`] is skipped.
@@ -143,7 +152,110 @@ const MONEY_CONTEXT: &[&str] = &[
 /// Characters that may stand between a money word and its number (`总投资达到约50亿`).
 const CONTEXT_FILLER: &[char] = &[
     '达', '到', '约', '超', '过', '逾', '近', '为', '共', '计', '合', '累', '总', '了', '突', '破',
-    '高', '将', '接', '已', '预', '可', '最', '仅', '只', '有', '是', '额', '增', '至', ' ',
+    '高', '将', '接', '已', '预', '可', '最', '仅', '只', '有', '是', '额', '增', '至', '在', ' ',
+];
+
+/// Units a rate is quoted per (`每平方米1.2万元`, `每股3.85元`); not time (`每年500万元` is a sum).
+const PER_UNITS: &[&str] = &[
+    "人",
+    "册",
+    "本",
+    "股",
+    "亩",
+    "平方米",
+    "平米",
+    "吨",
+    "件",
+    "台",
+    "辆",
+    "条",
+    "个",
+    "次",
+    "套",
+    "张",
+    "份",
+    "度",
+    "千瓦时",
+    "兆瓦时",
+    "瓦",
+    "公斤",
+    "斤",
+    "克",
+    "升",
+    "注",
+    "只",
+    "头",
+    "间",
+    "户",
+    "家",
+    "床",
+    "位",
+    "小时",
+    "桶",
+    "立方米",
+    "方",
+];
+
+/// Nouns of unit prices: the number after them is a rate (`上网电价0.1元左右`).
+const PRICE_NOUNS: &[&str] = &[
+    "电价",
+    "单价",
+    "均价",
+    "房价",
+    "油价",
+    "票价",
+    "水价",
+    "气价",
+    "地价",
+    "股价",
+    "发行价",
+    "起价",
+    "租金单价",
+    "面额",
+    "单张",
+];
+
+/// What a bar defines (`超过1亿元的项目`, `5000万元至1亿元的企业`).
+const CLASS_AFTER_DE: &[&str] = &[
+    "企业",
+    "项目",
+    "纳税人",
+    "单位",
+    "个人",
+    "工业",
+    "小型",
+    "小规模",
+    "重大",
+    "产业",
+    "公司",
+    "主体",
+    "家庭",
+    "工程",
+    "楼宇",
+    "增值税",
+    "机构",
+    "商户",
+    "客户",
+];
+
+/// Words before an amount that compare it with something (`低于100万元的企业`): with 的 after
+/// the amount it is a bar, not an amount.
+const COMPARISONS: &[&str] = &[
+    "低于",
+    "高于",
+    "不超过",
+    "不低于",
+    "少于",
+    "多于",
+    "超过",
+    "不足",
+    "不到",
+    "达到",
+    "以上",
+    "超",
+    "逾",
+    "满",
+    "突破",
 ];
 
 /// Characters that, right after 万/亿 with no currency, make the number a count or a measure
@@ -580,8 +692,9 @@ fn read_tail(text: &str, mut pos: usize, qualifier: Option<&str>, bare: bool) ->
     for w in ["及以上", "以上", "以下", "以内", "之内"] {
         if let Some(after) = rest.strip_prefix(w) {
             let end = pos + w.len();
-            // `9330亿元以上。` states an amount; `10亿元以上项目`, `…以上的企业` set a bar.
-            let closed = is_boundary(after.chars().next());
+            // `9330亿元以上。` states an amount; `10亿元以上项目`, `…以上的企业`,
+            // `10万元以下(含本数)的纳税人` set a bar.
+            let closed = is_boundary(after.chars().next()) && !class_follows(text, end);
             return Tail {
                 end,
                 reject: !closed,
@@ -663,6 +776,14 @@ fn with_currency(text: &str, start: usize, end: usize) -> Option<(Amount, usize)
     {
         return None;
     }
+    // `7万元美金`: the yuan sign written before the real currency.
+    let currency = match (
+        currency,
+        text[end..].starts_with("美金") || text[end..].starts_with("美元"),
+    ) {
+        (Currency::Cny, true) if word == "元" => Currency::Usd,
+        (c, _) => c,
+    };
     let num_end = cur_start;
     let num_start = run_start(text, num_end)?;
     if num_start == num_end {
@@ -710,7 +831,14 @@ fn unit_without_currency(text: &str, end: usize) -> Option<(Amount, usize)> {
     }
     let number = parse_number(&text[num_start..num_end])?;
     let qual_start = num_start - ends_with_any(&text[..num_start], QUALIFIERS).map_or(0, str::len);
-    if !money_context(text, qual_start) && !money_context(text, num_start) {
+    // `投资是在100亿~120亿`: the money word stands before the range's lower bound.
+    let range_start = ends_with_any(&text[..num_start], &["-", "~", "至", "到"])
+        .and_then(|sep| run_start(text, num_start - sep.len()))
+        .unwrap_or(num_start);
+    if !money_context(text, qual_start)
+        && !money_context(text, num_start)
+        && !money_context(text, range_start)
+    {
         return None;
     }
     finish(text, num_start, num_end, number, Currency::Cny)
@@ -732,7 +860,7 @@ fn finish(
         None => (head, num_start),
     };
     // `每万元GDP`, `单位:亿元` — a rate or a unit.
-    if head.ends_with('每') || head.ends_with("单位") {
+    if head.ends_with('每') || head.ends_with("单位") || is_rate_head(head) {
         return None;
     }
     let qualifier = ends_with_any(head, QUALIFIERS);
@@ -740,6 +868,14 @@ fn finish(
     let bare = number.bare_leading || number.units_only;
     let tail = read_tail(text, cur_end, qualifier.or(bare_qualifier), bare);
     if tail.reject {
+        return None;
+    }
+    // `低于100万元(含100万元)的小型微利企业`, `投资超过1亿元的项目`, and lists of bars
+    // (`营收首次突破100亿元、50亿元的企业`): a bar that defines a class.
+    let list_head = &text[..list_start(text, prefix_start)];
+    if ends_with_any(list_head, COMPARISONS).is_some()
+        && class_follows(text, list_end(text, tail.end))
+    {
         return None;
     }
     if number.units_only && bare_qualifier.is_none() {
@@ -775,6 +911,10 @@ fn finish(
                 && v.lt(number.value)
                 && !text[..low_start].ends_with(['-', '~', '.', '从', '由'])
             {
+                // `5000万元至1亿元的企业`: a class of companies.
+                if class_follows(text, tail.end) {
+                    return None;
+                }
                 let low_qual = ends_with_any(&text[..low_start], QUALIFIERS);
                 start = low_start - low_qual.map_or(0, str::len);
                 lower_value = Some(v);
@@ -795,6 +935,83 @@ fn finish(
         },
         end,
     ))
+}
+
+/// Is the number that follows `head` a rate: `每平方米200元`, `每股3.85元`, `每10股派2.5元`,
+/// `上网电价0.1元`, or a later item of such a list (`每千瓦时0.375元、0.355元`)?
+/// The clause before the number (back to punctuation other than `、`) is read.
+fn is_rate_head(head: &str) -> bool {
+    let clause_start = head
+        .char_indices()
+        .rev()
+        .find(|(_, c)| {
+            matches!(
+                c,
+                ',' | '。' | ';' | ':' | '!' | '?' | '(' | ')' | '“' | '”'
+            )
+        })
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let clause = &head[clause_start..];
+    if PRICE_NOUNS.iter().any(|p| clause.contains(p)) {
+        return true;
+    }
+    clause.match_indices('每').any(|(i, w)| {
+        let after = clause[i + w.len()..].trim_start_matches(|c: char| c.is_ascii_digit());
+        PER_UNITS.iter().any(|u| after.starts_with(u))
+    })
+}
+
+const LIST_JOINS: &[&str] = &["、", "和", "或", "及"];
+
+/// The start of a list of amounts that ends with the number at `start` (`100亿元、50亿元、…`).
+fn list_start(text: &str, mut start: usize) -> usize {
+    while let Some(join) = ends_with_any(&text[..start], LIST_JOINS) {
+        let item_end = start - join.len();
+        let Some((cur, _)) = currency_ending_at(text, item_end) else {
+            break;
+        };
+        match run_start(text, cur) {
+            Some(s) if s < cur => start = s,
+            _ => break,
+        }
+    }
+    start
+}
+
+/// The end of a list of amounts that starts with the amount ending at `end`.
+fn list_end(text: &str, mut end: usize) -> usize {
+    'items: while let Some(join) = starts_with_any(&text[end..], LIST_JOINS) {
+        let mut pos = end + join.len();
+        let mut digits = false;
+        for c in text[pos..].chars() {
+            if is_numeral_char(c) {
+                digits = true;
+                pos += c.len_utf8();
+            } else {
+                break;
+            }
+        }
+        match currency_starting_at(text, pos) {
+            Some((e, _)) if digits => end = e,
+            _ => break 'items,
+        }
+    }
+    end
+}
+
+/// Does a class of things follow at `pos` (`的企业`, `(含100万元)的小型微利企业`)?
+fn class_follows(text: &str, pos: usize) -> bool {
+    let mut rest = &text[pos..];
+    if let Some(inner) = rest.strip_prefix('(')
+        && let Some(close) = inner.find(')')
+        && close < 40
+    {
+        rest = &inner[close + 1..];
+    }
+    match rest.strip_prefix('的') {
+        Some(after) => starts_with_any(after, CLASS_AFTER_DE).is_some(),
+        None => false,
+    }
 }
 
 /// Reads one amount written alone, as in a filter setting (`10亿元`, `5000万美元`, `3亿`):
