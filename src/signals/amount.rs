@@ -147,12 +147,18 @@ const MONEY_CONTEXT: &[&str] = &[
     "交易规模",
     "管理规模",
     "人民币",
+    "存款",
+    "投入",
+    "回报",
+    "损失",
+    "经费",
+    "资本金",
 ];
 
 /// Characters that may stand between a money word and its number (`总投资达到约50亿`).
 const CONTEXT_FILLER: &[char] = &[
     '达', '到', '约', '超', '过', '逾', '近', '为', '共', '计', '合', '累', '总', '了', '突', '破',
-    '高', '将', '接', '已', '预', '可', '最', '仅', '只', '有', '是', '额', '增', '至', '在', ' ',
+    '高', '将', '接', '已', '预', '可', '最', '仅', '只', '有', '是', '额', '增', '至', '在', '能', ' ',
 ];
 
 /// Units a rate is quoted per (`每平方米1.2万元`, `每股3.85元`); not time (`每年500万元` is a sum).
@@ -957,7 +963,8 @@ fn is_rate_head(head: &str) -> bool {
     }
     clause.match_indices('每').any(|(i, w)| {
         let after = clause[i + w.len()..].trim_start_matches(|c: char| c.is_ascii_digit());
-        PER_UNITS.iter().any(|u| after.starts_with(u))
+        // `每个月` is time, like `每年`: a monthly sum is a sum.
+        !after.starts_with("个月") && PER_UNITS.iter().any(|u| after.starts_with(u))
     })
 }
 

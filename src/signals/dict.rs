@@ -155,7 +155,8 @@ impl Dictionary {
             let Ok(stage) = e.name.parse::<Stage>() else {
                 continue;
             };
-            for a in std::iter::once(&e.name).chain(&e.aliases) {
+            // A stage's label matches only when listed as a synonym: 政策 alone is too broad.
+            for a in &e.aliases {
                 table.push((a.clone(), Hit::Stage(stage)));
             }
             for b in &e.blockers {
