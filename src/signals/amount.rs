@@ -158,7 +158,8 @@ const MONEY_CONTEXT: &[&str] = &[
 /// Characters that may stand between a money word and its number (`总投资达到约50亿`).
 const CONTEXT_FILLER: &[char] = &[
     '达', '到', '约', '超', '过', '逾', '近', '为', '共', '计', '合', '累', '总', '了', '突', '破',
-    '高', '将', '接', '已', '预', '可', '最', '仅', '只', '有', '是', '额', '增', '至', '在', '能', ' ',
+    '高', '将', '接', '已', '预', '可', '最', '仅', '只', '有', '是', '额', '增', '至', '在', '能',
+    ' ',
 ];
 
 /// Units a rate is quoted per (`每平方米1.2万元`, `每股3.85元`); not time (`每年500万元` is a sum).

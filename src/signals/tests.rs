@@ -402,10 +402,3 @@ fn the_issue_example() {
         })
     );
 }
-
-#[test]
-fn scratch_debug() {
-    for t in ["财政在粮食生产上投入 100万,投资回报可能是400万或者更多", "对购买新能源汽车的个人消费者", "投入100万,"] {
-        eprintln!("{t}: {:?}", extract("", t));
-    }
-}
