@@ -282,6 +282,19 @@ fn ends_with_any(head: &str, words: &[&str]) -> bool {
     words.iter().any(|w| head.ends_with(w))
 }
 
+/// The last characters of the boundary words: most characters of a name are none of them, and
+/// this test spares the word list there.
+static BOUNDARY_LAST: std::sync::LazyLock<Vec<char>> = std::sync::LazyLock::new(|| {
+    let mut v: Vec<char> = BOUNDARY_WORDS
+        .iter()
+        .chain(WEAK_BOUNDARY_WORDS)
+        .filter_map(|w| w.chars().next_back())
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+});
+
 /// Where the organisation name that ends with the suffix at `start..end` starts, if a clean
 /// name does.
 pub(super) fn name_start(text: &str, start: usize, end: usize, suffix: Suffix) -> Option<usize> {
@@ -301,11 +314,14 @@ pub(super) fn name_start(text: &str, start: usize, end: usize, suffix: Suffix) -
     let mut depth = 0u32;
     loop {
         let head = &text[..left];
-        if ends_with_any(head, BOUNDARY_WORDS) {
-            break;
-        }
-        if chars >= 3 && ends_with_any(head, WEAK_BOUNDARY_WORDS) {
-            break;
+        let last = head.chars().next_back();
+        if last.is_some_and(|c| BOUNDARY_LAST.binary_search(&c).is_ok()) {
+            if ends_with_any(head, BOUNDARY_WORDS) {
+                break;
+            }
+            if chars >= 3 && ends_with_any(head, WEAK_BOUNDARY_WORDS) {
+                break;
+            }
         }
         // `2023年1月武汉……` — a date ends the text before a name.
         let mut tail = head.chars().rev();

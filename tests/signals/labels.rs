@@ -299,6 +299,9 @@ fn context_of(doc: &Doc, needle: &str) -> String {
     }
 }
 
+/// A labelled set of names, or `None` where that kind was not labelled.
+type Labelled = Option<BTreeSet<String>>;
+
 /// Scores `found` against one document's labels, adding to `scores` (indexed like [`KINDS`]).
 pub fn score(doc: &Doc, found: &Signals, scores: &mut [Score; 5], misses: &mut Vec<Miss>) {
     let e = &doc.expected;
@@ -347,7 +350,7 @@ pub fn score(doc: &Doc, found: &Signals, scores: &mut [Score; 5], misses: &mut V
             }
         }
     }
-    let sets: [(usize, &Option<BTreeSet<String>>, Vec<String>); 4] = [
+    let sets: [(usize, &Labelled, Vec<String>); 4] = [
         (
             1,
             &e.stages,
