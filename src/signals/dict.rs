@@ -319,9 +319,7 @@ impl Dictionary {
         let mut resume = 0usize;
         std::iter::from_fn(move || {
             while let Some((i, c)) = chars.next() {
-                let Some(&(_, d)) = chars.peek() else {
-                    return None;
-                };
+                let &(_, d) = chars.peek()?;
                 if i < resume || !self.gate.may_start(c, d) {
                     continue;
                 }
