@@ -93,7 +93,7 @@ impl Metrics {
         );
         registry.register(
             "digest_sends",
-            "Digest deliveries by digest and result (sent, failed)",
+            "Digest deliveries by digest and result (sent, failed, refused: for good, not retried)",
             digests.clone(),
         );
         registry.register(
@@ -173,6 +173,18 @@ impl Metrics {
             .get_or_create(&DigestLabels {
                 digest: digest.to_owned(),
                 result: if sent { "sent" } else { "failed" }.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts one digest the server refused for good (`result="refused"`): reported, not
+    /// retried; its items wait for the next digest.
+    pub fn digest_refused(&self, digest: &str) {
+        self.inner
+            .digests
+            .get_or_create(&DigestLabels {
+                digest: digest.to_owned(),
+                result: "refused".to_owned(),
             })
             .inc();
     }
