@@ -392,7 +392,10 @@ async fn digest(
                 } else {
                     String::new()
                 };
-                writeln!(out, "{name}: digest of {items} items sent to {to}{retry}{more}")?;
+                writeln!(
+                    out,
+                    "{name}: digest of {items} items sent to {to}{retry}{more}"
+                )?;
             }
             // A refusal for good says itself what becomes of the items.
             DigestOutcome::Failed(e) if e.is_refusal() => {

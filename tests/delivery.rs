@@ -37,7 +37,8 @@ fn article(site: &Site, path: &str, title: &str, body: &str) {
     );
 }
 
-const SETTINGS: &str = "[settings]\nstate_dir = \"state\"\nper_host_delay_ms = 0\nrecheck_days = 0\n";
+const SETTINGS: &str =
+    "[settings]\nstate_dir = \"state\"\nper_host_delay_ms = 0\nrecheck_days = 0\n";
 
 /// What an SMTP peer saw of one message.
 #[derive(Debug, Clone)]
@@ -196,7 +197,10 @@ async fn a_digest_refused_as_too_large_does_not_wedge_the_queue_and_loses_nothin
     let received = peer.received();
     let accepted: Vec<&Received> = received.iter().filter(|r| r.accepted).collect();
     assert_eq!(
-        accepted.iter().map(|r| articles_in(&r.subject)).sum::<usize>(),
+        accepted
+            .iter()
+            .map(|r| articles_in(&r.subject))
+            .sum::<usize>(),
         8,
         "every article once, the refused digest's six and the two new: {received:?}"
     );
@@ -242,7 +246,10 @@ async fn smtp_auth_on_plain_smtp_to_another_host_is_refused_by_validate_and_dige
     }
     for fixed in [
         insecure.replace(":587\"", ":587?tls=required\""),
-        insecure.replace("smtp://nw@mail.example.org:587", "smtps://nw@mail.example.org"),
+        insecure.replace(
+            "smtp://nw@mail.example.org:587",
+            "smtps://nw@mail.example.org",
+        ),
         format!("{insecure}allow_insecure_auth = true\n"),
     ] {
         let (out, _) = run(&fixed, &["validate"]).await;
@@ -381,7 +388,10 @@ impl RateLimitedRobot {
                 let now = Instant::now();
                 let accepted = {
                     let mut recent = recent.lock().expect("recent");
-                    while recent.front().is_some_and(|t| now.duration_since(*t) >= window) {
+                    while recent
+                        .front()
+                        .is_some_and(|t| now.duration_since(*t) >= window)
+                    {
                         recent.pop_front();
                     }
                     let ok = recent.len() < limit;
@@ -499,7 +509,10 @@ async fn a_chat_digest_cut_off_by_the_rate_limit_resumes_at_the_failed_part() {
         .map(|(_, t)| part_of(t))
         .collect();
     let total = accepted.first().map_or(0, |p| p.1);
-    assert!(total > 10, "the digest needs more parts than the limit: {total}");
+    assert!(
+        total > 10,
+        "the digest needs more parts than the limit: {total}"
+    );
     assert_eq!(
         accepted,
         (1..=total).map(|n| (n, total)).collect::<Vec<_>>(),
@@ -510,7 +523,10 @@ async fn a_chat_digest_cut_off_by_the_rate_limit_resumes_at_the_failed_part() {
         .filter(|(ok, _)| !*ok)
         .map(|(_, t)| part_of(t).0)
         .collect();
-    assert!(failures >= 2 && refused.len() == failures as usize, "{messages:?}");
+    assert!(
+        failures >= 2 && refused.len() == failures as usize,
+        "{messages:?}"
+    );
     for (i, (ok, title)) in messages.iter().enumerate().skip(1) {
         if *ok && !messages[i - 1].0 {
             assert_eq!(
@@ -536,7 +552,10 @@ async fn chat_parts_are_paced_to_the_robots_limit() {
         .deliver(&store, chrono_tz::Asia::Shanghai, &[])
         .await
         .unwrap_or_else(|e| panic!("{e}: {:?}", robot.messages()));
-    assert!(matches!(sent, Delivery::Sent { attempt: 1, .. }), "{sent:?}");
+    assert!(
+        matches!(sent, Delivery::Sent { attempt: 1, .. }),
+        "{sent:?}"
+    );
     let messages = robot.messages();
     assert!(messages.len() > 10, "{}", messages.len());
     assert!(
@@ -611,6 +630,9 @@ async fn the_daemon_stops_promptly_while_a_template_would_loop_on_a_real_digest(
         .expect("daemon output");
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(0), "{err}");
-    assert!(err.contains("budget"), "the render was stopped and logged: {err}");
+    assert!(
+        err.contains("budget"),
+        "the render was stopped and logged: {err}"
+    );
     assert!(!w.path().join("state/outbox").exists(), "nothing sent");
 }

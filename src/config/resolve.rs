@@ -41,10 +41,7 @@ fn digest(d: DigestDraft, p: &mut Problems) -> Option<DigestSettings> {
             if let Some(url) = &smtp {
                 let parsed = url::Url::parse(url).ok();
                 let in_url = parsed.as_ref().is_some_and(|u| u.password().is_some());
-                if (password.is_some() || in_url)
-                    && exposes_password(url)
-                    && !allow_insecure_auth
-                {
+                if (password.is_some() || in_url) && exposes_password(url) && !allow_insecure_auth {
                     // The host only: the URL may hold the password itself.
                     let host = parsed
                         .as_ref()

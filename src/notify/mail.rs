@@ -182,7 +182,8 @@ pub fn exposes_password(smtp_url: &str) -> bool {
         // `smtp:` is not a special scheme to the URL parser, so an IPv4 address comes as text.
         Some(url::Host::Domain(d)) => {
             d.eq_ignore_ascii_case("localhost")
-                || d.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+                || d.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
         }
         None => false,
     };

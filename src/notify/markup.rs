@@ -114,7 +114,10 @@ mod tests {
             out,
             "［点此］（https://evil.example/x） ！［］（https://evil.example/t.png） ＜font color=red＞"
         );
-        assert_eq!(Markup::Chat.escape("**粗**\n# 标题 `代码`"), "＊＊粗＊＊ ＃ 标题 ｀代码｀");
+        assert_eq!(
+            Markup::Chat.escape("**粗**\n# 标题 `代码`"),
+            "＊＊粗＊＊ ＃ 标题 ｀代码｀"
+        );
     }
 
     #[test]

@@ -82,10 +82,13 @@ mod tests {
 
     #[test]
     fn the_strictest_of_several_limits_wins() {
-        let feishu = [Pace::per_minute(100), Pace {
-            messages: 5,
-            per: Duration::from_secs(1),
-        }];
+        let feishu = [
+            Pace::per_minute(100),
+            Pace {
+                messages: 5,
+                per: Duration::from_secs(1),
+            },
+        ];
         let burst: Vec<_> = (0..5).map(|_| at(10)).collect();
         assert_eq!(wait(&feishu, &burst, at(10)), Duration::from_secs(1));
         let minute: Vec<_> = (0..100).map(|i| at(i / 2)).collect();

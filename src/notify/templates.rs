@@ -694,7 +694,8 @@ mod tests {
 
     #[test]
     fn markdown_templates_escape_page_text_and_keep_their_own_markup() {
-        let hostile = "[点此](https://evil.example/x) ![](https://evil.example/t.png) <font color=red>";
+        let hostile =
+            "[点此](https://evil.example/x) ![](https://evil.example/t.png) <font color=red>";
         let items = vec![item(
             1,
             &format!("招商引资{hostile}"),
@@ -712,18 +713,37 @@ mod tests {
             let t = Templates::load(None, Format::Markdown(markup), 10)
                 .unwrap_or_else(|e| panic!("{e}"));
             let r = t
-                .render("d", &items, &filter, &[], chrono_tz::Asia::Shanghai, Utc::now(), 3)
+                .render(
+                    "d",
+                    &items,
+                    &filter,
+                    &[],
+                    chrono_tz::Asia::Shanghai,
+                    Utc::now(),
+                    3,
+                )
                 .ok()
                 .flatten()
                 .unwrap_or_else(|| panic!("rendered"));
             // Markup starts where its first character is not escaped by a backslash.
             for planted in ["](https://evil", "<font", "![]"] {
-                let live = r.text.match_indices(planted).any(|(i, _)| !r.text[..i].ends_with('\\'));
+                let live = r
+                    .text
+                    .match_indices(planted)
+                    .any(|(i, _)| !r.text[..i].ends_with('\\'));
                 assert!(!live, "{planted}: {}", r.text);
             }
             assert!(r.text.contains(&markup.escape(hostile)), "{}", r.text);
-            assert!(r.text.contains("**招商引资**"), "highlights stay markup: {}", r.text);
-            assert!(r.text.contains("](http://h/1)"), "the link stays a link: {}", r.text);
+            assert!(
+                r.text.contains("**招商引资**"),
+                "highlights stay markup: {}",
+                r.text
+            );
+            assert!(
+                r.text.contains("](http://h/1)"),
+                "the link stays a link: {}",
+                r.text
+            );
             assert!(r.text.contains("3 more"), "{}", r.text);
         }
     }

@@ -153,7 +153,12 @@ impl Store {
         Ok(out)
     }
 
-    fn pending_item(&self, digest: &str, id: ArticleId, v: &[u8]) -> Result<PendingItem, StoreError> {
+    fn pending_item(
+        &self,
+        digest: &str,
+        id: ArticleId,
+        v: &[u8],
+    ) -> Result<PendingItem, StoreError> {
         let entry = decode_entry(v)?;
         let Some(article) = self.article(id)? else {
             return Err(corrupt(
