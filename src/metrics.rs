@@ -246,6 +246,7 @@ mod tests {
         m.fetch("qiaokou", "timeout");
         m.articles("qiaokou", "new", 3);
         m.digest("digest", false);
+        m.digest_refused("digest");
         m.set_pending("digest", 5);
         m.set_source("qiaokou", 1_751_400_000, 0, false);
         m.set_source("down", 0, 3, true);
@@ -261,6 +262,9 @@ mod tests {
             text.contains(r#"newswatch_digest_sends_total{digest="digest",result="failed"} 1"#)
         );
         assert!(text.contains(r#"newswatch_queue_depth{digest="digest"} 5"#));
+        assert!(
+            text.contains(r#"newswatch_digest_sends_total{digest="digest",result="refused"} 1"#)
+        );
         assert!(
             text.contains(
                 r#"newswatch_last_success_timestamp_seconds{source="qiaokou"} 1751400000"#

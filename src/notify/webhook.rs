@@ -833,6 +833,42 @@ mod tests {
     }
 
     #[test]
+    fn refusals_are_permanent_unless_waiting_can_help() {
+        let platform = |code| WebhookError::Platform {
+            digest: "d".into(),
+            part: 1,
+            parts: 1,
+            code,
+            message: String::new(),
+        };
+        let http = |status, answer: &str| WebhookError::Http {
+            digest: "d".into(),
+            part: 1,
+            parts: 1,
+            status,
+            answer: answer.into(),
+        };
+        for later in [45009, 130101, 11232, 99991400, -1] {
+            assert_eq!(platform(later).refusal(), None, "{later}");
+        }
+        assert_eq!(platform(93000).refusal(), Some(Refusal::Rejected));
+        assert_eq!(platform(310000).refusal(), Some(Refusal::Rejected));
+        assert_eq!(platform(40058).refusal(), Some(Refusal::TooLarge));
+        assert_eq!(platform(460101).refusal(), Some(Refusal::TooLarge));
+        assert_eq!(http(429, "").refusal(), None);
+        assert_eq!(http(502, "").refusal(), None);
+        assert_eq!(
+            http(
+                400,
+                r#"{"code":99991400,"msg":"request trigger frequency limit"}"#
+            )
+            .refusal(),
+            None
+        );
+        assert_eq!(http(404, "not found").refusal(), Some(Refusal::Rejected));
+    }
+
+    #[test]
     fn answers_are_read_per_platform() {
         let ding = ChatKind::DingTalk { secret: None };
         let feishu = ChatKind::Feishu { secret: None };
