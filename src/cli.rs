@@ -11,7 +11,7 @@ use crate::crawl::{CrawlReport, Crawler, build};
 use crate::daemon::RunError;
 use crate::extract::FieldSelectors;
 use crate::fetch::{FetchError, Fetched, Fetcher, charset};
-use crate::notify::{Delivery, Digest, NotifyError, Routing};
+use crate::notify::{Delivery, Digest, MAX_DIGESTS_PER_RUN, NotifyError, Routing};
 use crate::status::Status;
 use crate::store::{ArticleId, DigestRecord, Store, StoreError};
 use chrono::NaiveDate;
@@ -272,24 +272,34 @@ pub async fn digest(
         .iter()
         .filter(|d| only.is_none_or(|n| n == d.name()))
     {
-        let outcome = if dry_run {
-            DigestOutcome::Preview(
-                digest
-                    .preview(&store, tz, &failing)
-                    .map_err(CliError::Digests)?,
-            )
-        } else {
-            match digest.deliver(&store, tz, &failing).await {
-                Ok(d) => DigestOutcome::Delivered(d),
-                Err(NotifyError::Store(e)) => return Err(e.into()),
-                Err(e) => DigestOutcome::Failed(e),
+        // What the size caps leave goes out in the next digest, right after, up to a limit.
+        for _ in 0..MAX_DIGESTS_PER_RUN {
+            let outcome = if dry_run {
+                DigestOutcome::Preview(
+                    digest
+                        .preview(&store, tz, &failing)
+                        .map_err(CliError::Digests)?,
+                )
+            } else {
+                match digest.deliver(&store, tz, &failing).await {
+                    Ok(d) => DigestOutcome::Delivered(d),
+                    Err(NotifyError::Store(e)) => return Err(e.into()),
+                    Err(e) => DigestOutcome::Failed(e),
+                }
+            };
+            let again = matches!(
+                outcome,
+                DigestOutcome::Delivered(Delivery::Sent { more_pending, .. }) if more_pending > 0
+            );
+            runs.push(DigestRun {
+                name: digest.name().to_owned(),
+                destination: digest.destination(),
+                outcome,
+            });
+            if !again {
+                break;
             }
-        };
-        runs.push(DigestRun {
-            name: digest.name().to_owned(),
-            destination: digest.destination(),
-            outcome,
-        });
+        }
     }
     Ok(runs)
 }

@@ -8,7 +8,7 @@
 
 use crate::config::Config;
 use crate::crawl::{Crawler, Source};
-use crate::notify::{Delivery, Digest, Routing};
+use crate::notify::{Delivery, Digest, MAX_DIGESTS_PER_RUN, Routing};
 use crate::schedule::Schedule;
 use crate::status::Status;
 use crate::store::Store;
@@ -150,6 +150,7 @@ async fn deliver_with_retries(
     let tz = config.settings.timezone;
     let schedule: &Schedule = &digest.settings.schedule;
     let mut wait = retry_base;
+    let mut sent = 0;
     loop {
         let failing = match Status::from_store(config, store) {
             Ok(status) => status.failing(),
@@ -159,14 +160,26 @@ async fn deliver_with_retries(
             }
         };
         let result = digest.deliver(store, tz, &failing).await;
-        if !matches!(result, Ok(Delivery::NothingPending)) {
-            metrics.digest(digest.name(), result.is_ok());
+        match &result {
+            Ok(Delivery::NothingPending) => {}
+            Err(e) if e.is_refusal() => metrics.digest_refused(digest.name()),
+            other => metrics.digest(digest.name(), other.is_ok()),
         }
         match result {
             Ok(outcome) => {
                 tracing::info!(digest = %digest.name(), ?outcome, "digest run");
+                // What the size caps left goes out next, up to a limit per run.
+                sent += 1;
+                if matches!(outcome, Delivery::Sent { more_pending, .. } if more_pending > 0)
+                    && sent < MAX_DIGESTS_PER_RUN
+                {
+                    wait = retry_base;
+                    continue;
+                }
                 return;
             }
+            // Reported (logged by the digest, counted above); sending again cannot help.
+            Err(e) if e.is_refusal() => return,
             Err(e) => {
                 let now = chrono::Utc::now().with_timezone(&tz);
                 let next_run = schedule.next_after(now);

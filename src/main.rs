@@ -377,13 +377,30 @@ async fn digest(
             DigestOutcome::Delivered(Delivery::NothingPending) => {
                 writeln!(out, "{name}: nothing pending; no digest sent")?
             }
-            DigestOutcome::Delivered(Delivery::Sent { items, attempt }) => {
+            DigestOutcome::Delivered(Delivery::Sent {
+                items,
+                attempt,
+                more_pending,
+            }) => {
                 let retry = if attempt > 1 {
                     format!(" (attempt {attempt})")
                 } else {
                     String::new()
                 };
-                writeln!(out, "{name}: digest of {items} items sent to {to}{retry}")?;
+                let more = if more_pending > 0 {
+                    format!("; {more_pending} more pending")
+                } else {
+                    String::new()
+                };
+                writeln!(
+                    out,
+                    "{name}: digest of {items} items sent to {to}{retry}{more}"
+                )?;
+            }
+            // A refusal for good says itself what becomes of the items.
+            DigestOutcome::Failed(e) if e.is_refusal() => {
+                eprintln!("newswatch: {:#}", anyhow::Error::from(e));
+                failed.push(run.name);
             }
             DigestOutcome::Failed(e) => {
                 eprintln!(

@@ -93,7 +93,7 @@ impl Metrics {
         );
         registry.register(
             "digest_sends",
-            "Digest deliveries by digest and result (sent, failed)",
+            "Digest deliveries by digest and result (sent, failed, refused: for good, not retried)",
             digests.clone(),
         );
         registry.register(
@@ -177,6 +177,18 @@ impl Metrics {
             .inc();
     }
 
+    /// Counts one digest the server refused for good (`result="refused"`): reported, not
+    /// retried; its items wait for the next digest.
+    pub fn digest_refused(&self, digest: &str) {
+        self.inner
+            .digests
+            .get_or_create(&DigestLabels {
+                digest: digest.to_owned(),
+                result: "refused".to_owned(),
+            })
+            .inc();
+    }
+
     /// Sets the gauges read from the store at scrape time: articles pending for `digest`
     /// (exposed as `newswatch_queue_depth`, the name dashboards already use).
     pub fn set_pending(&self, digest: &str, depth: usize) {
@@ -234,6 +246,7 @@ mod tests {
         m.fetch("qiaokou", "timeout");
         m.articles("qiaokou", "new", 3);
         m.digest("digest", false);
+        m.digest_refused("digest");
         m.set_pending("digest", 5);
         m.set_source("qiaokou", 1_751_400_000, 0, false);
         m.set_source("down", 0, 3, true);
@@ -249,6 +262,9 @@ mod tests {
             text.contains(r#"newswatch_digest_sends_total{digest="digest",result="failed"} 1"#)
         );
         assert!(text.contains(r#"newswatch_queue_depth{digest="digest"} 5"#));
+        assert!(
+            text.contains(r#"newswatch_digest_sends_total{digest="digest",result="refused"} 1"#)
+        );
         assert!(
             text.contains(
                 r#"newswatch_last_success_timestamp_seconds{source="qiaokou"} 1751400000"#

@@ -67,6 +67,8 @@ impl SourceStatus {
 pub struct DigestStatus {
     pub name: String,
     pub pending: usize,
+    /// When the last digest built was refused for good: when, and what the server said.
+    pub refused: Option<String>,
 }
 
 /// Everything `status` and `/status` show.
@@ -135,6 +137,15 @@ impl Status {
                     .map(|d| DigestStatus {
                         name: d.name.clone(),
                         pending: store.pending_len(&d.name),
+                        refused: store.last_digest(&d.name).ok().flatten().and_then(|r| {
+                            let at = r.delivery.refused_at?;
+                            Some(format!(
+                                "{}: {}",
+                                at.with_timezone(&config.settings.timezone)
+                                    .format("%Y-%m-%d %H:%M"),
+                                r.last_error.unwrap_or_default()
+                            ))
+                        }),
                     })
                     .collect(),
             ),
@@ -238,6 +249,9 @@ impl Status {
         }
         for d in self.digests.iter().flatten() {
             let _ = writeln!(out, "digest {}: {} waiting", d.name, d.pending);
+            if let Some(refused) = &d.refused {
+                let _ = writeln!(out, "  last digest refused for good at {refused}");
+            }
         }
         out
     }

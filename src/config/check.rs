@@ -10,8 +10,8 @@ use super::raw::{FetchKeys, RawChat, RawDigest, RawSettings, RawSource};
 use crate::crawl::{Source, SourceKind};
 use crate::extract::FieldSelectors;
 use crate::fetch::FetchSettings;
-use crate::notify::ChatKind;
 use crate::notify::filter::{Filter, Pattern};
+use crate::notify::{ChatKind, Limits};
 use crate::schedule::Schedule;
 use lettre::message::Mailbox;
 use scraper::Selector;
@@ -402,7 +402,10 @@ pub enum ChannelDraft {
         from: Mailbox,
         to: Vec<Mailbox>,
         smtp: Option<String>,
+        /// Where `smtp` is, for the check that needs the password (`resolve.rs`).
+        smtp_span: Range<usize>,
         password_file: Option<SecretRef>,
+        allow_insecure_auth: bool,
     },
     Chat {
         kind: ChatKind,
@@ -422,6 +425,21 @@ pub struct DigestDraft {
     pub filter: Filter,
     pub templates: Option<TemplatesRef>,
     pub channel: ChannelDraft,
+    pub limits: Limits,
+}
+
+/// `max_items` and `max_bytes` of a digest table, each at least 1.
+fn limits(
+    at: &str,
+    max_items: &Option<Spanned<usize>>,
+    max_bytes: &Option<Spanned<usize>>,
+    defaults: Limits,
+    p: &mut Problems,
+) -> Limits {
+    Limits {
+        max_items: at_least_one(max_items, defaults.max_items, at, "max_items", p),
+        max_bytes: at_least_one(max_bytes, defaults.max_bytes, at, "max_bytes", p),
+    }
 }
 
 /// The filter keys shared by `[digest]` and `[[notify]]`, checked against the source names.
@@ -536,14 +554,27 @@ pub fn mail_digest(
         path: base.join(f.get_ref()),
         span: f.span(),
     });
+    let limits = limits(
+        &at,
+        &d.max_items,
+        &d.max_bytes,
+        Limits {
+            max_items: DEFAULTS.mail_max_items,
+            max_bytes: DEFAULTS.mail_max_bytes,
+        },
+        p,
+    );
     Some(DigestDraft {
         templates: templates(&d.templates, &["digest.txt", "digest.html"], base),
         channel: ChannelDraft::Mail {
             from: from?,
             to,
             smtp: d.smtp.as_ref().map(|s| s.get_ref().clone()),
+            smtp_span: d.smtp.as_ref().map_or(d.schedule.span(), Spanned::span),
             password_file,
+            allow_insecure_auth: d.allow_insecure_auth.as_ref().is_some_and(|a| *a.get_ref()),
         },
+        limits,
         schedule: schedule?,
         filter,
         name,
@@ -632,8 +663,19 @@ pub fn chat_digest(
         }
     };
     let filter = filter(&at, &n.sources, &n.keywords, &n.exclude, sources, p);
+    let limits = limits(
+        &at,
+        &n.max_items,
+        &n.max_bytes,
+        Limits {
+            max_items: DEFAULTS.chat_max_items,
+            max_bytes: DEFAULTS.chat_max_bytes,
+        },
+        p,
+    );
     let (url, url_span) = url?;
     Some(DigestDraft {
+        limits,
         templates: templates(&n.templates, &["digest.md"], base),
         channel: ChannelDraft::Chat {
             kind: kind?,

@@ -27,6 +27,15 @@ pub struct Defaults {
     pub max_retries: u32,
     pub per_host_concurrency: usize,
     pub per_host_delay_ms: u64,
+    /// `[digest] max_items` / `max_bytes`: a mail of 200 articles is a long morning read, and
+    /// 1 MB of text and HTML stays far below the 10 MB most mail servers accept even after
+    /// MIME encoding (up to 3× for Chinese text in quoted-printable).
+    pub mail_max_items: usize,
+    pub mail_max_bytes: usize,
+    /// `[[notify]] max_items` / `max_bytes`: 64 KiB is about 16 WeCom messages, under a
+    /// minute of the robot's 20-a-minute limit.
+    pub chat_max_items: usize,
+    pub chat_max_bytes: usize,
 }
 
 pub const DEFAULTS: Defaults = Defaults {
@@ -51,6 +60,10 @@ pub const DEFAULTS: Defaults = Defaults {
     max_retries: 2,
     per_host_concurrency: 1,
     per_host_delay_ms: 1000,
+    mail_max_items: 200,
+    mail_max_bytes: 1_000_000,
+    chat_max_items: 50,
+    chat_max_bytes: 64 * 1024,
 };
 
 impl Defaults {

@@ -390,6 +390,29 @@ date = "span.date"
     }
 
     #[test]
+    fn digest_caps_default_per_channel_and_must_be_positive() {
+        let text = format!(
+            "{GOOD}\n[[notify]]\nname = \"team\"\nkind = \"wecom\"\nurl = \"https://qyapi.weixin.qq.com/x?key=k\"\n"
+        );
+        let c = Config::parse(&text, Path::new("/etc/nw/sources.toml"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.digests[0].limits.max_items, DEFAULTS.mail_max_items);
+        assert_eq!(c.digests[1].limits.max_bytes, DEFAULTS.chat_max_bytes);
+        assert!(
+            matches!(&c.digests[1].channel, Channel::Chat(chat) if chat.pace == chat.kind.pace())
+        );
+        let set = text.replace(
+            "to = [\"a@example.org\"]",
+            "to = [\"a@example.org\"]\nmax_items = 30\nmax_bytes = 0",
+        );
+        let msg = problems(&set);
+        assert!(
+            msg.contains("digest \"digest\": max_bytes: must be at least 1"),
+            "{msg}"
+        );
+    }
+
+    #[test]
     fn feed_sources_need_no_selectors_and_refuse_html_keys() {
         let feed = "[[source]]\nname = \"f\"\nkind = \"feed\"\nurl = \"http://h/rss.xml\"\nschedule = \"0 * * * *\"\n";
         let c = Config::parse(feed, Path::new("s.toml")).unwrap_or_else(|e| panic!("{e}"));

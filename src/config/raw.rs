@@ -141,6 +141,9 @@ pub struct RawDigest {
     pub sources: Option<Spanned<Vec<String>>>,
     pub keywords: Option<Spanned<Vec<String>>>,
     pub exclude: Option<Spanned<Vec<String>>>,
+    pub max_items: Option<Spanned<usize>>,
+    pub max_bytes: Option<Spanned<usize>>,
+    pub allow_insecure_auth: Option<Spanned<bool>>,
 }
 
 /// One `[[notify]]`: a digest posted to a group-chat robot.
@@ -158,6 +161,8 @@ pub struct RawChat {
     pub sources: Option<Spanned<Vec<String>>>,
     pub keywords: Option<Spanned<Vec<String>>>,
     pub exclude: Option<Spanned<Vec<String>>>,
+    pub max_items: Option<Spanned<usize>>,
+    pub max_bytes: Option<Spanned<usize>>,
 }
 
 /// A value that may be one string or a list of them (`to = "a@b"` or `to = ["a@b", …]`).

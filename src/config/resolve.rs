@@ -3,7 +3,9 @@
 //! of loading a config that touches the world beyond the file.
 
 use super::check::{ChannelDraft, DigestDraft, Problems, SecretRef, TemplatesRef};
-use crate::notify::{Channel, ChatKind, ChatSettings, DigestSettings, MailSettings, Secret};
+use crate::notify::{
+    Channel, ChatKind, ChatSettings, DigestSettings, MailSettings, Secret, exposes_password,
+};
 
 /// The environment variable holding the SMTP password when no `smtp_password_file` is set.
 pub const SMTP_PASSWORD_ENV: &str = "NEWSWATCH_SMTP_PASSWORD";
@@ -23,7 +25,9 @@ fn digest(d: DigestDraft, p: &mut Problems) -> Option<DigestSettings> {
             from,
             to,
             smtp,
+            smtp_span,
             password_file,
+            allow_insecure_auth,
         } => {
             // The password never comes from the config itself: a file it names, else the
             // environment.
@@ -34,11 +38,32 @@ fn digest(d: DigestDraft, p: &mut Problems) -> Option<DigestSettings> {
                     .filter(|v| !v.is_empty())
                     .map(Secret::new),
             };
+            if let Some(url) = &smtp {
+                let parsed = url::Url::parse(url).ok();
+                let in_url = parsed.as_ref().is_some_and(|u| u.password().is_some());
+                if (password.is_some() || in_url) && exposes_password(url) && !allow_insecure_auth {
+                    // The host only: the URL may hold the password itself.
+                    let host = parsed
+                        .as_ref()
+                        .and_then(|u| u.host_str())
+                        .unwrap_or("the server");
+                    p.add(
+                        smtp_span,
+                        format!(
+                            "{at}smtp: a password is set, and plain smtp:// to {host} would \
+                             send it in clear: use smtps:// or smtp://…?tls=required, or set \
+                             allow_insecure_auth = true (a relay on 127.0.0.1 or localhost \
+                             needs neither)"
+                        ),
+                    );
+                }
+            }
             Channel::Mail(MailSettings {
                 from,
                 to,
                 smtp,
                 password,
+                allow_insecure_auth,
             })
         }
         ChannelDraft::Chat {
@@ -66,7 +91,11 @@ fn digest(d: DigestDraft, p: &mut Problems) -> Option<DigestSettings> {
                 ChatKind::Feishu { .. } => ChatKind::Feishu { secret: signing },
                 other => other,
             };
-            Channel::Chat(ChatSettings { kind, url })
+            Channel::Chat(ChatSettings {
+                pace: kind.pace(),
+                kind,
+                url,
+            })
         }
     };
     Some(DigestSettings {
@@ -75,6 +104,7 @@ fn digest(d: DigestDraft, p: &mut Problems) -> Option<DigestSettings> {
         filter: d.filter,
         templates: d.templates.map(|t| t.dir),
         channel,
+        limits: d.limits,
     })
 }
 

@@ -16,14 +16,20 @@
 //!   byte the card would still fit.
 //! - Plain webhook: our own format, no platform limit; 64 KiB per message keeps requests bounded.
 //!
-//! DingTalk and WeCom allow 20 messages a minute per robot (DingTalk then blocks for 10
-//! minutes), so a digest that needs more parts than that will be refused part-way; the error
-//! says which part failed.
+//! Rate limits: WeCom and DingTalk accept 20 messages a minute per robot (DingTalk then blocks
+//! the robot for 10 minutes); Feishu 100 a minute and 5 a second (custom-robot guide, "单租户单
+//! 机器人 100 次/分钟，5 次/秒"). [`ChatKind::pace`] gives them; the notify stage waits between
+//! parts to keep within them and records each part delivered, so a retry resumes at the part
+//! that failed. Answers that say "too fast" (WeCom 45009, DingTalk 130101, Feishu 11232 and
+//! 99991400) or "busy" are worth retrying; most other refusals are not ([`WebhookError::refusal`]).
 //!
 //! Robot URLs carry their access token and signing secrets are credentials: neither appears in
 //! logs, `Debug` output or error messages. Errors name the channel instead.
 
 use super::Secret;
+use super::markup::Markup;
+use super::pace::Pace;
+use crate::store::Refusal;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
@@ -76,6 +82,31 @@ impl ChatKind {
             ChatKind::DingTalk { .. } => "dingtalk",
             ChatKind::Feishu { .. } => "feishu",
             ChatKind::Webhook => "webhook",
+        }
+    }
+}
+
+impl ChatKind {
+    /// The robot's published rate limits (see the module docs); the plain webhook has none.
+    pub fn pace(&self) -> Vec<Pace> {
+        match self {
+            ChatKind::WeCom | ChatKind::DingTalk { .. } => vec![Pace::per_minute(20)],
+            ChatKind::Feishu { .. } => vec![
+                Pace::per_minute(100),
+                Pace {
+                    messages: 5,
+                    per: Duration::from_secs(1),
+                },
+            ],
+            ChatKind::Webhook => Vec::new(),
+        }
+    }
+
+    /// How page text is made inert in this robot's markdown.
+    pub fn markup(&self) -> Markup {
+        match self {
+            ChatKind::Webhook => Markup::CommonMark,
+            _ => Markup::Chat,
         }
     }
 }
@@ -168,6 +199,44 @@ pub enum WebhookError {
     },
 }
 
+/// Platform codes that mean "too fast" or "busy, try later": sending again later can succeed.
+/// WeCom 45009 "api freq out of limit", DingTalk 130101 "send too fast", Feishu 11232
+/// "frequency limited" and 99991400 "request trigger frequency limit", -1 "system busy".
+const RETRY_LATER_CODES: &[i64] = &[45009, 130101, 11232, 99991400, -1];
+/// Platform codes that mean "this message is too long": WeCom 40058, DingTalk 460101.
+const TOO_LONG_CODES: &[i64] = &[40058, 460101];
+
+impl WebhookError {
+    /// Whether sending the same message again cannot succeed, and why; `None` when a later
+    /// attempt may (no answer, a timeout, "too fast", a 5xx, an answer that is not the robot's).
+    pub fn refusal(&self) -> Option<Refusal> {
+        match self {
+            WebhookError::Request { .. } => Some(Refusal::Rejected),
+            WebhookError::Transport { .. } | WebhookError::Answer { .. } => None,
+            WebhookError::Http { status, answer, .. } => {
+                // Feishu's older endpoints answer a rate limit with HTTP 400 and the code.
+                let rate_limited = RETRY_LATER_CODES
+                    .iter()
+                    .any(|c| *c > 0 && answer.contains(&c.to_string()));
+                if *status == 408 || *status == 429 || *status >= 500 || rate_limited {
+                    None
+                } else {
+                    Some(Refusal::Rejected)
+                }
+            }
+            WebhookError::Platform { code, .. } => {
+                if RETRY_LATER_CODES.contains(code) {
+                    None
+                } else if TOO_LONG_CODES.contains(code) {
+                    Some(Refusal::TooLarge)
+                } else {
+                    Some(Refusal::Rejected)
+                }
+            }
+        }
+    }
+}
+
 /// How long one message may take, connect to last byte of the answer; a stuck robot must not
 /// hold up the digest loop.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -202,13 +271,62 @@ impl ChatKind {
     }
 }
 
-/// Posts `markdown` (split into as many messages as the platform's size limit needs, at line
-/// boundaries, each part titled "title (n/m)" when split; a single line longer than the limit
-/// is cut at a char boundary) and returns how many messages were sent.
-///
-/// Parts go out in order and sending stops at the first failure, so the chat never shows a
-/// later part without the earlier ones. Empty `markdown` still sends one message carrying the
-/// title. Each request is limited to [`REQUEST_TIMEOUT`].
+/// One message of a digest: its title ("title (n/m)" when split) and its markdown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    pub title: String,
+    pub text: String,
+}
+
+/// The messages `markdown` goes out as: split as the platform's size limit needs, at line
+/// boundaries, each titled "title (n/m)" when split (a single line longer than the limit is
+/// cut at a char boundary). Empty `markdown` still gives one message carrying the title. The
+/// same input always gives the same parts, so a retry can resume at a part number.
+pub fn parts(kind: &ChatKind, title: &str, markdown: &str) -> Vec<Part> {
+    let title = clean_title(title);
+    let markdown = strip_controls(markdown);
+    let mut texts = split_markdown(&markdown, room_for_markdown(kind, &title));
+    if texts.is_empty() {
+        texts.push(String::new());
+    }
+    let total = texts.len();
+    texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| Part {
+            title: if total == 1 {
+                title.clone()
+            } else {
+                format!("{title} ({}/{total})", i + 1)
+            },
+            // Blank lines at a cut are paragraph breaks that no longer separate anything.
+            text: text.trim_matches('\n').to_owned(),
+        })
+        .collect()
+}
+
+/// Posts message `part` (number `n` of `total`, counted from 1), within [`REQUEST_TIMEOUT`].
+pub async fn post(
+    client: &reqwest::Client,
+    channel: &Robot,
+    part: &Part,
+    (n, total): (usize, usize),
+) -> Result<(), WebhookError> {
+    tracing::debug!(channel = %channel.name, part = n, parts = total, "posting to chat webhook");
+    post_one(
+        client,
+        channel,
+        &part.title,
+        &part.text,
+        (n, total),
+        REQUEST_TIMEOUT,
+    )
+    .await
+}
+
+/// Posts every part of `markdown` (see [`parts`]) in order, without pacing, and returns how
+/// many messages were sent. Sending stops at the first failure, so the chat never shows a
+/// later part without the earlier ones.
 pub async fn send(
     client: &reqwest::Client,
     channel: &Robot,
@@ -225,24 +343,18 @@ async fn send_with_timeout(
     markdown: &str,
     timeout: Duration,
 ) -> Result<usize, WebhookError> {
-    let title = clean_title(title);
-    let markdown = strip_controls(markdown);
-    let mut parts = split_markdown(&markdown, room_for_markdown(&channel.kind, &title));
-    if parts.is_empty() {
-        parts.push(String::new());
-    }
+    let parts = parts(&channel.kind, title, markdown);
     let total = parts.len();
     for (i, part) in parts.iter().enumerate() {
-        let n = i + 1;
-        let part_title = if total == 1 {
-            title.clone()
-        } else {
-            format!("{title} ({n}/{total})")
-        };
-        // Blank lines at a cut are paragraph breaks that no longer separate anything.
-        let text = part.trim_matches('\n');
-        tracing::debug!(channel = %channel.name, part = n, parts = total, "posting to chat webhook");
-        post_one(client, channel, &part_title, text, (n, total), timeout).await?;
+        post_one(
+            client,
+            channel,
+            &part.title,
+            &part.text,
+            (i + 1, total),
+            timeout,
+        )
+        .await?;
     }
     tracing::info!(channel = %channel.name, messages = total, "digest posted to chat");
     Ok(total)
@@ -718,6 +830,42 @@ mod tests {
         assert!(shown.contains("研究部"), "{shown}");
         assert!(!shown.contains("SECverysecret"), "{shown}");
         assert!(!shown.contains("tok123"), "{shown}");
+    }
+
+    #[test]
+    fn refusals_are_permanent_unless_waiting_can_help() {
+        let platform = |code| WebhookError::Platform {
+            digest: "d".into(),
+            part: 1,
+            parts: 1,
+            code,
+            message: String::new(),
+        };
+        let http = |status, answer: &str| WebhookError::Http {
+            digest: "d".into(),
+            part: 1,
+            parts: 1,
+            status,
+            answer: answer.into(),
+        };
+        for later in [45009, 130101, 11232, 99991400, -1] {
+            assert_eq!(platform(later).refusal(), None, "{later}");
+        }
+        assert_eq!(platform(93000).refusal(), Some(Refusal::Rejected));
+        assert_eq!(platform(310000).refusal(), Some(Refusal::Rejected));
+        assert_eq!(platform(40058).refusal(), Some(Refusal::TooLarge));
+        assert_eq!(platform(460101).refusal(), Some(Refusal::TooLarge));
+        assert_eq!(http(429, "").refusal(), None);
+        assert_eq!(http(502, "").refusal(), None);
+        assert_eq!(
+            http(
+                400,
+                r#"{"code":99991400,"msg":"request trigger frequency limit"}"#
+            )
+            .refusal(),
+            None
+        );
+        assert_eq!(http(404, "not found").refusal(), Some(Refusal::Rejected));
     }
 
     #[test]

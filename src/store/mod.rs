@@ -10,7 +10,7 @@ mod backup;
 mod pending;
 
 pub use backup::BackupError;
-pub use pending::{Change, DigestRecord, PendingItem};
+pub use pending::{Change, DeliveryState, DigestRecord, PendingItem, Refusal};
 
 use crate::article::{Article, ContentHash, Fingerprint};
 use chrono::{DateTime, Utc};
@@ -956,6 +956,7 @@ mod tests {
             attempts: 0,
             last_error: None,
             sent_at: None,
+            delivery: Default::default(),
         };
         assert!(store.complete_digest(&record).await.is_ok());
         assert_eq!(store.pending_len("d"), 0);
@@ -1035,6 +1036,7 @@ mod tests {
             attempts: 1,
             last_error: Some("451".into()),
             sent_at: None,
+            delivery: Default::default(),
         };
         assert!(store.save_digest(&record).await.is_ok());
         drop(store);

@@ -70,6 +70,50 @@ pub struct DigestRecord {
     pub attempts: u32,
     pub last_error: Option<String>,
     pub sent_at: Option<DateTime<Utc>>,
+    /// How far delivery got, and what the server said for good (absent in older records).
+    #[serde(default)]
+    pub delivery: DeliveryState,
+}
+
+/// The parts of a digest record that delivery keeps beyond "sent or not".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryState {
+    /// Chat: when each leading message of the digest was accepted. A retry (or a restart)
+    /// resumes after them, so no message is posted twice, and the robot's rate limit counts them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts_delivered: Vec<DateTime<Utc>>,
+    /// When the server refused this digest for good. It is never sent again; its items stay
+    /// pending (unless `set_aside`) and go in the next digest, which is built afresh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<Refusal>,
+    /// The refused digest's one item was taken off the pending list: refused as too large on
+    /// its own, it could never be sent. The article stays in the store.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub set_aside: bool,
+    /// Bytes at most in the digests built after this one, learned from a server that refused
+    /// a bigger one as too large; carried from record to record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub byte_cap: Option<usize>,
+    /// Articles still pending beyond this digest's when it was built.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub more_pending: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// Why a server refused a digest for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Refusal {
+    /// Too large (SMTP 552, a robot's "content too long"): the next digest is built smaller.
+    TooLarge,
+    /// Anything else that will not change by sending again (a bad address, a password, a
+    /// robot that does not exist): the next digest is built as usual.
+    Rejected,
 }
 
 fn record_key(digest: &str, id: u64) -> Vec<u8> {
@@ -85,30 +129,7 @@ fn decode_record(bytes: &[u8]) -> Result<DigestRecord, StoreError> {
 impl Store {
     /// Articles pending for `digest`, in the order first stored.
     pub fn pending(&self, digest: &str) -> Result<Vec<PendingItem>, StoreError> {
-        let prefix = digest_prefix(digest);
-        let mut out = Vec::new();
-        for kv in self.pending.scan_prefix(&prefix) {
-            let (k, v) = kv?;
-            let id = id_of(&k[prefix.len()..])?;
-            let entry = decode_entry(&v)?;
-            let Some(article) = self.article(id)? else {
-                return Err(corrupt(
-                    format!("digest {digest:?} entry {id}"),
-                    Damage::Missing("its article is missing"),
-                ));
-            };
-            let previous = match entry.change {
-                Change::Updated { from } => self.revision(id, from)?,
-                Change::New => None,
-            };
-            out.push(PendingItem {
-                id,
-                article,
-                change: entry.change,
-                previous,
-            });
-        }
-        Ok(out)
+        self.pending_first(digest, usize::MAX)
     }
 
     /// How many articles are pending for `digest`.
@@ -116,16 +137,65 @@ impl Store {
         self.pending.scan_prefix(digest_prefix(digest)).count()
     }
 
-    /// The digest record of `digest` built but not yet delivered, if any.
+    /// Articles pending for `digest`, the `limit` stored first.
+    pub fn pending_first(
+        &self,
+        digest: &str,
+        limit: usize,
+    ) -> Result<Vec<PendingItem>, StoreError> {
+        let prefix = digest_prefix(digest);
+        let mut out = Vec::new();
+        for kv in self.pending.scan_prefix(&prefix).take(limit) {
+            let (k, v) = kv?;
+            let id = id_of(&k[prefix.len()..])?;
+            out.push(self.pending_item(digest, id, &v)?);
+        }
+        Ok(out)
+    }
+
+    fn pending_item(
+        &self,
+        digest: &str,
+        id: ArticleId,
+        v: &[u8],
+    ) -> Result<PendingItem, StoreError> {
+        let entry = decode_entry(v)?;
+        let Some(article) = self.article(id)? else {
+            return Err(corrupt(
+                format!("digest {digest:?} entry {id}"),
+                Damage::Missing("its article is missing"),
+            ));
+        };
+        let previous = match entry.change {
+            Change::Updated { from } => self.revision(id, from)?,
+            Change::New => None,
+        };
+        Ok(PendingItem {
+            id,
+            article,
+            change: entry.change,
+            previous,
+        })
+    }
+
+    /// The digest record of `digest` built but not yet delivered nor refused, if any.
     pub fn digest_in_flight(&self, digest: &str) -> Result<Option<DigestRecord>, StoreError> {
         for kv in self.digests.scan_prefix(digest_prefix(digest)) {
             let (_, v) = kv?;
             let record = decode_record(&v)?;
-            if record.sent_at.is_none() {
+            if record.sent_at.is_none() && record.delivery.refused_at.is_none() {
                 return Ok(Some(record));
             }
         }
         Ok(None)
+    }
+
+    /// The digest record of `digest` built last (sent, refused or in flight), if any.
+    pub fn last_digest(&self, digest: &str) -> Result<Option<DigestRecord>, StoreError> {
+        match self.digests.scan_prefix(digest_prefix(digest)).next_back() {
+            Some(kv) => Ok(Some(decode_record(&kv?.1)?)),
+            None => Ok(None),
+        }
     }
 
     /// A fresh id for a digest record.
@@ -148,10 +218,29 @@ impl Store {
     pub async fn complete_digest(&self, record: &DigestRecord) -> Result<(), StoreError> {
         let mut done = record.clone();
         done.sent_at = Some(Utc::now());
-        let done_json = to_json(&done)?;
+        self.close_digest(&done, true).await
+    }
+
+    /// Records `record` as refused for good (its `delivery.refused_at` set by the caller), so
+    /// the next delivery builds a new digest; with `delivery.set_aside` its items leave the
+    /// pending list in the same transaction, else they stay for the next digest.
+    pub async fn refuse_digest(&self, record: &DigestRecord) -> Result<(), StoreError> {
+        self.close_digest(record, record.delivery.set_aside).await
+    }
+
+    /// Writes `record` and, with `remove_items`, takes its items off the pending list (an item
+    /// revised since stays, as updated since the revision the digest showed), in one
+    /// transaction, then waits until that is on disk.
+    async fn close_digest(
+        &self,
+        record: &DigestRecord,
+        remove_items: bool,
+    ) -> Result<(), StoreError> {
+        let done_json = to_json(record)?;
+        let items: &[(ArticleId, u32)] = if remove_items { &record.items } else { &[] };
         let result = (&self.pending, &self.digests).transaction(|(pending, digests)| {
             let abort = ConflictableTransactionError::Abort;
-            for &(id, sent_revision) in &record.items {
+            for &(id, sent_revision) in items {
                 let k = entry_key(&record.digest, id);
                 let Some(v) = pending.get(&k)? else { continue };
                 let entry = decode_entry(&v).map_err(abort)?;
