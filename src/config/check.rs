@@ -194,7 +194,10 @@ pub fn fetch_keys(
             }
             _ => p.add(
                 v.span(),
-                format!("{at}proxy: {:?} is not an http(s) proxy URL", v.get_ref()),
+                format!(
+                    "{at}proxy: {:?} is not an http(s) proxy URL",
+                    crate::fetch::redact(v.get_ref())
+                ),
             ),
         }
     }
@@ -256,11 +259,28 @@ pub fn source(
         Err(e) => {
             p.add(
                 s.url.span(),
-                format!("{}: invalid URL {:?}: {e}", at("url"), s.url.get_ref()),
+                format!(
+                    "{}: invalid URL {:?}: {e}",
+                    at("url"),
+                    crate::fetch::redact(s.url.get_ref())
+                ),
             );
             None
         }
     };
+    let mut allowed = Vec::new();
+    for host in s.allowed_hosts.iter().flat_map(|h| h.get_ref()) {
+        match crate::fetch::HostPattern::parse(host) {
+            Some(pattern) => allowed.push(pattern),
+            None => p.add(
+                s.allowed_hosts.as_ref().map_or(0..0, Spanned::span),
+                format!(
+                    "{}: {host:?} is not a host name (write \"example.gov.cn\"; its subdomains are included)",
+                    at("allowed_hosts")
+                ),
+            ),
+        }
+    }
     let schedule = Schedule::parse(s.schedule.get_ref())
         .map_err(|e| p.add(s.schedule.span(), format!("{}: {e}", at("schedule"))))
         .ok();
@@ -348,13 +368,15 @@ pub fn source(
         "max_revisions",
         p,
     );
-    let fetch = fetch_keys(
+    let mut fetch = fetch_keys(
         &s.fetch_keys(),
         &defaults.fetch,
         &format!("source {name:?}: "),
         p,
     );
-    let (url, schedule, kind) = (url?, schedule?, kind?);
+    let (mut url, schedule, kind) = (url?, schedule?, kind?);
+    take_credentials(&mut url, &mut fetch.headers);
+    fetch.scope = crate::fetch::Scope::new(&url, allowed);
     Some(Source {
         name,
         url,
@@ -369,6 +391,30 @@ pub fn source(
         alert_after_failures: value(&s.alert_after_failures)
             .map_or(defaults.alert_after_failures, |a| a.max(1)),
     })
+}
+
+/// Moves a source URL's `user:password@` into an `Authorization: Basic` header, as an HTTP
+/// client would send it. Like every header of the source it then goes only to the source's
+/// own origin, and the URL — shown in reports, logs, `status` and mails — no longer carries
+/// it. An `Authorization` the source's `headers` set wins.
+fn take_credentials(url: &mut Url, headers: &mut reqwest::header::HeaderMap) {
+    use base64::Engine as _;
+    use percent_encoding::percent_decode_str;
+    if url.username().is_empty() && url.password().is_none() {
+        return;
+    }
+    let user = percent_decode_str(url.username()).decode_utf8_lossy();
+    let password = percent_decode_str(url.password().unwrap_or_default()).decode_utf8_lossy();
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    if let Ok(mut value) = reqwest::header::HeaderValue::from_str(&format!("Basic {token}")) {
+        value.set_sensitive(true);
+        headers
+            .entry(reqwest::header::AUTHORIZATION)
+            .or_insert(value);
+    }
+    // Cannot fail for an http(s) URL, the only kind a source has.
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
 }
 
 /// A secret to be read by `resolve.rs`: given in the file, or named there.

@@ -164,6 +164,7 @@ fn source(kind: SourceKind) -> Source {
             per_host_delay: Duration::ZERO,
             proxy: None,
             headers: reqwest::header::HeaderMap::new(),
+            scope: crate::fetch::Scope::new(&url("/list.html"), Vec::new()),
         },
         recheck_days: 0,
         max_revisions: 10,
