@@ -95,7 +95,9 @@ async fn accept_loop(listener: tokio::net::TcpListener, app: Router, cancel: Can
             let _slot = slot;
             match tokio::time::timeout(CONNECTION_TIMEOUT, connection).await {
                 Ok(Err(e)) => tracing::debug!("status server connection: {e}"),
-                Err(_) => tracing::debug!("status server connection closed after {CONNECTION_TIMEOUT:?}"),
+                Err(_) => {
+                    tracing::debug!("status server connection closed after {CONNECTION_TIMEOUT:?}")
+                }
                 Ok(Ok(())) => {}
             }
         });

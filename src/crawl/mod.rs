@@ -89,7 +89,9 @@ struct Found {
 /// unavailable included) is a failure.
 fn outcome_of(error: CrawlError) -> UrlOutcome {
     match &error {
-        CrawlError::Fetch(e) => Policy::of(e).map_or(UrlOutcome::Failed(error), UrlOutcome::Skipped),
+        CrawlError::Fetch(e) => {
+            Policy::of(e).map_or(UrlOutcome::Failed(error), UrlOutcome::Skipped)
+        }
         _ => UrlOutcome::Failed(error),
     }
 }
@@ -202,9 +204,7 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
             Err(FetchError::Status { status, .. }) => status.as_u16().to_string(),
             Err(e) => match e.kind() {
                 kind @ ("timeout" | "blocked" | "too_large" | "robots_unavailable" | "off_host"
-                | "other_source") => {
-                    kind.to_owned()
-                }
+                | "other_source") => kind.to_owned(),
                 _ => "error".to_owned(),
             },
         };
@@ -658,9 +658,7 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
         let resp = match self.fetch(source, url, None).await? {
             Fetched::Page(resp) => resp,
             Fetched::NotModified => {
-                return Err(CrawlError::NotModified {
-                    url: shown(&url),
-                });
+                return Err(CrawlError::NotModified { url: shown(url) });
             }
         };
         // Parsing and normalising a page is the CPU-heavy part of a crawl: done on the blocking
@@ -672,11 +670,11 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
         })
         .await
         .map_err(|source| CrawlError::Task {
-            url: shown(&url),
+            url: shown(url),
             source,
         })?;
         let (built, validators) = read.map_err(|problem| CrawlError::Extract {
-            url: shown(&url),
+            url: shown(url),
             problem,
         })?;
         Ok(Found {

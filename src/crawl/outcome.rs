@@ -535,7 +535,12 @@ impl fmt::Display for CrawlReport {
                 write!(f, "\n  blocked {}: blocked by robots.txt ({reason})", r.url)?;
             }
         }
-        for r in self.pages.iter().chain(&self.articles).chain(&self.rechecks) {
+        for r in self
+            .pages
+            .iter()
+            .chain(&self.articles)
+            .chain(&self.rechecks)
+        {
             if let UrlOutcome::Skipped(policy) = &r.outcome
                 && policy.is_host()
             {

@@ -267,7 +267,10 @@ mod tests {
 
     #[test]
     fn allowed_hosts_add_sites_and_star_allows_any() {
-        let s = scope("http://127.0.0.1:8080/list", &["*.cdn.example", "localhost"]);
+        let s = scope(
+            "http://127.0.0.1:8080/list",
+            &["*.cdn.example", "localhost"],
+        );
         assert_eq!(s.check(&url("http://127.0.0.1:9999/x")), Ok(()));
         assert_eq!(s.check(&url("http://img.cdn.example/x")), Ok(()));
         assert_eq!(s.check(&url("http://cdn.example/x")), Ok(()));
@@ -275,7 +278,13 @@ mod tests {
         assert!(s.check(&url("http://127.0.0.2/x")).is_err());
         let any = scope("http://a.example/", &["*"]);
         assert_eq!(any.check(&url("http://anything.test/")), Ok(()));
-        for bad in ["http://a.example/", "a.example:80", "a/b", "", "u@a.example"] {
+        for bad in [
+            "http://a.example/",
+            "a.example:80",
+            "a/b",
+            "",
+            "u@a.example",
+        ] {
             assert_eq!(HostPattern::parse(bad), None, "{bad}");
         }
     }
