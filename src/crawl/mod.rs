@@ -353,7 +353,7 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
                         }
                     },
                     Err(e) => {
-                        tracing::warn!(source = %source.name, %url, reason = %e.chain(), "article failed");
+                        tracing::warn!(source = %source.name, url = %shown(&url), reason = %e.chain(), "article failed");
                         outcome_of(e)
                     }
                 },
@@ -435,7 +435,7 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
                 Err(e) => outcome_of(e.into()),
             };
             if let UrlOutcome::Failed(e) = &outcome {
-                tracing::warn!(source = %source.name, %url, error = %e.chain(), "re-check failed");
+                tracing::warn!(source = %source.name, url = %shown(&url), error = %e.chain(), "re-check failed");
             }
             report.rechecks.push(UrlReport {
                 url: shown(&url),
@@ -618,7 +618,7 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
             None => None,
         };
         let stored = if let Some((id, bits, existing)) = existing {
-            tracing::info!(source = %source.name, url = ?article.url, near = id, bits, "near-duplicate");
+            tracing::info!(source = %source.name, url = article.url.as_deref().map(crate::fetch::redact).as_deref().unwrap_or(""), near = id, bits, "near-duplicate");
             let mut urls: Vec<&str> = aliases.clone();
             urls.extend(article.url.as_deref());
             if existing.source == article.source {

@@ -441,7 +441,7 @@ impl Fetcher {
                 None => backoff(attempt),
             };
             attempt += 1;
-            tracing::debug!(%url, attempt, wait_ms = wait.as_millis() as u64, error = %failure.error, "retrying");
+            tracing::debug!(url = %shown(url), attempt, wait_ms = wait.as_millis() as u64, error = %failure.error, "retrying");
             tokio::time::sleep(wait).await;
         }
     }
@@ -678,5 +678,26 @@ impl Fetcher {
         }
         let entry = self.inner.robots.put(&origin, entry);
         entry.verdict(url.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_and_text_are_shown_without_credentials() {
+        let url = Url::parse("https://user:pa%40ss@portal.example:8443/a?b=c#d")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(shown(&url), "https://portal.example:8443/a?b=c#d");
+        let plain = Url::parse("http://portal.example/a").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(shown(&plain), "http://portal.example/a");
+        assert_eq!(
+            redact(
+                "http://u:secret@h.example/x: error; see socks5h://token@proxy:1080 and mailto:a@b.example"
+            ),
+            "http://h.example/x: error; see socks5h://proxy:1080 and mailto:a@b.example"
+        );
+        assert_eq!(redact("no URL here: a@b"), "no URL here: a@b");
     }
 }
