@@ -781,6 +781,49 @@ mod tests {
     }
 
     #[test]
+    fn allowed_hosts_and_url_credentials() {
+        let d = defaults();
+        let mut p = Problems::default();
+        let s: RawSource = raw(
+            "name = \"q\"\nkind = \"html\"\nurl = \"https://nw%40x:p%3Ass@www.portal.example/l.html\"\nschedule = \"0 * * * *\"\nlinks = \"a\"\nallowed_hosts = [\"*.cdn.example\", \"127.0.0.1\"]\n",
+        );
+        let got = source(&s, 1, &d, &mut HashSet::new(), &mut p);
+        assert!(p.is_empty(), "{}", messages(&p));
+        let got = got.unwrap_or_else(|| panic!("source"));
+        assert_eq!(got.url.as_str(), "https://www.portal.example/l.html");
+        let auth = got.fetch.headers.get("authorization");
+        assert!(auth.is_some_and(|v| v.is_sensitive()));
+        assert_eq!(
+            auth.map(|v| v.as_bytes()),
+            Some(&b"Basic bndAeDpwOnNz"[..]),
+            "Basic base64(\"nw@x:p:ss\")"
+        );
+        let home = |u: &str| Url::parse(u).unwrap_or_else(|e| panic!("{e}"));
+        let scope = &got.fetch.scope;
+        assert!(scope.check(&home("https://img.cdn.example/a")).is_ok());
+        assert!(scope.check(&home("http://127.0.0.1:9/a")).is_ok());
+        assert!(scope.check(&home("https://news.portal.example/a")).is_ok());
+        assert!(scope.check(&home("https://evil.example/a")).is_err());
+        assert!(scope.sends_headers(&home("https://www.portal.example/x")));
+        assert!(!scope.sends_headers(&home("https://img.cdn.example/x")));
+
+        let mut p = Problems::default();
+        let s: RawSource = raw(
+            "name = \"q\"\nkind = \"html\"\nurl = \"ht!tp://u:hunter2@h\"\nschedule = \"0 * * * *\"\nlinks = \"a\"\nallowed_hosts = [\"https://cdn.example/\", \"cdn.example:8080\"]\n",
+        );
+        assert!(source(&s, 1, &d, &mut HashSet::new(), &mut p).is_none());
+        let m = messages(&p);
+        for expected in [
+            "source \"q\": allowed_hosts: \"https://cdn.example/\" is not a host name",
+            "source \"q\": allowed_hosts: \"cdn.example:8080\" is not a host name",
+            "source \"q\": url: invalid URL",
+        ] {
+            assert!(m.contains(expected), "{expected}: {m}");
+        }
+        assert!(!m.contains("hunter2"), "{m}");
+    }
+
+    #[test]
     fn source_problems_name_the_source_and_key() {
         let d = defaults();
         let mut p = Problems::default();
