@@ -10,7 +10,7 @@ use crate::config::{Config, ConfigError};
 use crate::crawl::{CrawlReport, Crawler, build};
 use crate::daemon::RunError;
 use crate::extract::FieldSelectors;
-use crate::fetch::{FetchError, Fetched, Fetcher, charset};
+use crate::fetch::{FetchError, Fetched, Fetcher, HostPattern, Scope, charset};
 use crate::notify::{Delivery, Digest, MAX_DIGESTS_PER_RUN, NotifyError, Routing};
 use crate::status::Status;
 use crate::store::{ArticleId, DigestRecord, Store, StoreError};
@@ -377,6 +377,12 @@ pub async fn extract(
     let encoding = source.and_then(|s| s.encoding.as_deref());
     let (text, page_url) = match Url::parse(input) {
         Ok(u) if matches!(u.scheme(), "http" | "https") => {
+            // Without a source, the URL given is the origin [settings] headers go to.
+            let mut settings = settings.clone();
+            if source.is_none() {
+                settings.scope = Scope::new(&u, vec![HostPattern::Any]);
+            }
+            let settings = &settings;
             let fetcher = Fetcher::new(1, [(&u, settings)])?;
             match fetcher.get(&u, settings, None).await? {
                 Fetched::Page(resp) => {
@@ -405,10 +411,14 @@ pub async fn extract(
         }
     };
     let fields = source.map_or_else(FieldSelectors::default, |s| s.fields.clone());
+    let at = build::At {
+        page: &page_url,
+        listed: &page_url,
+        scope: source.map_or(&config.settings.fetch.scope, |s| &s.fetch.scope),
+    };
     let built = build::html_article(
         &text,
-        &page_url,
-        &page_url,
+        at,
         &fields,
         "extract",
         None,

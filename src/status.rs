@@ -96,7 +96,12 @@ pub fn sources(
     sources
         .iter()
         .map(|source| {
-            let state = states.get(&source.name).cloned().unwrap_or_default();
+            let mut state = states.get(&source.name).cloned().unwrap_or_default();
+            // Errors are recorded with credentials already dropped from their URLs; one
+            // recorded by an older newswatch may still hold them.
+            state.last_error = state
+                .last_error
+                .map(|e| crate::fetch::redact(&e).into_owned());
             let threshold = source.alert_after_failures;
             let health = Health::of(&state, threshold);
             let failures = state.consecutive_failures;

@@ -194,7 +194,10 @@ pub fn fetch_keys(
             }
             _ => p.add(
                 v.span(),
-                format!("{at}proxy: {:?} is not an http(s) proxy URL", v.get_ref()),
+                format!(
+                    "{at}proxy: {:?} is not an http(s) proxy URL",
+                    crate::fetch::redact(v.get_ref())
+                ),
             ),
         }
     }
@@ -256,11 +259,28 @@ pub fn source(
         Err(e) => {
             p.add(
                 s.url.span(),
-                format!("{}: invalid URL {:?}: {e}", at("url"), s.url.get_ref()),
+                format!(
+                    "{}: invalid URL {:?}: {e}",
+                    at("url"),
+                    crate::fetch::redact(s.url.get_ref())
+                ),
             );
             None
         }
     };
+    let mut allowed = Vec::new();
+    for host in s.allowed_hosts.iter().flat_map(|h| h.get_ref()) {
+        match crate::fetch::HostPattern::parse(host) {
+            Some(pattern) => allowed.push(pattern),
+            None => p.add(
+                s.allowed_hosts.as_ref().map_or(0..0, Spanned::span),
+                format!(
+                    "{}: {host:?} is not a host name (write \"example.gov.cn\"; its subdomains are included)",
+                    at("allowed_hosts")
+                ),
+            ),
+        }
+    }
     let schedule = Schedule::parse(s.schedule.get_ref())
         .map_err(|e| p.add(s.schedule.span(), format!("{}: {e}", at("schedule"))))
         .ok();
@@ -348,13 +368,15 @@ pub fn source(
         "max_revisions",
         p,
     );
-    let fetch = fetch_keys(
+    let mut fetch = fetch_keys(
         &s.fetch_keys(),
         &defaults.fetch,
         &format!("source {name:?}: "),
         p,
     );
-    let (url, schedule, kind) = (url?, schedule?, kind?);
+    let (mut url, schedule, kind) = (url?, schedule?, kind?);
+    take_credentials(&mut url, &mut fetch.headers);
+    fetch.scope = crate::fetch::Scope::new(&url, allowed);
     Some(Source {
         name,
         url,
@@ -369,6 +391,30 @@ pub fn source(
         alert_after_failures: value(&s.alert_after_failures)
             .map_or(defaults.alert_after_failures, |a| a.max(1)),
     })
+}
+
+/// Moves a source URL's `user:password@` into an `Authorization: Basic` header, as an HTTP
+/// client would send it. Like every header of the source it then goes only to the source's
+/// own origin, and the URL — shown in reports, logs, `status` and mails — no longer carries
+/// it. An `Authorization` the source's `headers` set wins.
+fn take_credentials(url: &mut Url, headers: &mut reqwest::header::HeaderMap) {
+    use base64::Engine as _;
+    use percent_encoding::percent_decode_str;
+    if url.username().is_empty() && url.password().is_none() {
+        return;
+    }
+    let user = percent_decode_str(url.username()).decode_utf8_lossy();
+    let password = percent_decode_str(url.password().unwrap_or_default()).decode_utf8_lossy();
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    if let Ok(mut value) = reqwest::header::HeaderValue::from_str(&format!("Basic {token}")) {
+        value.set_sensitive(true);
+        headers
+            .entry(reqwest::header::AUTHORIZATION)
+            .or_insert(value);
+    }
+    // Cannot fail for an http(s) URL, the only kind a source has.
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
 }
 
 /// A secret to be read by `resolve.rs`: given in the file, or named there.
@@ -774,6 +820,49 @@ mod tests {
             got.fetch.headers.get("referer").map(|v| v.as_bytes()),
             Some(&b"http://x/"[..])
         );
+    }
+
+    #[test]
+    fn allowed_hosts_and_url_credentials() {
+        let d = defaults();
+        let mut p = Problems::default();
+        let s: RawSource = raw(
+            "name = \"q\"\nkind = \"html\"\nurl = \"https://nw%40x:p%3Ass@www.portal.example/l.html\"\nschedule = \"0 * * * *\"\nlinks = \"a\"\nallowed_hosts = [\"*.cdn.example\", \"127.0.0.1\"]\n",
+        );
+        let got = source(&s, 1, &d, &mut HashSet::new(), &mut p);
+        assert!(p.is_empty(), "{}", messages(&p));
+        let got = got.unwrap_or_else(|| panic!("source"));
+        assert_eq!(got.url.as_str(), "https://www.portal.example/l.html");
+        let auth = got.fetch.headers.get("authorization");
+        assert!(auth.is_some_and(|v| v.is_sensitive()));
+        assert_eq!(
+            auth.map(|v| v.as_bytes()),
+            Some(&b"Basic bndAeDpwOnNz"[..]),
+            "Basic base64(\"nw@x:p:ss\")"
+        );
+        let home = |u: &str| Url::parse(u).unwrap_or_else(|e| panic!("{e}"));
+        let scope = &got.fetch.scope;
+        assert!(scope.check(&home("https://img.cdn.example/a")).is_ok());
+        assert!(scope.check(&home("http://127.0.0.1:9/a")).is_ok());
+        assert!(scope.check(&home("https://news.portal.example/a")).is_ok());
+        assert!(scope.check(&home("https://evil.example/a")).is_err());
+        assert!(scope.sends_headers(&home("https://www.portal.example/x")));
+        assert!(!scope.sends_headers(&home("https://img.cdn.example/x")));
+
+        let mut p = Problems::default();
+        let s: RawSource = raw(
+            "name = \"q\"\nkind = \"html\"\nurl = \"ht!tp://u:hunter2@h\"\nschedule = \"0 * * * *\"\nlinks = \"a\"\nallowed_hosts = [\"https://cdn.example/\", \"cdn.example:8080\"]\n",
+        );
+        assert!(source(&s, 1, &d, &mut HashSet::new(), &mut p).is_none());
+        let m = messages(&p);
+        for expected in [
+            "source \"q\": allowed_hosts: \"https://cdn.example/\" is not a host name",
+            "source \"q\": allowed_hosts: \"cdn.example:8080\" is not a host name",
+            "source \"q\": url: invalid URL",
+        ] {
+            assert!(m.contains(expected), "{expected}: {m}");
+        }
+        assert!(!m.contains("hunter2"), "{m}");
     }
 
     #[test]

@@ -78,6 +78,7 @@ impl Defaults {
             per_host_delay: Duration::from_millis(self.per_host_delay_ms),
             proxy: None,
             headers: reqwest::header::HeaderMap::new(),
+            scope: crate::fetch::Scope::default(),
         }
     }
 }

@@ -126,7 +126,7 @@ impl Config {
 
         let (settings, defaults) = check::settings(&raw.settings, base, &mut problems);
         let mut names = HashSet::new();
-        let sources: Vec<Source> = raw
+        let mut sources: Vec<Source> = raw
             .source
             .iter()
             .filter_map(|s| {
@@ -134,6 +134,15 @@ impl Config {
                 check::source(s.get_ref(), line, &defaults, &mut names, &mut problems)
             })
             .collect();
+        // Each source leaves the other sources' hosts to them.
+        let sites: Vec<(String, String)> = sources
+            .iter()
+            .filter_map(|s| Some((s.fetch.scope.site()?.to_owned(), s.name.clone())))
+            .collect();
+        for source in &mut sources {
+            let others = sites.iter().filter(|(_, name)| *name != source.name);
+            source.fetch.scope.set_others(others.cloned());
+        }
 
         let mut digest_names = HashSet::new();
         let single = raw.digest.len() == 1;

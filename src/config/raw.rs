@@ -124,6 +124,7 @@ with_fetch_keys! {
         pub body: Option<Spanned<String>>,
         pub date: Option<Spanned<String>>,
         pub encoding: Option<Spanned<String>>,
+        pub allowed_hosts: Option<Spanned<Vec<String>>>,
     }
 }
 

@@ -4,7 +4,7 @@
 use super::outcome::ExtractProblem;
 use crate::article::Article;
 use crate::extract::{self, FieldSelectors, feed::FeedItem};
-use crate::fetch::Response;
+use crate::fetch::{Response, Scope, shown};
 use chrono::{NaiveDate, Utc};
 use chrono_tz::Tz;
 use url::Url;
@@ -20,7 +20,8 @@ pub struct Built {
 }
 
 /// Reads the article in a fetched page listed as `listed` for source `source`: stored under its
-/// canonical URL when it names one. A feed `item` fills in a title or date the page lacks.
+/// canonical URL when it names one the source's scope accepts. A feed `item` fills in a title
+/// or date the page lacks.
 pub fn page_article(
     source: &super::Source,
     resp: &Response,
@@ -29,36 +30,53 @@ pub fn page_article(
     timezone: Tz,
 ) -> Result<Built, ExtractProblem> {
     let text = resp.decode(source.encoding.as_deref()).text;
-    html_article(
-        &text,
-        &resp.url,
+    let at = At {
+        page: &resp.url,
         listed,
-        &source.fields,
-        &source.name,
-        item,
-        timezone,
-    )
+        scope: &source.fetch.scope,
+    };
+    html_article(&text, at, &source.fields, &source.name, item, timezone)
 }
 
-/// Reads the article in `html`, a page at `page_url` that was listed as `listed`, with
-/// `fields`' selectors where they match.
+/// Where a page was read, and what it may claim.
+#[derive(Clone, Copy)]
+pub struct At<'a> {
+    /// The page's URL, after redirects.
+    pub page: &'a Url,
+    /// The URL it was listed under.
+    pub listed: &'a Url,
+    /// The source's hosts: a canonical URL outside them is not believed.
+    pub scope: &'a Scope,
+}
+
+/// Reads the article in `html`, a page read at `at`, with `fields`' selectors where they
+/// match.
 pub fn html_article(
     html: &str,
-    page_url: &Url,
-    listed: &Url,
+    at: At<'_>,
     fields: &FieldSelectors,
     source: &str,
     item: Option<&FeedItem>,
     timezone: Tz,
 ) -> Result<Built, ExtractProblem> {
-    let raw = extract::article(html, page_url, fields);
+    let raw = extract::article(html, at.page, fields);
     let title = raw
         .title
         .or_else(|| item.and_then(|i| i.title.clone()))
         .ok_or(ExtractProblem::NoTitle)?;
     let body = raw.body.ok_or(ExtractProblem::NoBody)?;
     let date = raw.date.or_else(|| item.and_then(|i| i.date));
-    let stored_url = raw.canonical.unwrap_or_else(|| listed.clone());
+    // A page names its own canonical URL; pointing at another host it would store its text
+    // under a URL it does not own (another source's article, an internal page re-checks
+    // would then fetch), so that is not believed.
+    let canonical = raw.canonical.filter(|c| {
+        let accepted = at.scope.accepts_canonical(c, at.page);
+        if !accepted {
+            tracing::debug!(page = %shown(at.page), canonical = %shown(c), "canonical URL on another host ignored");
+        }
+        accepted
+    });
+    let stored_url = canonical.unwrap_or_else(|| at.listed.clone());
     let article = make_article(
         source,
         &title,
@@ -67,9 +85,10 @@ pub fn html_article(
         Some(stored_url.to_string()),
         timezone,
     )?;
-    let aliases = [listed, page_url]
+    // The other URLs that lead here, except under another source's host: those it reads.
+    let aliases = [at.listed, at.page]
         .into_iter()
-        .filter(|u| **u != stored_url)
+        .filter(|u| **u != stored_url && at.scope.owner_of(u).is_none())
         .map(Url::to_string)
         .collect();
     Ok(Built {

@@ -19,7 +19,7 @@ pub use seams::{CrawlStore, Pages};
 
 use crate::article::{Article, Fingerprint, NEAR_DUPLICATE_BITS};
 use crate::extract::{self, FieldSelectors, feed::FeedItem};
-use crate::fetch::{FetchError, FetchSettings, Fetched, Fetcher, Response, Validators};
+use crate::fetch::{FetchError, FetchSettings, Fetched, Fetcher, Response, Validators, shown};
 use crate::metrics::Metrics;
 use crate::notify::Routing;
 use crate::schedule::Schedule;
@@ -84,20 +84,21 @@ struct Found {
     validators: Validators,
 }
 
-/// A fetch failure as a URL's outcome: a robots.txt the site served and that disallows the URL
-/// is a policy; anything else (robots.txt unavailable included) is a failure.
+/// A fetch failure as a URL's outcome: a robots.txt the site served and that disallows the
+/// URL, or a URL outside the source's hosts, is a policy; anything else (robots.txt
+/// unavailable included) is a failure.
 fn outcome_of(error: CrawlError) -> UrlOutcome {
-    match error {
-        CrawlError::Fetch(FetchError::Blocked { reason, .. }) => {
-            UrlOutcome::Skipped(Policy::RobotsDisallow { reason })
+    match &error {
+        CrawlError::Fetch(e) => {
+            Policy::of(e).map_or(UrlOutcome::Failed(error), UrlOutcome::Skipped)
         }
-        e => UrlOutcome::Failed(e),
+        _ => UrlOutcome::Failed(error),
     }
 }
 
 fn store_error(url: &str) -> impl FnOnce(StoreError) -> CrawlError + '_ {
     move |source| CrawlError::Store {
-        url: url.to_owned(),
+        url: crate::fetch::redact(url).into_owned(),
         source,
     }
 }
@@ -202,9 +203,8 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
             Ok(Fetched::NotModified) => "304".to_owned(),
             Err(FetchError::Status { status, .. }) => status.as_u16().to_string(),
             Err(e) => match e.kind() {
-                kind @ ("timeout" | "blocked" | "too_large" | "robots_unavailable") => {
-                    kind.to_owned()
-                }
+                kind @ ("timeout" | "blocked" | "too_large" | "robots_unavailable" | "off_host"
+                | "other_source") => kind.to_owned(),
                 _ => "error".to_owned(),
             },
         };
@@ -233,10 +233,13 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
         let outcome = match self.fetch(source, url, validators.as_ref()).await {
             Ok(Fetched::Page(resp)) => return Ok(Some(*resp)),
             Ok(Fetched::NotModified) => UrlOutcome::Unchanged,
+            // The list page itself moved to a host the source may not use (a site that moved
+            // house): the source cannot be read until its url or allowed_hosts says so.
+            Err(e @ FetchError::OffScope { .. }) => UrlOutcome::Failed(e.into()),
             Err(e) => outcome_of(e.into()),
         };
         report.pages.push(UrlReport {
-            url: url.to_string(),
+            url: shown(url),
             outcome,
         });
         Ok(None)
@@ -265,12 +268,12 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
         loop {
             let text = response.decode(source.encoding.as_deref()).text;
             let page = extract::list_page(&text, &response.url, links, next);
-            let page_url = requested.last().map_or_else(String::new, Url::to_string);
+            let page_url = requested.last().map_or_else(String::new, shown);
             if requested.len() == 1 && page.links.is_empty() {
                 report.pages.push(UrlReport {
                     url: page_url,
                     outcome: UrlOutcome::Failed(CrawlError::Extract {
-                        url: response.url.to_string(),
+                        url: shown(&response.url),
                         problem: ExtractProblem::NoLinks,
                     }),
                 });
@@ -300,7 +303,7 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
                 Err(e) => outcome_of(e.into()),
             };
             report.pages.push(UrlReport {
-                url: next_url.to_string(),
+                url: shown(&next_url),
                 outcome,
             });
             break;
@@ -309,7 +312,11 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
         let mut slots: Vec<(Url, Option<UrlOutcome>)> = Vec::with_capacity(listed.len());
         let mut to_fetch = Vec::new();
         for url in listed {
-            let outcome = if self.known(&url)? {
+            // Checked before max_articles, so links to other hosts never crowd out the
+            // source's own; the fetcher checks again, and every redirect.
+            let outcome = if let Err(refusal) = source.fetch.scope.check(&url) {
+                Some(UrlOutcome::Skipped(Policy::off_scope(&refusal)))
+            } else if self.known(&url)? {
                 Some(UrlOutcome::Known)
             } else if to_fetch.len() >= source.max_articles {
                 Some(UrlOutcome::Skipped(Policy::MaxArticles {
@@ -346,7 +353,7 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
                         }
                     },
                     Err(e) => {
-                        tracing::warn!(source = %source.name, %url, reason = %e.chain(), "article failed");
+                        tracing::warn!(source = %source.name, url = %shown(&url), reason = %e.chain(), "article failed");
                         outcome_of(e)
                     }
                 },
@@ -362,7 +369,7 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
             .articles
             .extend(slots.into_iter().filter_map(|(url, o)| {
                 o.map(|outcome| UrlReport {
-                    url: url.to_string(),
+                    url: shown(&url),
                     outcome,
                 })
             }));
@@ -419,7 +426,7 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
                             self.revise_if_changed(source, id, &stored, built.article)?
                         }
                         Err(problem) => UrlOutcome::Failed(CrawlError::Extract {
-                            url: url.to_string(),
+                            url: shown(&url),
                             problem,
                         }),
                     }
@@ -428,10 +435,10 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
                 Err(e) => outcome_of(e.into()),
             };
             if let UrlOutcome::Failed(e) = &outcome {
-                tracing::warn!(source = %source.name, %url, error = %e.chain(), "re-check failed");
+                tracing::warn!(source = %source.name, url = %shown(&url), error = %e.chain(), "re-check failed");
             }
             report.rechecks.push(UrlReport {
-                url: url.to_string(),
+                url: shown(&url),
                 outcome,
             });
         }
@@ -487,9 +494,9 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
             Ok(items) => items,
             Err(reason) => {
                 report.pages.push(UrlReport {
-                    url: source.url.to_string(),
+                    url: shown(&source.url),
                     outcome: UrlOutcome::Failed(CrawlError::Decode {
-                        url: resp.url.to_string(),
+                        url: shown(&resp.url),
                         reason,
                     }),
                 });
@@ -497,16 +504,13 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
             }
         };
         report.pages.push(UrlReport {
-            url: source.url.to_string(),
+            url: shown(&source.url),
             outcome: UrlOutcome::Listed { links: items.len() },
         });
         let mut fetched = 0;
         let since = Utc::now() - chrono::Duration::days(i64::from(source.recheck_days));
         for item in &items {
-            let at = item
-                .link
-                .as_ref()
-                .map_or_else(|| resp.url.to_string(), Url::to_string);
+            let at = item.link.as_ref().map_or_else(|| shown(&resp.url), shown);
             let known = match &item.link {
                 Some(link) => self
                     .store
@@ -514,7 +518,20 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
                     .map_err(store_error(link.as_str()))?,
                 None => None,
             };
-            let outcome = if let Some(id) = known {
+            // A feed without full text fetches no pages, so only another source's hosts are
+            // off limits for its links; with full text, the page's host must be in scope too.
+            let refused = item.link.as_ref().and_then(|link| match full_text {
+                true => source.fetch.scope.check(link).err(),
+                false => source.fetch.scope.owner_of(link).map(|owner| {
+                    crate::fetch::OffScope::OtherSource {
+                        host: link.host_str().unwrap_or_default().to_owned(),
+                        source: owner.to_owned(),
+                    }
+                }),
+            });
+            let outcome = if let Some(refusal) = refused {
+                UrlOutcome::Skipped(Policy::off_scope(&refusal))
+            } else if let Some(id) = known {
                 // Without full text the feed item is the article: a changed item is a revision.
                 let stored = self.store.article(id).map_err(store_error(&at))?;
                 match stored {
@@ -601,7 +618,7 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
             None => None,
         };
         let stored = if let Some((id, bits, existing)) = existing {
-            tracing::info!(source = %source.name, url = ?article.url, near = id, bits, "near-duplicate");
+            tracing::info!(source = %source.name, url = article.url.as_deref().map(crate::fetch::redact).as_deref().unwrap_or(""), near = id, bits, "near-duplicate");
             let mut urls: Vec<&str> = aliases.clone();
             urls.extend(article.url.as_deref());
             if existing.source == article.source {
@@ -641,9 +658,7 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
         let resp = match self.fetch(source, url, None).await? {
             Fetched::Page(resp) => resp,
             Fetched::NotModified => {
-                return Err(CrawlError::NotModified {
-                    url: url.to_string(),
-                });
+                return Err(CrawlError::NotModified { url: shown(url) });
             }
         };
         // Parsing and normalising a page is the CPU-heavy part of a crawl: done on the blocking
@@ -655,11 +670,11 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
         })
         .await
         .map_err(|source| CrawlError::Task {
-            url: url.to_string(),
+            url: shown(url),
             source,
         })?;
         let (built, validators) = read.map_err(|problem| CrawlError::Extract {
-            url: url.to_string(),
+            url: shown(url),
             problem,
         })?;
         Ok(Found {

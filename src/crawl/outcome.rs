@@ -3,7 +3,7 @@
 //! `crawl`, what is recorded in the source's state ([`CrawlReport::record`]), the text line and
 //! the JSON object `crawl` prints.
 
-use crate::fetch::FetchError;
+use crate::fetch::{FetchError, OffScope};
 use crate::store::{SourceState, StoreError};
 use chrono::{DateTime, Utc};
 use serde::ser::SerializeStruct as _;
@@ -33,6 +33,58 @@ pub enum Policy {
     RobotsDisallow { reason: String },
     /// The source's `max_articles` for one crawl was reached; it waits for the next crawl.
     MaxArticles { limit: usize },
+    /// The URL (or where it redirects) is on a host outside the source's own site and its
+    /// `allowed_hosts`.
+    OffHost { host: String },
+    /// The URL (or where it redirects) is on a host that belongs to another source: that
+    /// source reads it.
+    OtherSource { host: String, source: String },
+}
+
+impl Policy {
+    /// The policy a fetch refused under, if it was one: robots.txt or the source's hosts.
+    pub fn of(error: &FetchError) -> Option<Policy> {
+        match error {
+            FetchError::Blocked { reason, .. } => Some(Policy::RobotsDisallow {
+                reason: reason.clone(),
+            }),
+            FetchError::OffScope { refusal, .. } => Some(Policy::off_scope(refusal)),
+            _ => None,
+        }
+    }
+
+    pub fn off_scope(refusal: &OffScope) -> Policy {
+        match refusal {
+            OffScope::Host { host } => Policy::OffHost { host: host.clone() },
+            OffScope::OtherSource { host, source } => Policy::OtherSource {
+                host: host.clone(),
+                source: source.clone(),
+            },
+        }
+    }
+
+    /// A skip for the source's hosts (rather than robots.txt or `max_articles`).
+    fn is_host(&self) -> bool {
+        matches!(self, Policy::OffHost { .. } | Policy::OtherSource { .. })
+    }
+}
+
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Policy::RobotsDisallow { reason } => write!(f, "blocked by robots.txt ({reason})"),
+            Policy::MaxArticles { limit } => {
+                write!(f, "left for the next crawl (max_articles = {limit})")
+            }
+            Policy::OffHost { host } => write!(
+                f,
+                "host {host} is not this source's own nor in its allowed_hosts"
+            ),
+            Policy::OtherSource { host, source } => {
+                write!(f, "host {host} belongs to source {source:?}")
+            }
+        }
+    }
 }
 
 /// What one URL came to in a crawl.
@@ -172,6 +224,15 @@ impl Serialize for UrlOutcome {
                 o.serialize_field("policy", "max_articles")?;
                 o.serialize_field("limit", limit)?;
             }
+            UrlOutcome::Skipped(Policy::OffHost { host }) => {
+                o.serialize_field("policy", "off_host")?;
+                o.serialize_field("host", host)?;
+            }
+            UrlOutcome::Skipped(Policy::OtherSource { host, source }) => {
+                o.serialize_field("policy", "other_source")?;
+                o.serialize_field("host", host)?;
+                o.serialize_field("source", source)?;
+            }
             UrlOutcome::Failed(error) => o.serialize_field("error", error)?,
             UrlOutcome::Known | UrlOutcome::Unchanged => {}
         }
@@ -242,6 +303,9 @@ pub struct Counts {
     pub blocked: usize,
     /// Links left for the next crawl by `max_articles`.
     pub over_max_articles: usize,
+    /// URLs not fetched because they lead outside the source's hosts (`allowed_hosts`, or a
+    /// host of another source).
+    pub off_host: usize,
     pub rechecked: usize,
     pub recheck_failed: usize,
 }
@@ -298,6 +362,13 @@ impl CrawlReport {
                     UrlOutcome::Skipped(Policy::RobotsDisallow { .. })
                 )
             })
+            .count();
+        c.off_host = self
+            .pages
+            .iter()
+            .chain(&self.articles)
+            .chain(&self.rechecks)
+            .filter(|r| matches!(&r.outcome, UrlOutcome::Skipped(p) if p.is_host()))
             .count();
         c.rechecked = self.rechecks.len();
         c.recheck_failed = self
@@ -440,6 +511,9 @@ impl fmt::Display for CrawlReport {
                 c.over_max_articles
             )?;
         }
+        if c.off_host > 0 {
+            write!(f, ", {} on other hosts (allowed_hosts)", c.off_host)?;
+        }
         if self.unchanged() {
             write!(f, "; unchanged since last crawl (HTTP 304)")?;
         }
@@ -459,6 +533,18 @@ impl fmt::Display for CrawlReport {
         for r in self.pages.iter().chain(&self.articles) {
             if let UrlOutcome::Skipped(Policy::RobotsDisallow { reason }) = &r.outcome {
                 write!(f, "\n  blocked {}: blocked by robots.txt ({reason})", r.url)?;
+            }
+        }
+        for r in self
+            .pages
+            .iter()
+            .chain(&self.articles)
+            .chain(&self.rechecks)
+        {
+            if let UrlOutcome::Skipped(policy) = &r.outcome
+                && policy.is_host()
+            {
+                write!(f, "\n  skipped {}: {policy}", r.url)?;
             }
         }
         Ok(())

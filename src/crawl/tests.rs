@@ -164,6 +164,7 @@ fn source(kind: SourceKind) -> Source {
             per_host_delay: Duration::ZERO,
             proxy: None,
             headers: reqwest::header::HeaderMap::new(),
+            scope: crate::fetch::Scope::new(&url("/list.html"), Vec::new()),
         },
         recheck_days: 0,
         max_revisions: 10,
@@ -595,4 +596,69 @@ async fn a_store_failure_is_a_typed_failure_of_the_crawl() {
         "names the URL and keeps the cause: {chain}"
     );
     assert_eq!(state(&s).consecutive_failures, 1);
+}
+
+#[tokio::test]
+async fn links_to_other_hosts_are_skipped_before_max_articles_and_canonicals_stay_home() {
+    let s = setup();
+    s.site.page(
+        "/list.html",
+        &list(
+            &[
+                "http://elsewhere.test/x1.html",
+                "http://elsewhere.test/x2.html",
+                "http://other-source.test/y.html",
+                "/a1.html",
+            ],
+            None,
+        ),
+    );
+    s.site.page(
+        "/a1.html",
+        &article("甲", "甲的正文。").replace(
+            "<body>",
+            "<head><link rel=\"canonical\" href=\"http://other-source.test/claimed.html\"></head><body>",
+        ),
+    );
+    let mut one = html(1);
+    one.max_articles = 1;
+    // Listing another source's host in allowed_hosts does not make its URLs this source's.
+    let listed = crate::fetch::HostPattern::parse("other-source.test")
+        .into_iter()
+        .collect();
+    one.fetch.scope = crate::fetch::Scope::new(&url("/list.html"), listed);
+    one.fetch
+        .scope
+        .set_others([("other-source.test".to_owned(), "other".to_owned())]);
+    let report = s.crawler.crawl(&one).await;
+    assert_eq!(
+        outcomes(&report.articles),
+        [
+            ("http://elsewhere.test/x1.html", "skipped"),
+            ("http://elsewhere.test/x2.html", "skipped"),
+            ("http://other-source.test/y.html", "skipped"),
+            ("/a1.html", "stored"),
+        ],
+        "links elsewhere take no place under max_articles"
+    );
+    assert!(matches!(
+        &report.articles[2].outcome,
+        UrlOutcome::Skipped(Policy::OtherSource { source, .. }) if source == "other"
+    ));
+    assert_eq!(report.counts().off_host, 3);
+    assert_eq!(report.health(), CrawlHealth::Ok);
+    let id = s
+        .crawler
+        .store
+        .url_article(url("/a1.html").as_str())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(id.is_some(), "stored under its listed URL");
+    assert_eq!(
+        s.crawler
+            .store
+            .url_article("http://other-source.test/claimed.html")
+            .unwrap_or_else(|e| panic!("{e}")),
+        None,
+        "another source's URL is not claimed"
+    );
 }

@@ -8,14 +8,16 @@
 pub mod charset;
 pub mod politeness;
 pub mod robots;
+pub mod scope;
 
 use politeness::{HostLimits, HostPolicy};
 use reqwest::StatusCode;
 use reqwest::header::{
     CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderMap, HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH,
-    LAST_MODIFIED, RETRY_AFTER, USER_AGENT,
+    LAST_MODIFIED, LOCATION, RETRY_AFTER, USER_AGENT,
 };
 use robots::{RobotsCache, Rules, Verdict};
+pub use scope::{HostPattern, OffScope, Scope};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -29,6 +31,33 @@ use url::Url;
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
 /// First retry waits about this long; each further one twice as long, with jitter.
 const BACKOFF_BASE: Duration = Duration::from_millis(500);
+/// Redirects followed for one request, as browsers allow about as many.
+const MAX_REDIRECTS: usize = 10;
+
+/// How a URL is shown in every message, report and log line: without its user name and
+/// password, which are credentials (`https://user:secret@host/` shows as `https://host/`).
+pub fn shown(url: &Url) -> String {
+    if url.username().is_empty() && url.password().is_none() {
+        return url.to_string();
+    }
+    let mut bare = url.clone();
+    // Fails only for URLs that cannot have credentials, which then have none to hide.
+    let _ = bare.set_username("");
+    let _ = bare.set_password(None);
+    bare.to_string()
+}
+
+/// `text` with the credentials of every URL in it dropped, for text that may hold URLs from
+/// elsewhere (an error of another library, a last error stored by an older newswatch).
+pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
+    static USERINFO: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s@"'<>]*@"#).ok()
+    });
+    match &*USERINFO {
+        Some(re) => re.replace_all(text, "$1"),
+        None => std::borrow::Cow::Borrowed(text),
+    }
+}
 
 /// How to fetch for one source: the fetch stage's settings (`[settings]` with the source's
 /// overrides, assembled by the config).
@@ -46,8 +75,11 @@ pub struct FetchSettings {
     pub per_host_delay: Duration,
     /// Proxy URL for this source; otherwise `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY` apply.
     pub proxy: Option<String>,
-    /// Extra request headers (cookies, referer).
+    /// Extra request headers (cookies, referer, credentials from the source URL): sent only
+    /// to the source's own origin (see [`Scope::sends_headers`]).
     pub headers: HeaderMap,
+    /// The hosts the source may fetch from; redirects elsewhere are refused.
+    pub scope: Scope,
 }
 
 impl FetchSettings {
@@ -115,13 +147,25 @@ pub enum FetchError {
     TooLarge { url: String, limit: usize },
     #[error("{url}: redirect to a non-http(s) URL {target} refused")]
     RedirectRefused { url: String, target: String },
+    #[error("{url}: more than {MAX_REDIRECTS} redirects")]
+    TooManyRedirects { url: String },
+    #[error("{url}: redirect loop at {target}")]
+    RedirectLoop { url: String, target: String },
+    /// The URL (or a redirect on the way) leads outside the source's hosts: a policy, not a
+    /// failure. `target` is where the redirect pointed, when it was one.
+    #[error("{url}: not fetched{}: {refusal}", .target.as_ref().map_or(String::new(), |t| format!(" (redirects to {t})")))]
+    OffScope {
+        url: String,
+        target: Option<String>,
+        refusal: OffScope,
+    },
     #[error("{url}")]
     Network {
         url: String,
         #[source]
         source: reqwest::Error,
     },
-    #[error("cannot build an HTTP client{}", .proxy.as_ref().map_or(String::new(), |p| format!(" for proxy {p}")))]
+    #[error("cannot build an HTTP client{}", .proxy.as_ref().map_or(String::new(), |p| format!(" for proxy {}", redact(p))))]
     Client {
         proxy: Option<String>,
         #[source]
@@ -141,6 +185,14 @@ impl FetchError {
         matches!(self, FetchError::Blocked { .. })
     }
 
+    /// The URL leads outside the source's hosts: a policy outcome, not a failure.
+    pub fn off_scope(&self) -> Option<&OffScope> {
+        match self {
+            FetchError::OffScope { refusal, .. } => Some(refusal),
+            _ => None,
+        }
+    }
+
     /// A short name for what went wrong, for metrics and machine-readable reports.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -150,7 +202,18 @@ impl FetchError {
             FetchError::Status { .. } => "status",
             FetchError::Timeout { .. } => "timeout",
             FetchError::TooLarge { .. } => "too_large",
-            FetchError::RedirectRefused { .. } | FetchError::Network { .. } => "network",
+            FetchError::OffScope {
+                refusal: OffScope::Host { .. },
+                ..
+            } => "off_host",
+            FetchError::OffScope {
+                refusal: OffScope::OtherSource { .. },
+                ..
+            } => "other_source",
+            FetchError::RedirectRefused { .. }
+            | FetchError::TooManyRedirects { .. }
+            | FetchError::RedirectLoop { .. }
+            | FetchError::Network { .. } => "network",
             FetchError::Client { .. } => "client",
         }
     }
@@ -223,20 +286,12 @@ fn host_key(url: &Url) -> String {
 }
 
 fn build_client(proxy: Option<&str>) -> Result<reqwest::Client, FetchError> {
+    // Redirects are followed by `Fetcher::once`, one hop at a time: each hop's host is checked
+    // against the source's scope and gets the source's headers only on its own origin, which
+    // reqwest's redirect policy cannot do per source.
     let mut builder = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::custom(|attempt| {
-            let target = attempt.url().to_string();
-            if attempt.previous().len() >= 10 {
-                attempt.error("more than 10 redirects")
-            } else if !matches!(attempt.url().scheme(), "http" | "https") {
-                attempt.error(format!("redirect to a non-http(s) URL {target}"))
-            } else if attempt.previous().contains(attempt.url()) {
-                attempt.error(format!("redirect loop at {target}"))
-            } else {
-                attempt.follow()
-            }
-        }));
+        .redirect(reqwest::redirect::Policy::none());
     let client_error = |source| FetchError::Client {
         proxy: proxy.map(str::to_owned),
         source,
@@ -309,9 +364,9 @@ impl Fetcher {
         Ok(c)
     }
 
-    /// GETs `url` if robots.txt allows, within the host's limits, retrying timeouts, connection
-    /// errors, 429 and 5xx with backoff (honouring `Retry-After`). With `validators`, a 304
-    /// answer is [`Fetched::NotModified`].
+    /// GETs `url` if it is within the source's scope and robots.txt allows, within the host's
+    /// limits, retrying timeouts, connection errors, 429 and 5xx with backoff (honouring
+    /// `Retry-After`). With `validators`, a 304 answer is [`Fetched::NotModified`].
     pub async fn get(
         &self,
         url: &Url,
@@ -319,21 +374,26 @@ impl Fetcher {
         validators: Option<&Validators>,
     ) -> Result<Fetched, FetchError> {
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(FetchError::UnsupportedScheme {
-                url: url.to_string(),
+            return Err(FetchError::UnsupportedScheme { url: shown(url) });
+        }
+        if let Err(refusal) = settings.scope.check(url) {
+            return Err(FetchError::OffScope {
+                url: shown(url),
+                target: None,
+                refusal,
             });
         }
         match self.robots(url, settings).await {
             Verdict::Allowed(_) => {}
             Verdict::Blocked(reason) => {
                 return Err(FetchError::Blocked {
-                    url: url.to_string(),
+                    url: shown(url),
                     reason,
                 });
             }
             Verdict::Unavailable(cause) => {
                 return Err(FetchError::RobotsUnavailable {
-                    url: url.to_string(),
+                    url: shown(url),
                     cause,
                 });
             }
@@ -381,12 +441,13 @@ impl Fetcher {
                 None => backoff(attempt),
             };
             attempt += 1;
-            tracing::debug!(%url, attempt, wait_ms = wait.as_millis() as u64, error = %failure.error, "retrying");
+            tracing::debug!(url = %shown(url), attempt, wait_ms = wait.as_millis() as u64, error = %failure.error, "retrying");
             tokio::time::sleep(wait).await;
         }
     }
 
-    /// One request, no retries. `truncate_at` cuts the body there instead of failing.
+    /// One request, no retries, following redirects within the source's scope. `truncate_at`
+    /// cuts the body there instead of failing.
     async fn once(
         &self,
         url: &Url,
@@ -397,30 +458,19 @@ impl Fetcher {
         let client = self
             .client(settings.proxy.as_ref())
             .map_err(AttemptError::fatal)?;
-        let mut request = client
-            .get(url.clone())
-            .timeout(settings.timeout)
-            .headers(settings.headers.clone())
-            .header(USER_AGENT, &settings.user_agent);
-        if let Some(v) = validators {
-            if let Some(etag) = &v.etag {
-                request = request.header(IF_NONE_MATCH, etag);
-            }
-            if let Some(lm) = &v.last_modified {
-                request = request.header(IF_MODIFIED_SINCE, lm);
-            }
-        }
-        let transport_error = |e: reqwest::Error| {
+        let transport_error = |mut e: reqwest::Error| {
             let retry = e.is_timeout() || e.is_connect() || e.is_request() || e.is_body();
-            let retry = retry && !e.is_redirect();
             let error = if e.is_timeout() {
                 FetchError::Timeout {
-                    url: url.to_string(),
+                    url: shown(url),
                     secs: settings.timeout.as_secs(),
                 }
             } else {
+                if let Some(u) = e.url_mut() {
+                    *u = Url::parse(&shown(u)).unwrap_or_else(|_| u.clone());
+                }
                 FetchError::Network {
-                    url: url.to_string(),
+                    url: shown(url),
                     source: e,
                 }
             };
@@ -430,29 +480,84 @@ impl Fetcher {
                 retry_after: None,
             }
         };
-        let mut resp = request.send().await.map_err(transport_error)?;
+        let fatal = |error| Err(AttemptError::fatal(error));
+        // `timeout` bounds the whole request, every redirect hop and the body included.
+        let deadline = Instant::now() + settings.timeout;
+        let mut at = url.clone();
+        let mut hops: Vec<Url> = Vec::new();
+        let mut resp = loop {
+            let mut request = client
+                .get(at.clone())
+                .timeout(deadline.saturating_duration_since(Instant::now()))
+                .header(USER_AGENT, &settings.user_agent);
+            if settings.scope.sends_headers(&at) {
+                request = request.headers(settings.headers.clone());
+            }
+            if let Some(v) = validators {
+                if let Some(etag) = &v.etag {
+                    request = request.header(IF_NONE_MATCH, etag);
+                }
+                if let Some(lm) = &v.last_modified {
+                    request = request.header(IF_MODIFIED_SINCE, lm);
+                }
+            }
+            let resp = request.send().await.map_err(transport_error)?;
+            let status = resp.status().as_u16();
+            let location = resp.headers().get(LOCATION);
+            let (true, Some(location)) = (matches!(status, 301 | 302 | 303 | 307 | 308), location)
+            else {
+                break resp;
+            };
+            let location = String::from_utf8_lossy(location.as_bytes()).into_owned();
+            let target = match at.join(&location) {
+                Ok(t) if matches!(t.scheme(), "http" | "https") => t,
+                _ => {
+                    return fatal(FetchError::RedirectRefused {
+                        url: shown(url),
+                        target: redact(&location).into_owned(),
+                    });
+                }
+            };
+            if target == *url || hops.contains(&target) {
+                return fatal(FetchError::RedirectLoop {
+                    url: shown(url),
+                    target: shown(&target),
+                });
+            }
+            if hops.len() >= MAX_REDIRECTS {
+                return fatal(FetchError::TooManyRedirects { url: shown(url) });
+            }
+            if let Err(refusal) = settings.scope.check(&target) {
+                return fatal(FetchError::OffScope {
+                    url: shown(url),
+                    target: Some(shown(&target)),
+                    refusal,
+                });
+            }
+            hops.push(target.clone());
+            at = target;
+        };
         let status = resp.status();
         if status == StatusCode::NOT_MODIFIED && validators.is_some_and(|v| !v.is_empty()) {
             return Ok(Fetched::NotModified);
         }
         if status.is_redirection() {
-            // reqwest hands back redirects it will not follow (to file:, data:, …).
+            // A redirect without a target, or one no client follows (300, 305).
             let target = resp
                 .headers()
-                .get(reqwest::header::LOCATION)
+                .get(LOCATION)
                 .and_then(|v| v.to_str().ok())
-                .unwrap_or("nowhere")
-                .to_owned();
-            return Err(AttemptError::fatal(FetchError::RedirectRefused {
-                url: url.to_string(),
+                .map_or_else(|| "nowhere".to_owned(), |t| redact(t).into_owned());
+            return fatal(FetchError::RedirectRefused {
+                url: shown(url),
                 target,
-            }));
+            });
         }
         if !status.is_success() {
             let retry_after = resp.headers().get(RETRY_AFTER).and_then(parse_retry_after);
             return Err(AttemptError {
                 error: FetchError::Status {
-                    url: url.to_string(),
+                    url: shown(url),
                     status,
                     retry_after,
                 },
@@ -482,10 +587,10 @@ impl Fetcher {
                     body.extend_from_slice(&chunk[..limit - body.len()]);
                     break;
                 }
-                return Err(AttemptError::fatal(FetchError::TooLarge {
-                    url: url.to_string(),
+                return fatal(FetchError::TooLarge {
+                    url: shown(url),
                     limit,
-                }));
+                });
             }
             body.extend_from_slice(&chunk);
         }
@@ -515,8 +620,14 @@ impl Fetcher {
             Ok(u) => u,
             Err(_) => return Verdict::Allowed("no robots.txt URL for this origin".into()),
         };
+        // A robots.txt that redirects elsewhere is still the site's word (RFC 9309 follows
+        // redirects), so it is read wherever it leads; the headers still go only home.
+        let robots_settings = FetchSettings {
+            scope: settings.scope.unrestricted(),
+            ..settings.clone()
+        };
         let result = self
-            .with_retries(&robots_url, settings, None, Some(robots::MAX_BYTES))
+            .with_retries(&robots_url, &robots_settings, None, Some(robots::MAX_BYTES))
             .await;
         let now = Instant::now();
         let entry = match result {
@@ -567,5 +678,26 @@ impl Fetcher {
         }
         let entry = self.inner.robots.put(&origin, entry);
         entry.verdict(url.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_and_text_are_shown_without_credentials() {
+        let url = Url::parse("https://user:pa%40ss@portal.example:8443/a?b=c#d")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(shown(&url), "https://portal.example:8443/a?b=c#d");
+        let plain = Url::parse("http://portal.example/a").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(shown(&plain), "http://portal.example/a");
+        assert_eq!(
+            redact(
+                "http://u:secret@h.example/x: error; see socks5h://token@proxy:1080 and mailto:a@b.example"
+            ),
+            "http://h.example/x: error; see socks5h://proxy:1080 and mailto:a@b.example"
+        );
+        assert_eq!(redact("no URL here: a@b"), "no URL here: a@b");
     }
 }
