@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod normalise;
 pub mod notify;
 pub mod schedule;
+pub mod search;
 pub mod status;
 pub mod store;
 
