@@ -53,6 +53,9 @@ const TITLE_BOOST: f32 = 2.0;
 const WRITER_MEMORY_BYTES: usize = 96 * 1024 * 1024;
 /// Indexing threads at most (each needs at least 15 MB of the memory above).
 const WRITER_THREADS: usize = 4;
+/// Stored titles and bodies are compressed in blocks of this size with zstd at this level.
+const DOCSTORE_BLOCK_BYTES: usize = 64 * 1024;
+const DOCSTORE_ZSTD_LEVEL: i32 = 9;
 /// Hits per page at most.
 pub const MAX_LIMIT: usize = 1000;
 /// Results beyond this rank are not served (deep paging costs as much as collecting them all).
@@ -261,7 +264,10 @@ impl SearchIndex {
             open_existing(dir, directory, &schema)?
         } else {
             let settings = IndexSettings {
-                docstore_compression: Compressor::Zstd(ZstdCompressor::default()),
+                docstore_compression: Compressor::Zstd(ZstdCompressor {
+                    compression_level: Some(DOCSTORE_ZSTD_LEVEL),
+                }),
+                docstore_blocksize: DOCSTORE_BLOCK_BYTES,
                 ..IndexSettings::default()
             };
             Index::builder()
