@@ -822,13 +822,13 @@ impl Config {
                 }),
             };
             let concurrency = s.concurrency.as_ref().map_or(8, |c| *c.get_ref());
-            if concurrency == 0 {
-                if let Some(c) = &s.concurrency {
-                    problem(
-                        c.span(),
-                        "[settings] concurrency: must be at least 1".into(),
-                    );
-                }
+            if concurrency == 0
+                && let Some(c) = &s.concurrency
+            {
+                problem(
+                    c.span(),
+                    "[settings] concurrency: must be at least 1".into(),
+                );
             }
             Settings {
                 state_dir,
@@ -925,10 +925,10 @@ impl Config {
                     }
                     let next = selector("next", &s.next);
                     let max_pages = s.max_pages.as_ref().map_or(1, |m| *m.get_ref());
-                    if max_pages == 0 {
-                        if let Some(m) = &s.max_pages {
-                            problem(m.span(), format!("{}: must be at least 1", at("max_pages")));
-                        }
+                    if max_pages == 0
+                        && let Some(m) = &s.max_pages
+                    {
+                        problem(m.span(), format!("{}: must be at least 1", at("max_pages")));
                     }
                     links.map(|links| SourceKind::Html {
                         links,
