@@ -166,7 +166,7 @@ fn article(t: &Texts, i: usize) -> IndexDoc {
         }
     }
     let day0 = chrono::NaiveDate::from_ymd_opt(2016, 1, 1).expect("date");
-    let signals = if i % 3 == 0 {
+    let signals = if i.is_multiple_of(3) {
         IndexSignals {
             stages: vec![STAGES[rng.usize(..STAGES.len())].into()],
             regions: vec![REGIONS[rng.usize(..REGIONS.len())].into()],
@@ -265,7 +265,7 @@ fn space_report(dir: &Path) {
     }
     let total: u64 = by.values().sum();
     let mut parts: Vec<(String, u64)> = by.into_iter().collect();
-    parts.sort_by(|a, b| b.1.cmp(&a.1));
+    parts.sort_by_key(|p| std::cmp::Reverse(p.1));
     let shown: Vec<String> = parts
         .iter()
         .filter(|(_, b)| *b * 100 >= total)

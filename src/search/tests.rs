@@ -608,3 +608,11 @@ fn seed_archive_hits_are_exactly_the_records_holding_the_word() {
         words.len()
     );
 }
+
+#[test]
+fn handles_cross_threads() {
+    fn shareable<T: Send + Sync>() {}
+    fn movable<T: Send>() {}
+    shareable::<SearchReader>();
+    movable::<SearchIndex>();
+}
