@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod normalise;
 pub mod notify;
 pub mod schedule;
+pub mod search;
 pub mod signals;
 pub mod sink;
 pub mod status;

@@ -402,7 +402,7 @@ impl Dec {
     /// correctly rounded quotient of two exact integers otherwise.
     fn to_f64(self) -> f64 {
         let mut d = self;
-        while d.s > 0 && d.m % 10 == 0 {
+        while d.s > 0 && d.m.is_multiple_of(10) {
             d.m /= 10;
             d.s -= 1;
         }
