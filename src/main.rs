@@ -159,6 +159,9 @@ impl From<io::Error> for Failure {
     }
 }
 
+/// How long abandoned background work may delay the exit once a command is done.
+const EXIT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(matches!(cli.command, Command::Run), cli.log_format);
@@ -169,7 +172,13 @@ fn main() -> ExitCode {
             code: 1,
             error: anyhow!("cannot start the runtime: {e}"),
         })
-        .and_then(|rt| rt.block_on(dispatch(cli)));
+        .and_then(|rt| {
+            let result = rt.block_on(dispatch(cli));
+            // Work abandoned at shutdown (a request, a flush on the blocking pool) must not hold
+            // the process: dropping the runtime would wait for it without end.
+            rt.shutdown_timeout(EXIT_GRACE);
+            result
+        });
     match result {
         Ok(code) => code,
         Err(f) => {

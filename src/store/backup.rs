@@ -140,7 +140,7 @@ impl Store {
             self.db.open_tree(e.tree.as_bytes())?.insert(key, value)?;
             n += 1;
         }
-        self.db.flush()?;
+        self.flush_blocking()?;
         self.upgrade()?;
         Ok(n)
     }

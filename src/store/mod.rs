@@ -8,6 +8,7 @@
 
 mod backup;
 mod pending;
+mod serial;
 
 pub use backup::BackupError;
 pub use pending::{Change, DigestRecord, PendingItem};
@@ -18,6 +19,8 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use thiserror::Error;
 
 /// The on-disk layout version this build writes and understands. 2 added the per-source index
@@ -26,6 +29,9 @@ pub const FORMAT_VERSION: u32 = 2;
 
 /// sled's page cache, at most.
 const CACHE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The `meta` key of the id counter a restored backup carried (8 bytes, big-endian).
+const NEXT_ID: &str = "next_id";
 
 /// A stored article's id: the order in which articles were first stored.
 pub type ArticleId = u64;
@@ -80,6 +86,10 @@ pub enum StoreError {
     },
     #[error("store I/O error")]
     Sled(#[from] sled::Error),
+    /// A flush or snapshot handed to a worker thread that did not come back (the runtime is
+    /// shutting down).
+    #[error("store {0} was interrupted")]
+    Interrupted(&'static str),
 }
 
 /// What is wrong with a damaged entry.
@@ -145,6 +155,20 @@ pub struct Store {
     /// Articles with a URL by source and first-stored time: source ‖ 0 ‖ time ‖ id → ().
     recent: sled::Tree,
     dir: PathBuf,
+    /// What every clone of this store shares: the id counter, and the one-at-a-time flush and
+    /// status snapshot.
+    shared: Arc<Shared>,
+}
+
+/// State shared by the clones of one open [`Store`].
+struct Shared {
+    /// The next id for an article or a digest record. Never below the highest id stored (see
+    /// [`Store::id_floor`]), so no id is handed out twice, whatever path the data came by.
+    next_id: AtomicU64,
+    flush: serial::Serial,
+    snapshot: serial::Serial,
+    /// Async callers queue here so at most one of them holds a blocking thread at a time.
+    flush_turn: tokio::sync::Mutex<()>,
 }
 
 /// The file `status` reads while a daemon holds the store.
@@ -283,11 +307,51 @@ impl Store {
             recent: db.open_tree("recent")?,
             dir: dir.to_owned(),
             db,
+            shared: Arc::new(Shared {
+                next_id: AtomicU64::new(0),
+                flush: serial::Serial::default(),
+                snapshot: serial::Serial::default(),
+                flush_turn: tokio::sync::Mutex::new(()),
+            }),
         };
         if !fresh {
             store.upgrade()?;
         }
+        store
+            .shared
+            .next_id
+            .store(store.id_floor()?, Ordering::SeqCst);
         Ok(store)
+    }
+
+    /// The lowest id that is safe to hand out: past every article and digest record stored,
+    /// past the counter a restored backup carried (`meta/next_id`), and past sled's own counter
+    /// (which earlier versions used). A backup restored into a fresh store, a store written in
+    /// several runs: ids are never reused, so a new article can never overwrite a stored one.
+    fn id_floor(&self) -> Result<u64, StoreError> {
+        let mut floor = 0;
+        if let Some((k, _)) = self.articles.last()? {
+            floor = floor.max(id_of(&k)?.saturating_add(1));
+        }
+        for kv in self.digests.iter() {
+            let (k, _) = kv?;
+            let id = id_of(&k[k.len().saturating_sub(8)..])?;
+            floor = floor.max(id.saturating_add(1));
+        }
+        if let Some(v) = self.db.open_tree("meta")?.get(NEXT_ID)? {
+            floor = floor.max(id_of(&v)?);
+        }
+        Ok(floor)
+    }
+
+    /// A fresh id for an article or a digest record.
+    fn new_id(&self) -> ArticleId {
+        self.shared.next_id.fetch_add(1, Ordering::SeqCst)
+    }
+
+    /// The next id this store would hand out (carried in backups).
+    pub(crate) fn next_id(&self) -> u64 {
+        self.shared.next_id.load(Ordering::SeqCst)
     }
 
     /// The store format recorded in `meta`.
@@ -327,7 +391,7 @@ impl Store {
             self.db
                 .open_tree("meta")?
                 .insert("format_version", &FORMAT_VERSION.to_be_bytes())?;
-            self.db.flush()?;
+            self.flush_blocking()?;
         }
         Ok(())
     }
@@ -355,7 +419,7 @@ impl Store {
         aliases: &[&str],
     ) -> Result<Inserted, StoreError> {
         let json = to_json(article)?;
-        let id = self.db.generate_id()?;
+        let id = self.new_id();
         let hash = article.hash.as_bytes();
         let urls = url_keys(article, aliases);
         let bands = fingerprint.map(|fp| band_keys(fp, id));
@@ -423,7 +487,7 @@ impl Store {
         }
         let mut prepared = Vec::with_capacity(batch.len());
         for (article, digests) in batch {
-            let id = self.db.generate_id()?;
+            let id = self.new_id();
             prepared.push(Prepared {
                 id,
                 json: to_json(article)?,
@@ -735,8 +799,17 @@ impl Store {
     }
 
     /// Writes every source's state to `status.json` beside the database (write, then rename),
-    /// so `newswatch status` can report while a daemon holds the store.
+    /// so `newswatch status` can report while a daemon holds the store. One writer at a time
+    /// (they share the temporary file), and a caller whose request a later write already covered
+    /// returns at once: a hundred crawls ending together write it a few times, not a hundred.
     pub fn write_status_snapshot(&self) -> Result<(), StoreError> {
+        let ticket = self.shared.snapshot.ticket();
+        self.shared
+            .snapshot
+            .run(ticket, || self.write_status_snapshot_now())
+    }
+
+    fn write_status_snapshot_now(&self) -> Result<(), StoreError> {
         let snapshot = StatusSnapshot {
             written_at: Some(Utc::now()),
             sources: self.source_states()?.into_iter().collect(),
@@ -768,15 +841,45 @@ impl Store {
     }
 
     /// Waits until everything written so far is on disk.
+    ///
+    /// sled 0.34's `flush_async` deadlocks when called concurrently (spacejam/sled#1308, fixed
+    /// upstream but never released): a daemon whose crawls ended together stopped for good. So
+    /// every flush is sled's blocking one, on tokio's blocking pool, one at a time, and callers
+    /// whose writes an already started flush does not cover share the next one.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await?;
-        Ok(())
+        let ticket = self.shared.flush.ticket();
+        let _turn = self.shared.flush_turn.lock().await;
+        if self.shared.flush.covers(ticket) {
+            return Ok(());
+        }
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.flush_for(ticket))
+            .await
+            .map_err(|_| StoreError::Interrupted("flush"))?
     }
 
-    /// Blocking flush, for the synchronous command-line paths.
+    /// [`Store::flush`] and the status snapshot, on the blocking pool: what a finished crawl
+    /// needs before its outcome is reported.
+    pub async fn commit(&self) -> Result<(), StoreError> {
+        self.flush().await?;
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.write_status_snapshot())
+            .await
+            .map_err(|_| StoreError::Interrupted("status snapshot"))?
+    }
+
+    /// Blocking flush, for the synchronous command-line paths; shares the one-at-a-time rule
+    /// with [`Store::flush`].
     pub fn flush_blocking(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
-        Ok(())
+        let ticket = self.shared.flush.ticket();
+        self.flush_for(ticket)
+    }
+
+    fn flush_for(&self, ticket: u64) -> Result<(), StoreError> {
+        self.shared.flush.run(ticket, || {
+            self.db.flush()?;
+            Ok(())
+        })
     }
 
     /// The state dir this store lives in.
