@@ -338,10 +338,13 @@ pub fn backup(config: &Config, file: &Path, out: &mut dyn Write) -> Result<u64, 
     Ok(n)
 }
 
-/// `restore FILE`: loads a backup into an empty state dir.
+/// `restore FILE`: loads a backup into an empty state dir, all or nothing.
 pub fn restore(config: &Config, input: Input) -> Result<u64, CliError> {
-    let store = open_store(config)?;
-    Ok(store.restore(input.reader)?)
+    Ok(Store::restore(
+        &config.settings.state_dir,
+        input.reader,
+        &input.name,
+    )?)
 }
 
 /// What `extract` read.

@@ -60,8 +60,8 @@ pub enum StoreError {
         "state dir {path} was written by a newer newswatch (store format {found}); this build reads format {FORMAT_VERSION} and will not touch it"
     )]
     NewerFormat { path: PathBuf, found: u32 },
-    #[error("state dir {path} holds data that is not a newswatch store")]
-    Foreign { path: PathBuf },
+    #[error("state dir {path} holds {what}, not a newswatch store")]
+    Foreign { path: PathBuf, what: String },
     /// A usage error, not damage: restore wants a fresh state dir.
     #[error("state dir {path} already holds articles; restore into a new state_dir")]
     NotEmpty { path: PathBuf },
@@ -77,9 +77,10 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
-    #[error("backup {at}")]
+    /// A fault in a backup file (or in writing one): the place is the file's, not the store's.
+    #[error("{at}")]
     Backup {
-        /// `line N` or `file`.
+        /// `FILE:LINE`, `FILE`, or `backup` when writing one.
         at: String,
         #[source]
         source: BackupError,
@@ -193,6 +194,98 @@ pub fn read_status_snapshot(dir: &Path) -> Result<Option<StatusSnapshot>, StoreE
     }
 }
 
+/// What newswatch keeps in a state dir besides the database (`db`).
+const OWN_ENTRIES: &[&str] = &[
+    "db",
+    "outbox",
+    ".gitkeep",
+    "newswatch.lock",
+    STATUS_SNAPSHOT,
+    "status.json.tmp",
+    backup::STAGING,
+];
+
+/// Whether `name` is something sled 0.34 keeps in its folder.
+fn is_sled_file(name: &str) -> bool {
+    matches!(name, "conf" | "db" | "blobs") || name.starts_with("snap.")
+}
+
+/// Checks, without creating or locking anything, that `dir` can be a state dir: absent (it is
+/// created on first use), or a folder holding a newswatch store or nothing else. Refuses a
+/// regular file, a folder of other files (the user's home, `/`), and a `db` folder that holds
+/// anything but sled's files (the user's own `db/`), so the store is never written among
+/// someone else's files.
+pub fn check_dir(dir: &Path) -> Result<(), StoreError> {
+    let open_err = |source: std::io::Error| StoreError::Open {
+        path: dir.to_owned(),
+        source,
+    };
+    match std::fs::metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(open_err(e)),
+        Ok(m) if !m.is_dir() => {
+            return Err(StoreError::NotAFolder {
+                path: dir.to_owned(),
+            });
+        }
+        Ok(_) => {}
+    }
+    let names = |d: &Path| -> Result<Vec<String>, StoreError> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(d).map_err(open_err)? {
+            let entry = entry.map_err(open_err)?;
+            out.push(entry.file_name().to_string_lossy().into_owned());
+        }
+        out.sort();
+        Ok(out)
+    };
+    let shown = |names: &[String]| {
+        let mut s = names.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+        if names.len() > 3 {
+            s.push_str(", …");
+        }
+        s
+    };
+    let foreign = |what: String| StoreError::Foreign {
+        path: dir.to_owned(),
+        what,
+    };
+    let db = dir.join("db");
+    let others: Vec<String> = names(dir)?
+        .into_iter()
+        .filter(|n| !OWN_ENTRIES.contains(&n.as_str()))
+        .collect();
+    let inside = match std::fs::symlink_metadata(&db) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(open_err(e)),
+        Ok(m) if !m.is_dir() => return Err(foreign("a `db` that is not a folder".into())),
+        Ok(_) => names(&db)?,
+    };
+    if inside.is_empty() {
+        // No store yet: the folder must hold nothing of anyone else's.
+        return if others.is_empty() {
+            Ok(())
+        } else {
+            Err(foreign(format!("other files ({})", shown(&others))))
+        };
+    }
+    let strange: Vec<String> = inside
+        .iter()
+        .filter(|n| !is_sled_file(n))
+        .cloned()
+        .collect();
+    if !strange.is_empty() {
+        return Err(foreign(format!(
+            "a `db` folder with other files ({})",
+            shown(&strange)
+        )));
+    }
+    if !inside.iter().any(|n| n == "conf") {
+        return Err(foreign("a `db` folder without sled's `conf`".into()));
+    }
+    Ok(())
+}
+
 fn key(id: ArticleId) -> [u8; 8] {
     id.to_be_bytes()
 }
@@ -238,28 +331,9 @@ impl Store {
             path: dir.to_owned(),
             source,
         };
-        if dir.exists() && !dir.is_dir() {
-            return Err(StoreError::NotAFolder {
-                path: dir.to_owned(),
-            });
-        }
+        check_dir(dir)?;
         std::fs::create_dir_all(dir).map_err(open_err)?;
         let db_path = dir.join("db");
-        let foreign = std::fs::read_dir(dir)
-            .map_err(open_err)?
-            .filter_map(Result::ok)
-            .any(|e| {
-                let name = e.file_name();
-                !matches!(
-                    name.to_str(),
-                    Some("db" | "outbox" | ".gitkeep" | "newswatch.lock")
-                )
-            });
-        if foreign && !db_path.exists() {
-            return Err(StoreError::Foreign {
-                path: dir.to_owned(),
-            });
-        }
         let db = sled::Config::new()
             .path(&db_path)
             // sled's default cache (1 GiB) lets a long-running daemon with a big store grow
@@ -287,6 +361,7 @@ impl Store {
                 if has_data || !db.is_empty() {
                     return Err(StoreError::Foreign {
                         path: dir.to_owned(),
+                        what: "a database without newswatch's format version".into(),
                     });
                 }
                 meta.insert("format_version", &FORMAT_VERSION.to_be_bytes())?;
@@ -365,6 +440,7 @@ impl Store {
             .map(u32::from_be_bytes)
             .map_err(|_| StoreError::Foreign {
                 path: self.dir.clone(),
+                what: format!("a format version of {} bytes", v.len()),
             })
     }
 
@@ -968,6 +1044,19 @@ mod tests {
         Store::open(dir).unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// [`Store::restore`] of `file` into `dir`, waiting out sled's lock as [`open`] does.
+    fn restore(dir: &Path, file: &[u8]) -> Result<u64, StoreError> {
+        for _ in 0..50 {
+            match Store::restore(dir, file, "backup.jsonl") {
+                Err(StoreError::Locked { .. }) => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                other => return other,
+            }
+        }
+        Store::restore(dir, file, "backup.jsonl")
+    }
+
     fn digests(names: &[&str]) -> Vec<String> {
         names.iter().map(|s| s.to_string()).collect()
     }
@@ -1179,8 +1268,10 @@ mod tests {
         let mut file = Vec::new();
         let n = store.backup(&mut file).unwrap_or(0);
         assert!(n >= 8, "{n} entries");
-        let copy = open(&tmp.path().join("b"));
-        assert_eq!(copy.restore(file.as_slice()).ok(), Some(n));
+        let b = tmp.path().join("b");
+        let restored = restore(&b, &file);
+        assert_eq!(restored.ok(), Some(n));
+        let copy = open(&b);
         assert_eq!(copy.revisions(id).map(|r| r.len()).ok(), Some(2));
         assert_eq!(copy.pending("d").map(|p| p.len()).ok(), Some(1));
         assert_eq!(
@@ -1189,11 +1280,9 @@ mod tests {
         );
         assert!(copy.validators("http://h/1").ok().flatten().is_some());
         assert!(copy.has_url("http://h/1").unwrap_or(false));
+        drop(copy);
         assert!(
-            matches!(
-                copy.restore(file.as_slice()),
-                Err(StoreError::NotEmpty { .. })
-            ),
+            matches!(restore(&b, &file), Err(StoreError::NotEmpty { .. })),
             "refuses a store holding articles, as a usage error, not as damage"
         );
         let newer = String::from_utf8_lossy(&file).replacen(
@@ -1201,8 +1290,7 @@ mod tests {
             "\"format_version\":99",
             1,
         );
-        let empty = open(&tmp.path().join("c"));
-        let refused = empty.restore(newer.as_bytes());
+        let refused = restore(&tmp.path().join("c"), newer.as_bytes());
         assert!(
             matches!(
                 &refused,
