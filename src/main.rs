@@ -5,6 +5,7 @@
 use anyhow::anyhow;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
+use newswatch::archive::Entry;
 use newswatch::cli::{self, CliError, DigestOutcome, ExportFilter, ExportFormat};
 use newswatch::config::Config;
 use newswatch::notify::{Channel, Delivery};
@@ -57,6 +58,10 @@ enum Command {
         /// Put the imported records in the digests whose filters take them.
         #[arg(long)]
         notify: bool,
+        /// The file's encoding: utf-8 (default), gbk, gb18030, big5 or any other
+        /// ASCII-compatible label, or auto to detect it.
+        #[arg(long)]
+        encoding: Option<String>,
     },
     /// Write stored articles to standard output, in the order first stored.
     Export {
@@ -241,35 +246,48 @@ async fn dispatch(args: Cli) -> Result<ExitCode, Failure> {
             file,
             source,
             notify,
+            encoding,
         } => {
             let input = cli::open_input(&file)?;
             let name = input.name.clone();
             let bar = progress_bar();
-            let report = cli::backfill(&config, input, &source, notify, &|line| {
-                if line % 256 == 0 {
-                    bar.set_message(format!("line {line}"));
-                    bar.tick();
-                }
-            })?;
+            // Reported as met, so a file of a million bad lines costs no memory.
+            let notice = |entry: &Entry| {
+                let line = match entry {
+                    Entry::Rejected { line, reason } => {
+                        format!("{name}:{line}: rejected: {reason}")
+                    }
+                    Entry::Skipped { line, text } => {
+                        format!("{name}:{line}: skipped (not part of a record): {text:?}")
+                    }
+                    Entry::Record(_) => return,
+                };
+                bar.suspend(|| eprintln!("{line}"));
+            };
+            let report = cli::backfill(
+                &config,
+                input,
+                &source,
+                notify,
+                encoding.as_deref(),
+                &|line| {
+                    if line % 256 == 0 {
+                        bar.set_message(format!("line {line}"));
+                        bar.tick();
+                    }
+                },
+                &notice,
+            )?;
             bar.finish_and_clear();
-            let mut err = io::stderr().lock();
-            for (line, reason) in &report.rejected {
-                writeln!(err, "{name}:{line}: rejected: {reason}")?;
-            }
-            for (line, text) in &report.skipped {
-                let shown: String = text.chars().take(60).collect();
-                writeln!(
-                    err,
-                    "{name}:{line}: skipped (not part of a record): {shown:?}"
-                )?;
-            }
+            let read_as = if encoding.is_some_and(|e| e.eq_ignore_ascii_case("auto")) {
+                format!(" (read as {})", report.encoding.name())
+            } else {
+                String::new()
+            };
             writeln!(
                 out,
-                "{name}: {} imported, {} duplicate, {} rejected, {} skipped",
-                report.imported,
-                report.duplicate,
-                report.rejected.len(),
-                report.skipped.len()
+                "{name}: {} imported, {} duplicate, {} rejected, {} skipped{read_as}",
+                report.imported, report.duplicate, report.rejected, report.skipped
             )?;
             Ok(ExitCode::SUCCESS)
         }
