@@ -12,6 +12,43 @@ use newswatch::notify::{Channel, Delivery};
 use std::io::{self, IsTerminal as _, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// A line on standard error that never panics: `eprintln!` does when stderr is a closed pipe
+/// (`2>&1 | head`), and a message that cannot be shown is no reason to fail.
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(io::stderr(), $($arg)*);
+    }};
+}
+
+/// Set when standard output's reader went away (`| head`).
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Standard output that notes a closed pipe, so the command ends quietly, as Unix tools do,
+/// instead of reporting "Broken pipe" as a failure.
+struct Stdout(io::Stdout);
+
+impl Stdout {
+    fn noted<T>(result: io::Result<T>) -> io::Result<T> {
+        if let Err(e) = &result
+            && e.kind() == io::ErrorKind::BrokenPipe
+        {
+            STDOUT_CLOSED.store(true, Ordering::SeqCst);
+        }
+        result
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Stdout::noted(self.0.write(buf))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Stdout::noted(self.0.flush())
+    }
+}
 
 #[derive(Parser)]
 #[command(
@@ -169,6 +206,8 @@ const EXIT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A backup cut short is a failure even when its reader left on purpose.
+    let backup = matches!(cli.command, Command::Backup { .. });
     init_logging(matches!(cli.command, Command::Run), cli.log_format);
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -186,8 +225,13 @@ fn main() -> ExitCode {
         });
     match result {
         Ok(code) => code,
+        Err(_) if backup && STDOUT_CLOSED.load(Ordering::SeqCst) => {
+            note!("newswatch: backup: standard output was closed before the backup was complete");
+            ExitCode::from(1)
+        }
+        Err(_) if STDOUT_CLOSED.load(Ordering::SeqCst) => ExitCode::SUCCESS,
         Err(f) => {
-            eprintln!("newswatch: {:#}", f.error);
+            note!("newswatch: {:#}", f.error);
             ExitCode::from(f.code)
         }
     }
@@ -222,7 +266,7 @@ fn exit(ok: bool) -> ExitCode {
 async fn dispatch(args: Cli) -> Result<ExitCode, Failure> {
     let config = Config::load(&args.config).map_err(CliError::from)?;
     // Not locked: nothing else prints to stdout, and a lock held across awaits would be.
-    let mut out = io::stdout();
+    let mut out = Stdout(io::stdout());
     match args.command {
         Command::Run => {
             cli::run(config, shutdown_signal()).await?;
@@ -262,7 +306,7 @@ async fn dispatch(args: Cli) -> Result<ExitCode, Failure> {
                     }
                     Entry::Record(_) => return,
                 };
-                bar.suspend(|| eprintln!("{line}"));
+                bar.suspend(|| note!("{line}"));
             };
             let report = cli::backfill(
                 &config,
@@ -344,12 +388,12 @@ async fn dispatch(args: Cli) -> Result<ExitCode, Failure> {
         }
         Command::Backup { file } => {
             let n = cli::backup(&config, &file, &mut out)?;
-            eprintln!("backup: {n} entries written to {}", file.display());
+            note!("backup: {n} entries written to {}", file.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Restore { file } => {
             let n = cli::restore(&config, cli::open_input(&file)?)?;
-            eprintln!(
+            note!(
                 "restore: {n} entries loaded into {}",
                 config.settings.state_dir.display()
             );
@@ -359,7 +403,7 @@ async fn dispatch(args: Cli) -> Result<ExitCode, Failure> {
             let got = cli::extract(&config, &input, url, source.as_deref()).await?;
             newswatch::archive::write_record(&mut out, &got.article)?;
             if !got.dated {
-                eprintln!("{input}: no date found on the page; today's date used");
+                note!("{input}: no date found on the page; today's date used");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -413,7 +457,7 @@ async fn digest(
                 writeln!(out, "{name}: digest of {items} items sent to {to}{retry}")?;
             }
             DigestOutcome::Failed(e) => {
-                eprintln!(
+                note!(
                     "newswatch: {:#}; its items stay queued",
                     anyhow::Error::from(e)
                 );

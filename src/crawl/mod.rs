@@ -346,7 +346,7 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
                         }
                     },
                     Err(e) => {
-                        tracing::warn!(source = %source.name, %url, reason = %e.chain(), "article failed");
+                        tracing::warn!(source = %source.name, url = %crate::short_url(url.as_str()), reason = %e.chain(), "article failed");
                         outcome_of(e)
                     }
                 },
@@ -428,7 +428,7 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
                 Err(e) => outcome_of(e.into()),
             };
             if let UrlOutcome::Failed(e) = &outcome {
-                tracing::warn!(source = %source.name, %url, error = %e.chain(), "re-check failed");
+                tracing::warn!(source = %source.name, url = %crate::short_url(url.as_str()), error = %e.chain(), "re-check failed");
             }
             report.rechecks.push(UrlReport {
                 url: url.to_string(),

@@ -90,32 +90,39 @@ impl Validators {
 /// there is one, is the error's source.
 #[derive(Debug, Error)]
 pub enum FetchError {
-    #[error("{url}: only http and https URLs are fetched")]
+    #[error("{}: only http and https URLs are fetched", crate::short_url(.url))]
     UnsupportedScheme { url: String },
     /// The site's own robots.txt disallows the URL: a policy, not a failure.
-    #[error("{url}: blocked by robots.txt ({reason})")]
+    #[error("{}: blocked by robots.txt ({reason})", crate::short_url(.url))]
     Blocked { url: String, reason: String },
     /// robots.txt could not be read (5xx, 429, timeout, refused): the site may be down, and
     /// nothing on it is fetched until robots.txt answers. A failure, not a policy.
-    #[error("{url}: robots.txt unavailable, so nothing on this site is fetched for now")]
+    #[error(
+        "{}: robots.txt unavailable, so nothing on this site is fetched for now",
+        crate::short_url(.url)
+    )]
     RobotsUnavailable {
         url: String,
         #[source]
         cause: Arc<FetchError>,
     },
-    #[error("{url}: HTTP {status}{}", retry_note(.retry_after))]
+    #[error("{}: HTTP {status}{}", crate::short_url(.url), retry_note(.retry_after))]
     Status {
         url: String,
         status: StatusCode,
         retry_after: Option<Duration>,
     },
-    #[error("{url}: timed out after {secs}s")]
+    #[error("{}: timed out after {secs}s", crate::short_url(.url))]
     Timeout { url: String, secs: u64 },
-    #[error("{url}: body larger than max_body_bytes ({limit} bytes)")]
+    #[error("{}: body larger than max_body_bytes ({limit} bytes)", crate::short_url(.url))]
     TooLarge { url: String, limit: usize },
-    #[error("{url}: redirect to a non-http(s) URL {target} refused")]
+    #[error(
+        "{}: redirect to a non-http(s) URL {} refused",
+        crate::short_url(.url),
+        crate::short_url(.target)
+    )]
     RedirectRefused { url: String, target: String },
-    #[error("{url}")]
+    #[error("{}", crate::short_url(.url))]
     Network {
         url: String,
         #[source]
@@ -381,7 +388,7 @@ impl Fetcher {
                 None => backoff(attempt),
             };
             attempt += 1;
-            tracing::debug!(%url, attempt, wait_ms = wait.as_millis() as u64, error = %failure.error, "retrying");
+            tracing::debug!(url = %crate::short_url(url.as_str()), attempt, wait_ms = wait.as_millis() as u64, error = %failure.error, "retrying");
             tokio::time::sleep(wait).await;
         }
     }
@@ -419,9 +426,10 @@ impl Fetcher {
                     secs: settings.timeout.as_secs(),
                 }
             } else {
+                // The URL is in this error's own message; reqwest's would repeat it.
                 FetchError::Network {
                     url: url.to_string(),
-                    source: e,
+                    source: e.without_url(),
                 }
             };
             AttemptError {
