@@ -135,8 +135,9 @@ impl<R: BufRead> Reader<R> {
         }
     }
 
-    /// Reads one raw line of at most [`MAX_LINE_BYTES`] into `self.buf` (without its line
-    /// end); the rest of a longer line is read and dropped. `None` at the end of the input.
+    /// Reads one raw line into `self.buf`, keeping at most [`MAX_LINE_BYTES`] and its line end;
+    /// the rest of a longer line is read and dropped. Returns the line's whole length without
+    /// its `\n`, or `None` at the end of the input.
     fn raw_line(&mut self) -> io::Result<Option<usize>> {
         self.buf.clear();
         let mut total = 0;
@@ -159,7 +160,7 @@ impl<R: BufRead> Reader<R> {
             total += take;
             self.input.consume(take);
             if done {
-                return Ok(Some(total));
+                return Ok(Some(total - 1));
             }
         }
     }
@@ -187,7 +188,7 @@ impl<R: BufRead> Reader<R> {
             )
             .to_owned()
         };
-        let cut = bytes > self.buf.len();
+        let cut = bytes > self.buf.len() && !self.buf.ends_with(b"\n");
         let line = if cut || raw.len() > MAX_LINE_BYTES {
             Line::TooLong {
                 bytes,
@@ -397,6 +398,69 @@ mod tests {
                 if crate::normalise::text(&r.title) == "-" && crate::normalise::text(&r.body) == "-"),
             "{got:?}"
         );
+    }
+
+    fn entries_of(bytes: &[u8], encoding: &'static Encoding) -> Vec<Entry> {
+        Reader::with_encoding(bytes, encoding)
+            .collect::<io::Result<Vec<_>>>()
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn an_over_long_line_rejects_its_record_and_reading_goes_on() {
+        let mut file = b"-\nT1\n".to_vec();
+        file.extend(std::iter::repeat_n(b'x', MAX_LINE_BYTES + 1));
+        file.extend_from_slice(b"\n2025-07-02\n-\nT2\nB2\n2025-07-03\n");
+        file.extend(std::iter::repeat_n(b'y', MAX_LINE_BYTES * 2));
+        let got = entries_of(&file, UTF_8);
+        assert!(
+            matches!(&got[0], Entry::Rejected { line: 3, reason } if reason.contains("1048577 bytes")),
+            "{:?}",
+            &got[0]
+        );
+        assert!(matches!(&got[1], Entry::Record(r) if r.title == "T2" && r.line == 5));
+        assert!(
+            matches!(&got[2], Entry::Skipped { line: 9, text } if text.len() < 300 && text.contains("2097152 bytes")),
+            "{:?}",
+            &got[2]
+        );
+        // A line of exactly the limit, with CRLF, is a line like any other.
+        let mut file = b"-\nT\n".to_vec();
+        file.extend(std::iter::repeat_n(b'z', MAX_LINE_BYTES));
+        file.extend_from_slice(b"\r\n2025-07-02\r\n");
+        assert!(
+            matches!(&entries_of(&file, UTF_8)[..], [Entry::Record(r)] if r.body.len() == MAX_LINE_BYTES)
+        );
+    }
+
+    #[test]
+    fn undecodable_lines_are_reported_and_the_hint_given_once() {
+        let file = b"-\n\xff title\nB\n2025-07-02\nfoot\xc3(\n-\nT\nB\n2025-07-03\n";
+        let got = entries_of(file, UTF_8);
+        assert!(
+            matches!(&got[0], Entry::Rejected { line: 2, reason }
+                if reason.contains("not valid UTF-8 at byte 1") && reason.contains("--encoding")),
+            "{:?}",
+            &got[0]
+        );
+        assert!(
+            matches!(&got[1], Entry::Skipped { line: 5, text }
+                if text.starts_with("foot") && text.contains("byte 5") && !text.contains("--encoding")),
+            "{:?}",
+            &got[1]
+        );
+        assert!(matches!(&got[2], Entry::Record(r) if r.line == 6));
+        let gbk = encoding_rs::GB18030
+            .encode("-\n硚口区\n营商环境。\n2025-07-02\n")
+            .0;
+        assert!(matches!(
+            &entries_of(&gbk, UTF_8)[0],
+            Entry::Rejected { line: 2, .. }
+        ));
+        assert!(matches!(
+            &entries_of(&gbk, encoding_rs::GB18030)[..],
+            [Entry::Record(r)] if r.title == "硚口区" && r.body == "营商环境。"
+        ));
     }
 
     #[test]
