@@ -4,7 +4,8 @@
 //! The scheduler starts a job again when its next tick comes even if the last run has not
 //! finished, so every job holds a per-job lock and skips a tick while still busy. On shutdown,
 //! in-flight work is abandoned at its next await point — safe, because each article is stored and
-//! made pending in one transaction — and the store is flushed before returning.
+//! made pending in one transaction — and the store is flushed (for at most [`FINAL_FLUSH`]) before
+//! returning, so nothing in flight can keep the process from exiting.
 
 use crate::config::Config;
 use crate::crawl::{Crawler, Source};
