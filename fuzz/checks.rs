@@ -22,7 +22,7 @@ use url::Url;
 /// `write_record` is the same article (title, body, date after normalisation).
 pub fn archive(data: &[u8]) {
     for entry in Reader::new(data) {
-        // Invalid UTF-8 ends the reader with an error; that is reported, not a crash.
+        // Only an I/O error ends the reader (invalid UTF-8 is an entry of its own).
         let Ok(entry) = entry else { break };
         let Entry::Record(r) = entry else { continue };
         let at = chrono::DateTime::UNIX_EPOCH;

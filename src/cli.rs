@@ -138,20 +138,44 @@ pub fn open_input(file: &Path) -> Result<Input, CliError> {
 }
 
 /// `backfill FILE`: imports an archive under `source`, pending for the digests that take each
-/// record when `notify`.
+/// record when `notify`. `encoding` is a charset label (`utf-8`, `gbk`, `gb18030`, `big5` …) or
+/// `auto` to detect it; UTF-8 when `None`. Each rejected record and skipped line goes to
+/// `notice` as it is met.
 pub fn backfill(
     config: &Config,
     input: Input,
     source: &str,
     notify: bool,
+    encoding: Option<&str>,
     progress: &dyn Fn(usize),
+    notice: &dyn Fn(&archive::Entry),
 ) -> Result<BackfillReport, CliError> {
+    let encoding = match encoding {
+        None => Some(encoding_rs::UTF_8),
+        Some(label) if label.eq_ignore_ascii_case("auto") => None,
+        Some(label) => match charset::encoding_for_label(label) {
+            Some(e) if e.is_ascii_compatible() => Some(e),
+            Some(e) => {
+                return Err(CliError::Usage(format!(
+                    "--encoding {label}: {} archives are not read (lines must end in an ASCII line feed); convert the file to UTF-8",
+                    e.name()
+                )));
+            }
+            None => {
+                return Err(CliError::Usage(format!(
+                    "--encoding {label:?}: not an encoding; try utf-8, gbk, gb18030, big5 or auto"
+                )));
+            }
+        },
+    };
     let store = open_store(config)?;
     let routing = Routing::new(&config.digests);
     Ok(Backfill {
         source,
         routing: notify.then_some(&routing),
+        encoding,
         progress,
+        notice,
     }
     .run(&store, input.reader, &input.name)?)
 }
@@ -348,10 +372,13 @@ pub fn backup(config: &Config, file: &Path, out: &mut dyn Write) -> Result<u64, 
     Ok(n)
 }
 
-/// `restore FILE`: loads a backup into an empty state dir.
+/// `restore FILE`: loads a backup into an empty state dir, all or nothing.
 pub fn restore(config: &Config, input: Input) -> Result<u64, CliError> {
-    let store = open_store(config)?;
-    Ok(store.restore(input.reader)?)
+    Ok(Store::restore(
+        &config.settings.state_dir,
+        input.reader,
+        &input.name,
+    )?)
 }
 
 /// What `extract` read.

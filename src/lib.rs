@@ -47,6 +47,24 @@ pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     reason
 }
 
+/// How long a URL may be in a message or a log line, in characters.
+pub(crate) const SHOWN_URL_CHARS: usize = 200;
+
+/// `url` as messages and logs show it: whole up to [`SHOWN_URL_CHARS`] characters, else its
+/// opening and its end around what was left out, so a 100 KB link cannot flood a terminal, a log,
+/// `status` or a source's last error in the store.
+pub(crate) fn short_url(url: &str) -> std::borrow::Cow<'_, str> {
+    let chars = url.chars().count();
+    if chars <= SHOWN_URL_CHARS {
+        return url.into();
+    }
+    const TAIL: usize = 30;
+    let head: String = url.chars().take(SHOWN_URL_CHARS - TAIL).collect();
+    let tail: String = url.chars().skip(chars - TAIL).collect();
+    let cut = chars - SHOWN_URL_CHARS + TAIL;
+    format!("{head}…({cut} characters left out)…{tail}").into()
+}
+
 /// `s` escaped for HTML text and attribute values.
 pub(crate) fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

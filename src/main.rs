@@ -5,12 +5,50 @@
 use anyhow::anyhow;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
+use newswatch::archive::Entry;
 use newswatch::cli::{self, CliError, DigestOutcome, ExportFilter, ExportFormat};
 use newswatch::config::Config;
 use newswatch::notify::{Channel, Delivery};
 use std::io::{self, IsTerminal as _, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// A line on standard error that never panics: `eprintln!` does when stderr is a closed pipe
+/// (`2>&1 | head`), and a message that cannot be shown is no reason to fail.
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(io::stderr(), $($arg)*);
+    }};
+}
+
+/// Set when standard output's reader went away (`| head`).
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Standard output that notes a closed pipe, so the command ends quietly, as Unix tools do,
+/// instead of reporting "Broken pipe" as a failure.
+struct Stdout(io::Stdout);
+
+impl Stdout {
+    fn noted<T>(result: io::Result<T>) -> io::Result<T> {
+        if let Err(e) = &result
+            && e.kind() == io::ErrorKind::BrokenPipe
+        {
+            STDOUT_CLOSED.store(true, Ordering::SeqCst);
+        }
+        result
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Stdout::noted(self.0.write(buf))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Stdout::noted(self.0.flush())
+    }
+}
 
 #[derive(Parser)]
 #[command(
@@ -57,6 +95,10 @@ enum Command {
         /// Put the imported records in the digests whose filters take them.
         #[arg(long)]
         notify: bool,
+        /// The file's encoding: utf-8 (default), gbk, gb18030, big5 or any other
+        /// ASCII-compatible label, or auto to detect it.
+        #[arg(long)]
+        encoding: Option<String>,
     },
     /// Write stored articles to standard output, in the order first stored.
     Export {
@@ -159,8 +201,13 @@ impl From<io::Error> for Failure {
     }
 }
 
+/// How long abandoned background work may delay the exit once a command is done.
+const EXIT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A backup cut short is a failure even when its reader left on purpose.
+    let backup = matches!(cli.command, Command::Backup { .. });
     init_logging(matches!(cli.command, Command::Run), cli.log_format);
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -169,11 +216,22 @@ fn main() -> ExitCode {
             code: 1,
             error: anyhow!("cannot start the runtime: {e}"),
         })
-        .and_then(|rt| rt.block_on(dispatch(cli)));
+        .and_then(|rt| {
+            let result = rt.block_on(dispatch(cli));
+            // Work abandoned at shutdown (a request, a flush on the blocking pool) must not hold
+            // the process: dropping the runtime would wait for it without end.
+            rt.shutdown_timeout(EXIT_GRACE);
+            result
+        });
     match result {
         Ok(code) => code,
+        Err(_) if backup && STDOUT_CLOSED.load(Ordering::SeqCst) => {
+            note!("newswatch: backup: standard output was closed before the backup was complete");
+            ExitCode::from(1)
+        }
+        Err(_) if STDOUT_CLOSED.load(Ordering::SeqCst) => ExitCode::SUCCESS,
         Err(f) => {
-            eprintln!("newswatch: {:#}", f.error);
+            note!("newswatch: {:#}", f.error);
             ExitCode::from(f.code)
         }
     }
@@ -208,7 +266,7 @@ fn exit(ok: bool) -> ExitCode {
 async fn dispatch(args: Cli) -> Result<ExitCode, Failure> {
     let config = Config::load(&args.config).map_err(CliError::from)?;
     // Not locked: nothing else prints to stdout, and a lock held across awaits would be.
-    let mut out = io::stdout();
+    let mut out = Stdout(io::stdout());
     match args.command {
         Command::Run => {
             cli::run(config, shutdown_signal()).await?;
@@ -232,35 +290,48 @@ async fn dispatch(args: Cli) -> Result<ExitCode, Failure> {
             file,
             source,
             notify,
+            encoding,
         } => {
             let input = cli::open_input(&file)?;
             let name = input.name.clone();
             let bar = progress_bar();
-            let report = cli::backfill(&config, input, &source, notify, &|line| {
-                if line % 256 == 0 {
-                    bar.set_message(format!("line {line}"));
-                    bar.tick();
-                }
-            })?;
+            // Reported as met, so a file of a million bad lines costs no memory.
+            let notice = |entry: &Entry| {
+                let line = match entry {
+                    Entry::Rejected { line, reason } => {
+                        format!("{name}:{line}: rejected: {reason}")
+                    }
+                    Entry::Skipped { line, text } => {
+                        format!("{name}:{line}: skipped (not part of a record): {text:?}")
+                    }
+                    Entry::Record(_) => return,
+                };
+                bar.suspend(|| note!("{line}"));
+            };
+            let report = cli::backfill(
+                &config,
+                input,
+                &source,
+                notify,
+                encoding.as_deref(),
+                &|line| {
+                    if line % 256 == 0 {
+                        bar.set_message(format!("line {line}"));
+                        bar.tick();
+                    }
+                },
+                &notice,
+            )?;
             bar.finish_and_clear();
-            let mut err = io::stderr().lock();
-            for (line, reason) in &report.rejected {
-                writeln!(err, "{name}:{line}: rejected: {reason}")?;
-            }
-            for (line, text) in &report.skipped {
-                let shown: String = text.chars().take(60).collect();
-                writeln!(
-                    err,
-                    "{name}:{line}: skipped (not part of a record): {shown:?}"
-                )?;
-            }
+            let read_as = if encoding.is_some_and(|e| e.eq_ignore_ascii_case("auto")) {
+                format!(" (read as {})", report.encoding.name())
+            } else {
+                String::new()
+            };
             writeln!(
                 out,
-                "{name}: {} imported, {} duplicate, {} rejected, {} skipped",
-                report.imported,
-                report.duplicate,
-                report.rejected.len(),
-                report.skipped.len()
+                "{name}: {} imported, {} duplicate, {} rejected, {} skipped{read_as}",
+                report.imported, report.duplicate, report.rejected, report.skipped
             )?;
             Ok(ExitCode::SUCCESS)
         }
@@ -317,12 +388,12 @@ async fn dispatch(args: Cli) -> Result<ExitCode, Failure> {
         }
         Command::Backup { file } => {
             let n = cli::backup(&config, &file, &mut out)?;
-            eprintln!("backup: {n} entries written to {}", file.display());
+            note!("backup: {n} entries written to {}", file.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Restore { file } => {
             let n = cli::restore(&config, cli::open_input(&file)?)?;
-            eprintln!(
+            note!(
                 "restore: {n} entries loaded into {}",
                 config.settings.state_dir.display()
             );
@@ -332,7 +403,7 @@ async fn dispatch(args: Cli) -> Result<ExitCode, Failure> {
             let got = cli::extract(&config, &input, url, source.as_deref()).await?;
             newswatch::archive::write_record(&mut out, &got.article)?;
             if !got.dated {
-                eprintln!("{input}: no date found on the page; today's date used");
+                note!("{input}: no date found on the page; today's date used");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -403,7 +474,7 @@ async fn digest(
                 failed.push(run.name);
             }
             DigestOutcome::Failed(e) => {
-                eprintln!(
+                note!(
                     "newswatch: {:#}; its items stay queued",
                     anyhow::Error::from(e)
                 );

@@ -16,7 +16,7 @@ const SCHEMA: &[&str] = &["article", "normalise"];
 /// The stages, in the order data flows through them (`normalise` is in [`SCHEMA`]).
 const STAGES: &[&str] = &["schedule", "fetch", "extract", "store", "notify"];
 /// Helpers at the crate root, not modules.
-const ROOT_HELPERS: &[&str] = &["error_chain", "escape_html"];
+const ROOT_HELPERS: &[&str] = &["error_chain", "escape_html", "short_url"];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));

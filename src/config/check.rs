@@ -89,7 +89,7 @@ pub fn settings(raw: &RawSettings, base: &Path, p: &mut Problems) -> (Settings, 
     });
     let fetch = fetch_keys(&raw.fetch_keys(), &DEFAULTS.fetch(), "[settings] ", p);
     let settings = Settings {
-        state_dir: base.join(raw.state_dir.as_deref().unwrap_or(DEFAULTS.state_dir)),
+        state_dir: state_dir(raw.state_dir.as_ref(), base, p),
         timezone,
         fetch: fetch.clone(),
         concurrency,
@@ -114,6 +114,47 @@ pub fn settings(raw: &RawSettings, base: &Path, p: &mut Problems) -> (Settings, 
             .max(1),
     };
     (settings, defaults)
+}
+
+/// `state_dir` against the config's folder. Empty, or the filesystem root (`/`, `/tmp/..`), is
+/// refused: the store would be written into a folder full of other things. What is on disk
+/// there is checked when the config is resolved.
+fn state_dir(raw: Option<&Spanned<String>>, base: &Path, p: &mut Problems) -> PathBuf {
+    let Some(raw) = raw else {
+        return base.join(DEFAULTS.state_dir);
+    };
+    let dir = base.join(raw.get_ref());
+    if raw.get_ref().trim().is_empty() {
+        p.add(
+            raw.span(),
+            "[settings] state_dir: must name a folder for the store (it is empty)".into(),
+        );
+    } else if is_root(&dir) {
+        p.add(
+            raw.span(),
+            format!(
+                "[settings] state_dir: {:?} is the filesystem root; name a folder of its own for the store",
+                raw.get_ref()
+            ),
+        );
+    }
+    dir
+}
+
+/// Whether `path`, with `.` and `..` taken as written, is a filesystem root.
+fn is_root(path: &Path) -> bool {
+    use std::path::Component;
+    let mut depth = 0usize;
+    let mut rooted = false;
+    for c in path.components() {
+        match c {
+            Component::Prefix(_) | Component::RootDir => rooted = true,
+            Component::CurDir => {}
+            Component::ParentDir => depth = depth.saturating_sub(1),
+            Component::Normal(_) => depth += 1,
+        }
+    }
+    rooted && depth == 0
 }
 
 fn value<T: Copy>(v: &Option<Spanned<T>>) -> Option<T> {
@@ -774,6 +815,29 @@ mod tests {
         );
         assert_eq!(d.fetch.max_retries, 2);
         assert!(d.fetch.user_agent.starts_with("newswatch/"));
+    }
+
+    #[test]
+    fn state_dir_must_name_a_folder_of_its_own() {
+        for (text, want) in [
+            ("state_dir = \"\"", "state_dir: must name a folder"),
+            ("state_dir = \"  \"", "state_dir: must name a folder"),
+            ("state_dir = \"/\"", "is the filesystem root"),
+            ("state_dir = \"/var/../\"", "is the filesystem root"),
+            ("state_dir = \"../../../..\"", "is the filesystem root"),
+        ] {
+            let mut p = Problems::default();
+            let _ = settings(&raw(text), Path::new("/etc/nw"), &mut p);
+            assert!(messages(&p).contains(want), "{text}: {}", messages(&p));
+        }
+        let mut p = Problems::default();
+        let (s, _) = settings(
+            &raw("state_dir = \"/var/lib/nw\""),
+            Path::new("/etc/nw"),
+            &mut p,
+        );
+        assert!(p.is_empty(), "{}", messages(&p));
+        assert_eq!(s.state_dir, Path::new("/var/lib/nw"));
     }
 
     #[test]

@@ -125,6 +125,15 @@ impl Config {
         let mut problems = check::Problems::default();
 
         let (settings, defaults) = check::settings(&raw.settings, base, &mut problems);
+        let named_badly = problems
+            .0
+            .iter()
+            .any(|(_, m)| m.starts_with("[settings] state_dir"));
+        if !named_badly {
+            // At the key, or at the top of the file for the default.
+            let span = raw.settings.state_dir.as_ref().map_or(0..0, |s| s.span());
+            resolve::state_dir(&settings.state_dir, span, &mut problems);
+        }
         let mut names = HashSet::new();
         let mut sources: Vec<Source> = raw
             .source

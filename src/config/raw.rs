@@ -90,7 +90,7 @@ with_fetch_keys! {
     #[derive(Deserialize, Default)]
     #[serde(deny_unknown_fields)]
     pub struct RawSettings {
-        pub state_dir: Option<String>,
+        pub state_dir: Option<Spanned<String>>,
         pub timezone: Option<Spanned<String>>,
         pub concurrency: Option<Spanned<usize>>,
         pub max_articles: Option<Spanned<usize>>,

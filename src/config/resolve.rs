@@ -10,6 +10,18 @@ use crate::notify::{
 /// The environment variable holding the SMTP password when no `smtp_password_file` is set.
 pub const SMTP_PASSWORD_ENV: &str = "NEWSWATCH_SMTP_PASSWORD";
 
+/// Checks what is on disk at `state_dir` (without creating anything): absent, or a folder that
+/// holds a newswatch store or nothing else. A regular file, someone's folder of other files or
+/// their own `db/` folder is refused here, before any command starts.
+pub fn state_dir(dir: &std::path::Path, span: std::ops::Range<usize>, p: &mut Problems) {
+    if let Err(e) = crate::store::check_dir(dir) {
+        p.add(
+            span,
+            format!("[settings] state_dir: {}", crate::error_chain(&e)),
+        );
+    }
+}
+
 /// The digests with their secrets read and template folders looked into.
 pub fn digests(drafts: Vec<DigestDraft>, p: &mut Problems) -> Vec<DigestSettings> {
     drafts.into_iter().filter_map(|d| digest(d, p)).collect()

@@ -353,7 +353,7 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
                         }
                     },
                     Err(e) => {
-                        tracing::warn!(source = %source.name, url = %shown(&url), reason = %e.chain(), "article failed");
+                        tracing::warn!(source = %source.name, url = %crate::short_url(&shown(&url)), reason = %e.chain(), "article failed");
                         outcome_of(e)
                     }
                 },
@@ -435,7 +435,7 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
                 Err(e) => outcome_of(e.into()),
             };
             if let UrlOutcome::Failed(e) = &outcome {
-                tracing::warn!(source = %source.name, url = %shown(&url), error = %e.chain(), "re-check failed");
+                tracing::warn!(source = %source.name, url = %crate::short_url(&shown(&url)), error = %e.chain(), "re-check failed");
             }
             report.rechecks.push(UrlReport {
                 url: shown(&url),

@@ -144,22 +144,22 @@ pub enum CrawlError {
     /// Network, HTTP status, timeout, size limit, robots.txt unavailable …
     #[error(transparent)]
     Fetch(#[from] FetchError),
-    #[error("{url}: 304 to an unconditional request")]
+    #[error("{}: 304 to an unconditional request", crate::short_url(.url))]
     NotModified { url: String },
-    #[error("{url}: {problem}")]
+    #[error("{}: {problem}", crate::short_url(.url))]
     Extract {
         url: String,
         problem: ExtractProblem,
     },
-    #[error("{url}: not a readable feed: {reason}")]
+    #[error("{}: not a readable feed: {reason}", crate::short_url(.url))]
     Decode { url: String, reason: String },
-    #[error("{url}: could not be stored")]
+    #[error("{}: could not be stored", crate::short_url(.url))]
     Store {
         url: String,
         #[source]
         source: StoreError,
     },
-    #[error("{url}: reading the page stopped")]
+    #[error("{}: reading the page stopped", crate::short_url(.url))]
     Task {
         url: String,
         #[source]
@@ -532,7 +532,11 @@ impl fmt::Display for CrawlReport {
         }
         for r in self.pages.iter().chain(&self.articles) {
             if let UrlOutcome::Skipped(Policy::RobotsDisallow { reason }) = &r.outcome {
-                write!(f, "\n  blocked {}: blocked by robots.txt ({reason})", r.url)?;
+                write!(
+                    f,
+                    "\n  blocked {}: blocked by robots.txt ({reason})",
+                    crate::short_url(&r.url)
+                )?;
             }
         }
         for r in self

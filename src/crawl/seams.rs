@@ -145,7 +145,6 @@ impl CrawlStore for Store {
     }
 
     async fn commit(&self) -> Result<(), StoreError> {
-        self.flush().await?;
-        self.write_status_snapshot()
+        Store::commit(self).await
     }
 }

@@ -122,44 +122,51 @@ impl Validators {
 /// there is one, is the error's source.
 #[derive(Debug, Error)]
 pub enum FetchError {
-    #[error("{url}: only http and https URLs are fetched")]
+    #[error("{}: only http and https URLs are fetched", crate::short_url(.url))]
     UnsupportedScheme { url: String },
     /// The site's own robots.txt disallows the URL: a policy, not a failure.
-    #[error("{url}: blocked by robots.txt ({reason})")]
+    #[error("{}: blocked by robots.txt ({reason})", crate::short_url(.url))]
     Blocked { url: String, reason: String },
     /// robots.txt could not be read (5xx, 429, timeout, refused): the site may be down, and
     /// nothing on it is fetched until robots.txt answers. A failure, not a policy.
-    #[error("{url}: robots.txt unavailable, so nothing on this site is fetched for now")]
+    #[error(
+        "{}: robots.txt unavailable, so nothing on this site is fetched for now",
+        crate::short_url(.url)
+    )]
     RobotsUnavailable {
         url: String,
         #[source]
         cause: Arc<FetchError>,
     },
-    #[error("{url}: HTTP {status}{}", retry_note(.retry_after))]
+    #[error("{}: HTTP {status}{}", crate::short_url(.url), retry_note(.retry_after))]
     Status {
         url: String,
         status: StatusCode,
         retry_after: Option<Duration>,
     },
-    #[error("{url}: timed out after {secs}s")]
+    #[error("{}: timed out after {secs}s", crate::short_url(.url))]
     Timeout { url: String, secs: u64 },
-    #[error("{url}: body larger than max_body_bytes ({limit} bytes)")]
+    #[error("{}: body larger than max_body_bytes ({limit} bytes)", crate::short_url(.url))]
     TooLarge { url: String, limit: usize },
-    #[error("{url}: redirect to a non-http(s) URL {target} refused")]
+    #[error(
+        "{}: redirect to a non-http(s) URL {} refused",
+        crate::short_url(.url),
+        crate::short_url(.target)
+    )]
     RedirectRefused { url: String, target: String },
-    #[error("{url}: more than {MAX_REDIRECTS} redirects")]
+    #[error("{}: more than {MAX_REDIRECTS} redirects", crate::short_url(.url))]
     TooManyRedirects { url: String },
-    #[error("{url}: redirect loop at {target}")]
+    #[error("{}: redirect loop at {}", crate::short_url(.url), crate::short_url(.target))]
     RedirectLoop { url: String, target: String },
     /// The URL (or a redirect on the way) leads outside the source's hosts: a policy, not a
     /// failure. `target` is where the redirect pointed, when it was one.
-    #[error("{url}: not fetched{}: {refusal}", .target.as_ref().map_or(String::new(), |t| format!(" (redirects to {t})")))]
+    #[error("{}: not fetched{}: {refusal}", crate::short_url(.url), .target.as_ref().map_or(String::new(), |t| format!(" (redirects to {})", crate::short_url(t))))]
     OffScope {
         url: String,
         target: Option<String>,
         refusal: OffScope,
     },
-    #[error("{url}")]
+    #[error("{}", crate::short_url(.url))]
     Network {
         url: String,
         #[source]
@@ -441,7 +448,7 @@ impl Fetcher {
                 None => backoff(attempt),
             };
             attempt += 1;
-            tracing::debug!(url = %shown(url), attempt, wait_ms = wait.as_millis() as u64, error = %failure.error, "retrying");
+            tracing::debug!(url = %crate::short_url(&shown(url)), attempt, wait_ms = wait.as_millis() as u64, error = %failure.error, "retrying");
             tokio::time::sleep(wait).await;
         }
     }
@@ -458,7 +465,7 @@ impl Fetcher {
         let client = self
             .client(settings.proxy.as_ref())
             .map_err(AttemptError::fatal)?;
-        let transport_error = |mut e: reqwest::Error| {
+        let transport_error = |e: reqwest::Error| {
             let retry = e.is_timeout() || e.is_connect() || e.is_request() || e.is_body();
             let error = if e.is_timeout() {
                 FetchError::Timeout {
@@ -466,12 +473,10 @@ impl Fetcher {
                     secs: settings.timeout.as_secs(),
                 }
             } else {
-                if let Some(u) = e.url_mut() {
-                    *u = Url::parse(&shown(u)).unwrap_or_else(|_| u.clone());
-                }
+                // The URL is in this error's own message; reqwest's would repeat it.
                 FetchError::Network {
                     url: shown(url),
-                    source: e,
+                    source: e.without_url(),
                 }
             };
             AttemptError {

@@ -420,14 +420,15 @@ impl ItemView {
 /// The opening of the body, or — when a keyword first matches further in — the passage around
 /// that match, so the reader sees why the article is in this digest.
 fn excerpt(body: &str, filter: &Filter) -> String {
-    let chars: Vec<(usize, char)> = body.char_indices().collect();
-    if chars.len() <= OPENING_CHARS {
+    // Offsets are found by walking the characters, never by collecting them: a body can be
+    // megabytes (16 bytes a character collected), and its opening is all a digest shows.
+    if body.char_indices().nth(OPENING_CHARS).is_none() {
         return body.to_owned();
     }
     let first_match = filter.highlights(body).first().map(|r| r.start);
     let start_char = match first_match {
         Some(byte) => {
-            let at = chars.partition_point(|(i, _)| *i < byte);
+            let at = body[..byte].chars().count();
             if at + 20 < OPENING_CHARS {
                 0
             } else {
@@ -436,9 +437,11 @@ fn excerpt(body: &str, filter: &Filter) -> String {
         }
         None => 0,
     };
-    let end_char = (start_char + OPENING_CHARS).min(chars.len());
-    let start = chars[start_char].0;
-    let end = chars.get(end_char).map_or(body.len(), |(i, _)| *i);
+    let start = body.char_indices().nth(start_char).map_or(0, |(i, _)| i);
+    let end = body[start..]
+        .char_indices()
+        .nth(OPENING_CHARS)
+        .map_or(body.len(), |(i, _)| start + i);
     let mut s = String::new();
     if start_char > 0 {
         s.push('…');

@@ -8,6 +8,7 @@
 
 mod backup;
 mod pending;
+mod serial;
 
 pub use backup::BackupError;
 pub use pending::{Change, DeliveryState, DigestRecord, PendingItem, Refusal};
@@ -18,6 +19,8 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use thiserror::Error;
 
 /// The on-disk layout version this build writes and understands. 2 added the per-source index
@@ -26,6 +29,9 @@ pub const FORMAT_VERSION: u32 = 2;
 
 /// sled's page cache, at most.
 const CACHE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The `meta` key of the id counter a restored backup carried (8 bytes, big-endian).
+const NEXT_ID: &str = "next_id";
 
 /// A stored article's id: the order in which articles were first stored.
 pub type ArticleId = u64;
@@ -54,8 +60,8 @@ pub enum StoreError {
         "state dir {path} was written by a newer newswatch (store format {found}); this build reads format {FORMAT_VERSION} and will not touch it"
     )]
     NewerFormat { path: PathBuf, found: u32 },
-    #[error("state dir {path} holds data that is not a newswatch store")]
-    Foreign { path: PathBuf },
+    #[error("state dir {path} holds {what}, not a newswatch store")]
+    Foreign { path: PathBuf, what: String },
     /// A usage error, not damage: restore wants a fresh state dir.
     #[error("state dir {path} already holds articles; restore into a new state_dir")]
     NotEmpty { path: PathBuf },
@@ -71,15 +77,20 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
-    #[error("backup {at}")]
+    /// A fault in a backup file (or in writing one): the place is the file's, not the store's.
+    #[error("{at}")]
     Backup {
-        /// `line N` or `file`.
+        /// `FILE:LINE`, `FILE`, or `backup` when writing one.
         at: String,
         #[source]
         source: BackupError,
     },
     #[error("store I/O error")]
     Sled(#[from] sled::Error),
+    /// A flush or snapshot handed to a worker thread that did not come back (the runtime is
+    /// shutting down).
+    #[error("store {0} was interrupted")]
+    Interrupted(&'static str),
 }
 
 /// What is wrong with a damaged entry.
@@ -145,6 +156,20 @@ pub struct Store {
     /// Articles with a URL by source and first-stored time: source ‖ 0 ‖ time ‖ id → ().
     recent: sled::Tree,
     dir: PathBuf,
+    /// What every clone of this store shares: the id counter, and the one-at-a-time flush and
+    /// status snapshot.
+    shared: Arc<Shared>,
+}
+
+/// State shared by the clones of one open [`Store`].
+struct Shared {
+    /// The next id for an article or a digest record. Never below the highest id stored (see
+    /// [`Store::id_floor`]), so no id is handed out twice, whatever path the data came by.
+    next_id: AtomicU64,
+    flush: serial::Serial,
+    snapshot: serial::Serial,
+    /// Async callers queue here so at most one of them holds a blocking thread at a time.
+    flush_turn: tokio::sync::Mutex<()>,
 }
 
 /// The file `status` reads while a daemon holds the store.
@@ -167,6 +192,98 @@ pub fn read_status_snapshot(dir: &Path) -> Result<Option<StatusSnapshot>, StoreE
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(StoreError::Open { path, source }),
     }
+}
+
+/// What newswatch keeps in a state dir besides the database (`db`).
+const OWN_ENTRIES: &[&str] = &[
+    "db",
+    "outbox",
+    ".gitkeep",
+    "newswatch.lock",
+    STATUS_SNAPSHOT,
+    "status.json.tmp",
+    backup::STAGING,
+];
+
+/// Whether `name` is something sled 0.34 keeps in its folder.
+fn is_sled_file(name: &str) -> bool {
+    matches!(name, "conf" | "db" | "blobs") || name.starts_with("snap.")
+}
+
+/// Checks, without creating or locking anything, that `dir` can be a state dir: absent (it is
+/// created on first use), or a folder holding a newswatch store or nothing else. Refuses a
+/// regular file, a folder of other files (the user's home, `/`), and a `db` folder that holds
+/// anything but sled's files (the user's own `db/`), so the store is never written among
+/// someone else's files.
+pub fn check_dir(dir: &Path) -> Result<(), StoreError> {
+    let open_err = |source: std::io::Error| StoreError::Open {
+        path: dir.to_owned(),
+        source,
+    };
+    match std::fs::metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(open_err(e)),
+        Ok(m) if !m.is_dir() => {
+            return Err(StoreError::NotAFolder {
+                path: dir.to_owned(),
+            });
+        }
+        Ok(_) => {}
+    }
+    let names = |d: &Path| -> Result<Vec<String>, StoreError> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(d).map_err(open_err)? {
+            let entry = entry.map_err(open_err)?;
+            out.push(entry.file_name().to_string_lossy().into_owned());
+        }
+        out.sort();
+        Ok(out)
+    };
+    let shown = |names: &[String]| {
+        let mut s = names.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+        if names.len() > 3 {
+            s.push_str(", …");
+        }
+        s
+    };
+    let foreign = |what: String| StoreError::Foreign {
+        path: dir.to_owned(),
+        what,
+    };
+    let db = dir.join("db");
+    let others: Vec<String> = names(dir)?
+        .into_iter()
+        .filter(|n| !OWN_ENTRIES.contains(&n.as_str()))
+        .collect();
+    let inside = match std::fs::symlink_metadata(&db) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(open_err(e)),
+        Ok(m) if !m.is_dir() => return Err(foreign("a `db` that is not a folder".into())),
+        Ok(_) => names(&db)?,
+    };
+    if inside.is_empty() {
+        // No store yet: the folder must hold nothing of anyone else's.
+        return if others.is_empty() {
+            Ok(())
+        } else {
+            Err(foreign(format!("other files ({})", shown(&others))))
+        };
+    }
+    let strange: Vec<String> = inside
+        .iter()
+        .filter(|n| !is_sled_file(n))
+        .cloned()
+        .collect();
+    if !strange.is_empty() {
+        return Err(foreign(format!(
+            "a `db` folder with other files ({})",
+            shown(&strange)
+        )));
+    }
+    if !inside.iter().any(|n| n == "conf") {
+        return Err(foreign("a `db` folder without sled's `conf`".into()));
+    }
+    Ok(())
 }
 
 fn key(id: ArticleId) -> [u8; 8] {
@@ -214,28 +331,9 @@ impl Store {
             path: dir.to_owned(),
             source,
         };
-        if dir.exists() && !dir.is_dir() {
-            return Err(StoreError::NotAFolder {
-                path: dir.to_owned(),
-            });
-        }
+        check_dir(dir)?;
         std::fs::create_dir_all(dir).map_err(open_err)?;
         let db_path = dir.join("db");
-        let foreign = std::fs::read_dir(dir)
-            .map_err(open_err)?
-            .filter_map(Result::ok)
-            .any(|e| {
-                let name = e.file_name();
-                !matches!(
-                    name.to_str(),
-                    Some("db" | "outbox" | ".gitkeep" | "newswatch.lock")
-                )
-            });
-        if foreign && !db_path.exists() {
-            return Err(StoreError::Foreign {
-                path: dir.to_owned(),
-            });
-        }
         let db = sled::Config::new()
             .path(&db_path)
             // sled's default cache (1 GiB) lets a long-running daemon with a big store grow
@@ -263,6 +361,7 @@ impl Store {
                 if has_data || !db.is_empty() {
                     return Err(StoreError::Foreign {
                         path: dir.to_owned(),
+                        what: "a database without newswatch's format version".into(),
                     });
                 }
                 meta.insert("format_version", &FORMAT_VERSION.to_be_bytes())?;
@@ -283,11 +382,51 @@ impl Store {
             recent: db.open_tree("recent")?,
             dir: dir.to_owned(),
             db,
+            shared: Arc::new(Shared {
+                next_id: AtomicU64::new(0),
+                flush: serial::Serial::default(),
+                snapshot: serial::Serial::default(),
+                flush_turn: tokio::sync::Mutex::new(()),
+            }),
         };
         if !fresh {
             store.upgrade()?;
         }
+        store
+            .shared
+            .next_id
+            .store(store.id_floor()?, Ordering::SeqCst);
         Ok(store)
+    }
+
+    /// The lowest id that is safe to hand out: past every article and digest record stored,
+    /// past the counter a restored backup carried (`meta/next_id`), and past sled's own counter
+    /// (which earlier versions used). A backup restored into a fresh store, a store written in
+    /// several runs: ids are never reused, so a new article can never overwrite a stored one.
+    fn id_floor(&self) -> Result<u64, StoreError> {
+        let mut floor = 0;
+        if let Some((k, _)) = self.articles.last()? {
+            floor = floor.max(id_of(&k)?.saturating_add(1));
+        }
+        for kv in self.digests.iter() {
+            let (k, _) = kv?;
+            let id = id_of(&k[k.len().saturating_sub(8)..])?;
+            floor = floor.max(id.saturating_add(1));
+        }
+        if let Some(v) = self.db.open_tree("meta")?.get(NEXT_ID)? {
+            floor = floor.max(id_of(&v)?);
+        }
+        Ok(floor)
+    }
+
+    /// A fresh id for an article or a digest record.
+    fn new_id(&self) -> ArticleId {
+        self.shared.next_id.fetch_add(1, Ordering::SeqCst)
+    }
+
+    /// The next id this store would hand out (carried in backups).
+    pub(crate) fn next_id(&self) -> u64 {
+        self.shared.next_id.load(Ordering::SeqCst)
     }
 
     /// The store format recorded in `meta`.
@@ -301,6 +440,7 @@ impl Store {
             .map(u32::from_be_bytes)
             .map_err(|_| StoreError::Foreign {
                 path: self.dir.clone(),
+                what: format!("a format version of {} bytes", v.len()),
             })
     }
 
@@ -327,7 +467,7 @@ impl Store {
             self.db
                 .open_tree("meta")?
                 .insert("format_version", &FORMAT_VERSION.to_be_bytes())?;
-            self.db.flush()?;
+            self.flush_blocking()?;
         }
         Ok(())
     }
@@ -355,7 +495,7 @@ impl Store {
         aliases: &[&str],
     ) -> Result<Inserted, StoreError> {
         let json = to_json(article)?;
-        let id = self.db.generate_id()?;
+        let id = self.new_id();
         let hash = article.hash.as_bytes();
         let urls = url_keys(article, aliases);
         let bands = fingerprint.map(|fp| band_keys(fp, id));
@@ -423,7 +563,7 @@ impl Store {
         }
         let mut prepared = Vec::with_capacity(batch.len());
         for (article, digests) in batch {
-            let id = self.db.generate_id()?;
+            let id = self.new_id();
             prepared.push(Prepared {
                 id,
                 json: to_json(article)?,
@@ -735,8 +875,17 @@ impl Store {
     }
 
     /// Writes every source's state to `status.json` beside the database (write, then rename),
-    /// so `newswatch status` can report while a daemon holds the store.
+    /// so `newswatch status` can report while a daemon holds the store. One writer at a time
+    /// (they share the temporary file), and a caller whose request a later write already covered
+    /// returns at once: a hundred crawls ending together write it a few times, not a hundred.
     pub fn write_status_snapshot(&self) -> Result<(), StoreError> {
+        let ticket = self.shared.snapshot.ticket();
+        self.shared
+            .snapshot
+            .run(ticket, || self.write_status_snapshot_now())
+    }
+
+    fn write_status_snapshot_now(&self) -> Result<(), StoreError> {
         let snapshot = StatusSnapshot {
             written_at: Some(Utc::now()),
             sources: self.source_states()?.into_iter().collect(),
@@ -768,15 +917,45 @@ impl Store {
     }
 
     /// Waits until everything written so far is on disk.
+    ///
+    /// sled 0.34's `flush_async` deadlocks when called concurrently (spacejam/sled#1308, fixed
+    /// upstream but never released): a daemon whose crawls ended together stopped for good. So
+    /// every flush is sled's blocking one, on tokio's blocking pool, one at a time, and callers
+    /// whose writes an already started flush does not cover share the next one.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await?;
-        Ok(())
+        let ticket = self.shared.flush.ticket();
+        let _turn = self.shared.flush_turn.lock().await;
+        if self.shared.flush.covers(ticket) {
+            return Ok(());
+        }
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.flush_for(ticket))
+            .await
+            .map_err(|_| StoreError::Interrupted("flush"))?
     }
 
-    /// Blocking flush, for the synchronous command-line paths.
+    /// [`Store::flush`] and the status snapshot, on the blocking pool: what a finished crawl
+    /// needs before its outcome is reported.
+    pub async fn commit(&self) -> Result<(), StoreError> {
+        self.flush().await?;
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.write_status_snapshot())
+            .await
+            .map_err(|_| StoreError::Interrupted("status snapshot"))?
+    }
+
+    /// Blocking flush, for the synchronous command-line paths; shares the one-at-a-time rule
+    /// with [`Store::flush`].
     pub fn flush_blocking(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
-        Ok(())
+        let ticket = self.shared.flush.ticket();
+        self.flush_for(ticket)
+    }
+
+    fn flush_for(&self, ticket: u64) -> Result<(), StoreError> {
+        self.shared.flush.run(ticket, || {
+            self.db.flush()?;
+            Ok(())
+        })
     }
 
     /// The state dir this store lives in.
@@ -863,6 +1042,19 @@ mod tests {
             }
         }
         Store::open(dir).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Store::restore`] of `file` into `dir`, waiting out sled's lock as [`open`] does.
+    fn restore(dir: &Path, file: &[u8]) -> Result<u64, StoreError> {
+        for _ in 0..50 {
+            match Store::restore(dir, file, "backup.jsonl") {
+                Err(StoreError::Locked { .. }) => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                other => return other,
+            }
+        }
+        Store::restore(dir, file, "backup.jsonl")
     }
 
     fn digests(names: &[&str]) -> Vec<String> {
@@ -1078,8 +1270,10 @@ mod tests {
         let mut file = Vec::new();
         let n = store.backup(&mut file).unwrap_or(0);
         assert!(n >= 8, "{n} entries");
-        let copy = open(&tmp.path().join("b"));
-        assert_eq!(copy.restore(file.as_slice()).ok(), Some(n));
+        let b = tmp.path().join("b");
+        let restored = restore(&b, &file);
+        assert_eq!(restored.ok(), Some(n));
+        let copy = open(&b);
         assert_eq!(copy.revisions(id).map(|r| r.len()).ok(), Some(2));
         assert_eq!(copy.pending("d").map(|p| p.len()).ok(), Some(1));
         assert_eq!(
@@ -1088,11 +1282,9 @@ mod tests {
         );
         assert!(copy.validators("http://h/1").ok().flatten().is_some());
         assert!(copy.has_url("http://h/1").unwrap_or(false));
+        drop(copy);
         assert!(
-            matches!(
-                copy.restore(file.as_slice()),
-                Err(StoreError::NotEmpty { .. })
-            ),
+            matches!(restore(&b, &file), Err(StoreError::NotEmpty { .. })),
             "refuses a store holding articles, as a usage error, not as damage"
         );
         let newer = String::from_utf8_lossy(&file).replacen(
@@ -1100,8 +1292,7 @@ mod tests {
             "\"format_version\":99",
             1,
         );
-        let empty = open(&tmp.path().join("c"));
-        let refused = empty.restore(newer.as_bytes());
+        let refused = restore(&tmp.path().join("c"), newer.as_bytes());
         assert!(
             matches!(
                 &refused,

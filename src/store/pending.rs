@@ -200,7 +200,7 @@ impl Store {
 
     /// A fresh id for a digest record.
     pub fn new_digest_id(&self) -> Result<u64, StoreError> {
-        Ok(self.db.generate_id()?)
+        Ok(self.new_id())
     }
 
     /// Records `record` (new or after an attempt) and waits until it is on disk, so the
@@ -208,8 +208,7 @@ impl Store {
     pub async fn save_digest(&self, record: &DigestRecord) -> Result<(), StoreError> {
         self.digests
             .insert(record_key(&record.digest, record.id), to_json(record)?)?;
-        self.db.flush_async().await?;
-        Ok(())
+        self.flush().await
     }
 
     /// Marks `record` delivered and removes its items from the digest's pending list, in one
@@ -260,8 +259,7 @@ impl Store {
             Ok(())
         });
         abort_or_storage(result)?;
-        self.db.flush_async().await?;
-        Ok(())
+        self.flush().await
     }
 
     /// Delivered digest records of `digest`, oldest first (for tests and inspection).
