@@ -151,6 +151,12 @@ fn check_entry(tree: &str, key: &[u8], value: &[u8]) -> Result<(), String> {
             len("value", value.len(), 8)
         }
         "by_url" => len("value", value.len(), 8),
+        // seq → id ‖ revision.
+        "journal" => {
+            len("key", key.len(), 8)?;
+            len("value", value.len(), 12)
+        }
+        "cursors" => len("value", value.len(), 8),
         "fingerprints" => {
             len("key", key.len(), 11)?;
             len("value", value.len(), 8)

@@ -7,10 +7,12 @@
 //! like are opaque bytes to it.
 
 mod backup;
+mod journal;
 mod pending;
 mod serial;
 
 pub use backup::BackupError;
+pub use journal::Entry;
 pub use pending::{Change, DeliveryState, DigestRecord, PendingItem, Refusal};
 
 use crate::article::{Article, ContentHash, Fingerprint};
@@ -155,6 +157,10 @@ pub struct Store {
     digests: sled::Tree,
     /// Articles with a URL by source and first-stored time: source ‖ 0 ‖ time ‖ id → ().
     recent: sled::Tree,
+    /// Every stored revision in the order stored: seq → id ‖ revision (see [`journal`]).
+    journal: sled::Tree,
+    /// Where each journal consumer stands: name → seq.
+    cursors: sled::Tree,
     dir: PathBuf,
     /// What every clone of this store shares: the id counter, and the one-at-a-time flush and
     /// status snapshot.
@@ -170,6 +176,9 @@ struct Shared {
     snapshot: serial::Serial,
     /// Async callers queue here so at most one of them holds a blocking thread at a time.
     flush_turn: tokio::sync::Mutex<()>,
+    /// The next journal sequence number, held while a write that takes numbers commits, so
+    /// numbers become visible in order (see [`journal`]).
+    journal_next: std::sync::Mutex<u64>,
 }
 
 /// The file `status` reads while a daemon holds the store.
@@ -380,6 +389,8 @@ impl Store {
             fingerprints: db.open_tree("fingerprints")?,
             digests: db.open_tree("digests")?,
             recent: db.open_tree("recent")?,
+            journal: db.open_tree("journal")?,
+            cursors: db.open_tree("cursors")?,
             dir: dir.to_owned(),
             db,
             shared: Arc::new(Shared {
@@ -387,6 +398,7 @@ impl Store {
                 flush: serial::Serial::default(),
                 snapshot: serial::Serial::default(),
                 flush_turn: tokio::sync::Mutex::new(()),
+                journal_next: std::sync::Mutex::new(1),
             }),
         };
         if !fresh {
@@ -396,6 +408,7 @@ impl Store {
             .shared
             .next_id
             .store(store.id_floor()?, Ordering::SeqCst);
+        *store.journal_lock() = store.journal_end()?.saturating_add(1);
         Ok(store)
     }
 
@@ -422,6 +435,16 @@ impl Store {
     /// A fresh id for an article or a digest record.
     fn new_id(&self) -> ArticleId {
         self.shared.next_id.fetch_add(1, Ordering::SeqCst)
+    }
+
+    /// The journal's next sequence number, locked for a write that takes numbers.
+    fn journal_lock(&self) -> std::sync::MutexGuard<'_, u64> {
+        // A panic while holding it cannot leave the number wrong: it is only advanced once the
+        // transaction has returned.
+        self.shared
+            .journal_next
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The next id this store would hand out (carried in backups).
@@ -504,6 +527,8 @@ impl Store {
             change: Change::New,
             revision: article.revision,
         })?;
+        let mut next_seq = self.journal_lock();
+        let seq = *next_seq;
         let result = (
             &self.articles,
             &self.by_hash,
@@ -511,9 +536,10 @@ impl Store {
             &self.pending,
             &self.fingerprints,
             &self.recent,
+            &self.journal,
         )
             .transaction(
-                |(articles, by_hash, by_url, pending, fingerprints, recent_tree)| {
+                |(articles, by_hash, by_url, pending, fingerprints, recent_tree, journal)| {
                     if let Some(existing) = by_hash.get(hash)? {
                         for url in &urls {
                             if by_url.get(url)?.is_none() {
@@ -538,9 +564,17 @@ impl Store {
                     if let Some(k) = &recent {
                         recent_tree.insert(k.as_slice(), &[])?;
                     }
+                    journal.insert(
+                        &seq.to_be_bytes(),
+                        &journal::entry_value(id, article.revision),
+                    )?;
                     Ok(Inserted::New(id))
                 },
             );
+        if let Ok(Inserted::New(_)) = result {
+            *next_seq += 1;
+        }
+        drop(next_seq);
         abort_or_storage(result)
     }
 
@@ -553,6 +587,7 @@ impl Store {
     ) -> Result<Vec<Inserted>, StoreError> {
         struct Prepared<'a> {
             id: ArticleId,
+            revision: u32,
             json: Vec<u8>,
             hash: &'a [u8; 32],
             urls: Vec<Vec<u8>>,
@@ -566,6 +601,7 @@ impl Store {
             let id = self.new_id();
             prepared.push(Prepared {
                 id,
+                revision: article.revision,
                 json: to_json(article)?,
                 hash: article.hash.as_bytes(),
                 urls: url_keys(article, &[]),
@@ -578,6 +614,8 @@ impl Store {
                 digests,
             });
         }
+        let mut next_seq = self.journal_lock();
+        let first_seq = *next_seq;
         let result = (
             &self.articles,
             &self.by_hash,
@@ -585,10 +623,12 @@ impl Store {
             &self.pending,
             &self.fingerprints,
             &self.recent,
+            &self.journal,
         )
             .transaction(
-                |(articles, by_hash, by_url, pending, fingerprints, recent_tree)| {
+                |(articles, by_hash, by_url, pending, fingerprints, recent_tree, journal)| {
                     let mut out = Vec::with_capacity(prepared.len());
+                    let mut seq = first_seq;
                     for p in &prepared {
                         if let Some(existing) = by_hash.get(p.hash)? {
                             for url in &p.urls {
@@ -615,11 +655,18 @@ impl Store {
                         if let Some(k) = &p.recent {
                             recent_tree.insert(k.as_slice(), &[])?;
                         }
+                        journal
+                            .insert(&seq.to_be_bytes(), &journal::entry_value(p.id, p.revision))?;
+                        seq += 1;
                         out.push(Inserted::New(p.id));
                     }
                     Ok(out)
                 },
             );
+        if let Ok(out) = &result {
+            *next_seq += out.iter().filter(|i| matches!(i, Inserted::New(_))).count() as u64;
+        }
+        drop(next_seq);
         abort_or_storage(result)
     }
 
@@ -638,6 +685,8 @@ impl Store {
         let hash = article.hash.as_bytes();
         let urls = url_keys(article, aliases);
         let bands = Fingerprint::of(&article.body).map(|fp| band_keys(fp, id));
+        let mut next_seq = self.journal_lock();
+        let seq = *next_seq;
         let result = (
             &self.articles,
             &self.revisions,
@@ -645,9 +694,10 @@ impl Store {
             &self.by_url,
             &self.pending,
             &self.fingerprints,
+            &self.journal,
         )
             .transaction(
-                |(articles, revisions, by_hash, by_url, pending, fingerprints)| {
+                |(articles, revisions, by_hash, by_url, pending, fingerprints, journal)| {
                     let abort = ConflictableTransactionError::Abort;
                     let Some(current) = articles.get(key(id))? else {
                         return Err(abort(corrupt(
@@ -699,9 +749,14 @@ impl Store {
                         let entry = pending::PendingEntry { change, revision };
                         pending.insert(k, to_json(&entry).map_err(abort)?)?;
                     }
+                    journal.insert(&seq.to_be_bytes(), &journal::entry_value(id, revision))?;
                     Ok(Inserted::Revised { id, revision })
                 },
             );
+        if let Ok(Inserted::Revised { .. }) = result {
+            *next_seq += 1;
+        }
+        drop(next_seq);
         abort_or_storage(result)
     }
 
