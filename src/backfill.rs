@@ -2,6 +2,7 @@
 
 use crate::archive::{Entry, Reader};
 use crate::article::Article;
+use crate::signals::Signals;
 use crate::store::{Inserted, Store, StoreError};
 use chrono::Utc;
 use encoding_rs::{Encoding, UTF_8};
@@ -54,11 +55,28 @@ const SAMPLE_BYTES: usize = 64 * 1024;
 
 /// What the reading thread hands to the writing one.
 enum Parsed {
-    /// Articles ready to store, and the line of the last one.
-    Batch(Vec<(Article, Vec<String>)>, usize),
+    /// Articles ready to store with their signals, and the line of the last one.
+    Batch(Batch, usize),
     /// A rejected record or a skipped line.
     Notice(Entry),
     ReadError(std::io::Error),
+}
+
+/// Articles with the digests each is pending for, and the signals of each.
+#[derive(Default)]
+struct Batch {
+    articles: Vec<(Article, Vec<String>)>,
+    signals: Vec<Signals>,
+}
+
+impl Batch {
+    fn len(&self) -> usize {
+        self.articles.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.articles.is_empty()
+    }
 }
 
 /// The encoding of an archive whose opening is `sample` (`whole`: the sample is all of it).
@@ -92,8 +110,9 @@ impl Backfill<'_> {
     /// A malformed record, an over-long line or a line not valid in the encoding is reported
     /// through [`Backfill::notice`] and skipped; the import goes on.
     ///
-    /// Reading and normalising (NFKC, hashing) run on a second thread while this one writes to
-    /// the store, in batches, so both cores work; ids still follow the order of the file.
+    /// Reading, normalising (NFKC, hashing) and finding each record's signals run on a second
+    /// thread while this one writes to the store, in batches, so both cores work; ids still
+    /// follow the order of the file.
     pub fn run(
         &self,
         store: &Store,
@@ -127,10 +146,11 @@ impl Backfill<'_> {
         let now = Utc::now();
         let source = self.source;
         let routing = self.routing;
+        let extractor = store.extractor();
         std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Parsed>(8);
             scope.spawn(move || {
-                let mut batch: Vec<(Article, Vec<String>)> = Vec::with_capacity(BATCH);
+                let mut batch = Batch::default();
                 let mut last_line = 0;
                 for entry in Reader::with_encoding(input, encoding) {
                     let msg = match entry {
@@ -145,9 +165,12 @@ impl Backfill<'_> {
                                     reason: "title or body is empty after normalisation".into(),
                                 })
                             } else {
-                                let digests =
-                                    routing.map(|r| r.digests_for(&article)).unwrap_or_default();
-                                batch.push((article, digests));
+                                let signals = extractor.extract(&article.title, &article.body);
+                                let digests = routing
+                                    .map(|r| r.digests_for_signals(&article, &signals))
+                                    .unwrap_or_default();
+                                batch.articles.push((article, digests));
+                                batch.signals.push(signals);
                                 if batch.len() < BATCH {
                                     continue;
                                 }
@@ -175,12 +198,18 @@ impl Backfill<'_> {
             for msg in rx {
                 match msg {
                     Parsed::Batch(batch, line) => {
-                        for inserted in store.insert_batch(&batch)? {
-                            match inserted {
-                                Inserted::New(_) => report.imported += 1,
+                        let inserted = store.insert_batch(&batch.articles)?;
+                        let mut new = Vec::with_capacity(inserted.len());
+                        for (i, done) in inserted.into_iter().enumerate() {
+                            match done {
+                                Inserted::New(id) => {
+                                    report.imported += 1;
+                                    new.push((id, batch.articles[i].0.revision, &batch.signals[i]));
+                                }
                                 _ => report.duplicate += 1,
                             }
                         }
+                        store.keep_signals(new)?;
                         (self.progress)(line);
                     }
                     Parsed::Notice(entry) => {

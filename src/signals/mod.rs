@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 /// The signals of one article.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -165,6 +165,30 @@ impl Currency {
             Currency::Rub => "RUB",
             Currency::Chf => "CHF",
             Currency::Thb => "THB",
+        }
+    }
+
+    /// Yuan per unit of this currency at fixed round rates (2024 averages), for comparing
+    /// amounts in different currencies against one bar (`min_amount`); never shown as an
+    /// amount. A filter bar is a rough size, so rates that drift by a tenth do not matter, and
+    /// fixed rates keep a digest's choice the same whenever it is made.
+    pub fn approx_cny(self) -> f64 {
+        match self {
+            Currency::Cny => 1.0,
+            Currency::Usd => 7.2,
+            Currency::Eur => 7.8,
+            Currency::Hkd => 0.92,
+            Currency::Jpy => 0.048,
+            Currency::Gbp => 9.2,
+            Currency::Krw => 0.0053,
+            Currency::Aud => 4.75,
+            Currency::Cad => 5.25,
+            Currency::Sgd => 5.35,
+            Currency::Twd => 0.225,
+            Currency::Mop => 0.89,
+            Currency::Rub => 0.08,
+            Currency::Chf => 8.2,
+            Currency::Thb => 0.2,
         }
     }
 
@@ -339,9 +363,9 @@ impl fmt::Debug for Extractor {
     }
 }
 
-static STANDARD: LazyLock<Extractor> = LazyLock::new(|| {
+static STANDARD: LazyLock<Arc<Extractor>> = LazyLock::new(|| {
     // The built-in dictionaries are part of the program and checked by the tests.
-    Extractor::new(&SignalSettings::default()).expect("built-in signal dictionaries are valid")
+    Arc::new(Extractor::new(&SignalSettings::default()).expect("built-in signal dictionaries are valid"))
 });
 
 impl Extractor {
@@ -360,6 +384,12 @@ impl Extractor {
     /// The extractor with the built-in dictionaries only, built on first use.
     pub fn standard() -> &'static Extractor {
         &STANDARD
+    }
+
+    /// [`Extractor::standard`] as a shared handle, for holders that may also hold one built
+    /// from settings.
+    pub fn standard_shared() -> Arc<Extractor> {
+        Arc::clone(&STANDARD)
     }
 
     /// The signals of an article.

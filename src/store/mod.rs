@@ -9,6 +9,7 @@
 mod backup;
 mod pending;
 mod serial;
+mod signals;
 
 pub use backup::BackupError;
 pub use pending::{Change, DeliveryState, DigestRecord, PendingItem, Refusal};
@@ -155,6 +156,10 @@ pub struct Store {
     digests: sled::Tree,
     /// Articles with a URL by source and first-stored time: source ‖ 0 ‖ time ‖ id → ().
     recent: sled::Tree,
+    /// Investment signals of each revision: id ‖ revision → JSON (see `signals.rs`).
+    signals: sled::Tree,
+    /// Computes the signals of what is stored.
+    extractor: Arc<crate::signals::Extractor>,
     dir: PathBuf,
     /// What every clone of this store shares: the id counter, and the one-at-a-time flush and
     /// status snapshot.
@@ -380,6 +385,8 @@ impl Store {
             fingerprints: db.open_tree("fingerprints")?,
             digests: db.open_tree("digests")?,
             recent: db.open_tree("recent")?,
+            signals: db.open_tree("signals")?,
+            extractor: crate::signals::Extractor::standard_shared(),
             dir: dir.to_owned(),
             db,
             shared: Arc::new(Shared {
@@ -541,7 +548,11 @@ impl Store {
                     Ok(Inserted::New(id))
                 },
             );
-        abort_or_storage(result)
+        let inserted = abort_or_storage(result)?;
+        if let Inserted::New(id) = inserted {
+            self.extract_signals(id, article.revision, article)?;
+        }
+        Ok(inserted)
     }
 
     /// [`Store::insert`] for many articles at once (an archive import), each pending for its own
@@ -702,7 +713,14 @@ impl Store {
                     Ok(Inserted::Revised { id, revision })
                 },
             );
-        abort_or_storage(result)
+        let inserted = abort_or_storage(result)?;
+        if let Inserted::Revised { id, revision } = inserted {
+            self.extract_signals(id, revision, article)?;
+            if revision > max_revisions {
+                self.forget_signals(id, revision - max_revisions)?;
+            }
+        }
+        Ok(inserted)
     }
 
     /// Makes `urls` lead to article `id` (a repost elsewhere), so they are not fetched again.
