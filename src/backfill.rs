@@ -2,8 +2,7 @@
 
 use crate::archive::{Entry, Reader};
 use crate::article::Article;
-use crate::signals::Signals;
-use crate::store::{Inserted, Store, StoreError};
+use crate::store::{Incoming, Inserted, Store, StoreError};
 use chrono::Utc;
 use encoding_rs::{Encoding, UTF_8};
 use std::io::{BufRead, Read as _};
@@ -56,27 +55,10 @@ const SAMPLE_BYTES: usize = 64 * 1024;
 /// What the reading thread hands to the writing one.
 enum Parsed {
     /// Articles ready to store with their signals, and the line of the last one.
-    Batch(Batch, usize),
+    Batch(Vec<Incoming>, usize),
     /// A rejected record or a skipped line.
     Notice(Entry),
     ReadError(std::io::Error),
-}
-
-/// Articles with the digests each is pending for, and the signals of each.
-#[derive(Default)]
-struct Batch {
-    articles: Vec<(Article, Vec<String>)>,
-    signals: Vec<Signals>,
-}
-
-impl Batch {
-    fn len(&self) -> usize {
-        self.articles.len()
-    }
-
-    fn is_empty(&self) -> bool {
-        self.articles.is_empty()
-    }
 }
 
 /// The encoding of an archive whose opening is `sample` (`whole`: the sample is all of it).
@@ -146,11 +128,11 @@ impl Backfill<'_> {
         let now = Utc::now();
         let source = self.source;
         let routing = self.routing;
-        let extractor = store.extractor();
+        let extractor = store.extractor().as_ref();
         std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Parsed>(8);
             scope.spawn(move || {
-                let mut batch = Batch::default();
+                let mut batch: Vec<Incoming> = Vec::with_capacity(BATCH);
                 let mut last_line = 0;
                 for entry in Reader::with_encoding(input, encoding) {
                     let msg = match entry {
@@ -169,8 +151,11 @@ impl Backfill<'_> {
                                 let digests = routing
                                     .map(|r| r.digests_for_signals(&article, &signals))
                                     .unwrap_or_default();
-                                batch.articles.push((article, digests));
-                                batch.signals.push(signals);
+                                batch.push(Incoming {
+                                    article,
+                                    digests,
+                                    signals,
+                                });
                                 if batch.len() < BATCH {
                                     continue;
                                 }
@@ -198,18 +183,12 @@ impl Backfill<'_> {
             for msg in rx {
                 match msg {
                     Parsed::Batch(batch, line) => {
-                        let inserted = store.insert_batch(&batch.articles)?;
-                        let mut new = Vec::with_capacity(inserted.len());
-                        for (i, done) in inserted.into_iter().enumerate() {
-                            match done {
-                                Inserted::New(id) => {
-                                    report.imported += 1;
-                                    new.push((id, batch.articles[i].0.revision, &batch.signals[i]));
-                                }
+                        for inserted in store.insert_batch(&batch)? {
+                            match inserted {
+                                Inserted::New(_) => report.imported += 1,
                                 _ => report.duplicate += 1,
                             }
                         }
-                        store.keep_signals(new)?;
                         (self.progress)(line);
                     }
                     Parsed::Notice(entry) => {

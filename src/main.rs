@@ -137,6 +137,10 @@ enum Command {
         /// Use this source's selectors (and `encoding`) where it has them.
         #[arg(long)]
         source: Option<String>,
+        /// `archive`: the record on standard output, its signals on standard error; `jsonl`:
+        /// one JSON object with the record's fields and its `signals`, as `export` writes it.
+        #[arg(long, value_enum, default_value_t = Format::Archive)]
+        format: Format,
     },
     /// Check the config (keys, schedules, selectors, URLs, templates, secrets) and exit:
     /// 0 when it is good, 2 with every problem listed when not. Starts nothing.
@@ -399,9 +403,26 @@ async fn dispatch(args: Cli) -> Result<ExitCode, Failure> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Extract { input, url, source } => {
+        Command::Extract {
+            input,
+            url,
+            source,
+            format,
+        } => {
             let got = cli::extract(&config, &input, url, source.as_deref()).await?;
-            newswatch::archive::write_record(&mut out, &got.article)?;
+            match format {
+                Format::Archive => {
+                    newswatch::archive::write_record(&mut out, &got.article)?;
+                    out.flush()?;
+                    // Beside the record, not in it: the record stays a valid archive entry
+                    // for `backfill` and evaluations that read standard output.
+                    note!("signals:");
+                    for line in got.signals.lines() {
+                        note!("  {line}");
+                    }
+                }
+                Format::Jsonl => writeln!(out, "{}", got.json_line()?)?,
+            }
             if !got.dated {
                 note!("{input}: no date found on the page; today's date used");
             }

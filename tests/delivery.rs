@@ -450,6 +450,7 @@ fn chat_digest(dir: &std::path::Path, n: usize, url: &str, pace: Vec<Pace>) -> (
         name: "team".into(),
         schedule: Schedule::parse("0 8 * * *").expect("schedule"),
         filter: Filter::default(),
+        language: Default::default(),
         templates: None,
         channel: Channel::Chat(ChatSettings {
             kind: ChatKind::WeCom,

@@ -18,9 +18,11 @@ pub use resolve::SMTP_PASSWORD_ENV;
 use crate::crawl::Source;
 use crate::fetch::FetchSettings;
 use crate::notify::DigestSettings;
+use crate::signals::Extractor;
 use chrono_tz::Tz;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
 
@@ -64,6 +66,9 @@ pub struct Config {
     /// Every digest: `[digest]`/`[[digest]]` mails and `[[notify]]` chat posts.
     pub digests: Vec<DigestSettings>,
     pub sources: Vec<Source>,
+    /// Finds the investment signals of articles: the built-in dictionaries plus `[signals]`.
+    /// The store, routing and `extract` share it.
+    pub extractor: Arc<Extractor>,
 }
 
 /// `[settings]` that belong to the process rather than to one stage.
@@ -153,6 +158,7 @@ impl Config {
             source.fetch.scope.set_others(others.cloned());
         }
 
+        let extractor = check::signals(raw.signals.as_ref(), &mut problems);
         let mut digest_names = HashSet::new();
         let single = raw.digest.len() == 1;
         let mut drafts: Vec<check::DigestDraft> = raw
@@ -165,6 +171,7 @@ impl Config {
                     base,
                     &mut digest_names,
                     &names,
+                    &extractor,
                     &mut problems,
                 )
             })
@@ -181,6 +188,7 @@ impl Config {
                 first_schedule.as_ref(),
                 &mut digest_names,
                 &names,
+                &extractor,
                 &mut problems,
             )
         }));
@@ -192,6 +200,7 @@ impl Config {
                 settings,
                 digests,
                 sources,
+                extractor,
             });
         }
         let mut problems: Vec<Problem> = problems

@@ -115,7 +115,10 @@ impl SignalFilter {
             && (self.stages.is_empty() || signals.stages.iter().any(|s| self.stages.contains(s)))
             && (self.regions.is_empty() || signals.regions.iter().any(|r| self.regions.contains(r)))
             && (self.industries.is_empty()
-                || signals.industries.iter().any(|i| self.industries.contains(i)))
+                || signals
+                    .industries
+                    .iter()
+                    .any(|i| self.industries.contains(i)))
     }
 }
 

@@ -27,13 +27,14 @@ pub mod filter;
 mod mail;
 pub mod markup;
 pub mod pace;
+pub mod summary;
 pub mod templates;
 pub mod webhook;
 
 pub use mail::{Mailer, exposes_password};
 pub use markup::Markup;
 pub use pace::Pace;
-pub use templates::{FailingSource, Format, Rendered, Templates};
+pub use templates::{FailingSource, Format, Language, Rendered, Templates};
 pub use webhook::ChatKind;
 
 use crate::article::Article;
@@ -111,6 +112,8 @@ pub struct DigestSettings {
     pub name: String,
     pub schedule: Schedule,
     pub filter: filter::Filter,
+    /// The language of the digest's labels, subject and dates (`language`; Chinese unless set).
+    pub language: Language,
     /// Folder holding `digest.txt` and `digest.html` (mail) or `digest.md` (chat); `None` uses
     /// the built-in templates.
     pub templates: Option<PathBuf>,
@@ -359,7 +362,8 @@ impl Digest {
                 settings.templates.as_deref(),
                 settings.channel.format(),
                 settings.limits.max_items,
-            )?,
+            )?
+            .with_language(settings.language),
             transport: Transport::new(settings, state_dir)?,
             settings: settings.clone(),
         })

@@ -13,6 +13,7 @@ mod signals;
 
 pub use backup::BackupError;
 pub use pending::{Change, DeliveryState, DigestRecord, PendingItem, Refusal};
+pub use signals::Incoming;
 
 use crate::article::{Article, ContentHash, Fingerprint};
 use chrono::{DateTime, Utc};
@@ -511,6 +512,7 @@ impl Store {
             change: Change::New,
             revision: article.revision,
         })?;
+        let signals = to_json(&self.extractor.extract(&article.title, &article.body))?;
         let result = (
             &self.articles,
             &self.by_hash,
@@ -518,9 +520,10 @@ impl Store {
             &self.pending,
             &self.fingerprints,
             &self.recent,
+            &self.signals,
         )
             .transaction(
-                |(articles, by_hash, by_url, pending, fingerprints, recent_tree)| {
+                |(articles, by_hash, by_url, pending, fingerprints, recent_tree, signals_tree)| {
                     if let Some(existing) = by_hash.get(hash)? {
                         for url in &urls {
                             if by_url.get(url)?.is_none() {
@@ -545,23 +548,18 @@ impl Store {
                     if let Some(k) = &recent {
                         recent_tree.insert(k.as_slice(), &[])?;
                     }
+                    signals_tree.insert(&revision_key(id, article.revision), signals.as_slice())?;
                     Ok(Inserted::New(id))
                 },
             );
-        let inserted = abort_or_storage(result)?;
-        if let Inserted::New(id) = inserted {
-            self.extract_signals(id, article.revision, article)?;
-        }
-        Ok(inserted)
+        abort_or_storage(result)
     }
 
     /// [`Store::insert`] for many articles at once (an archive import), each pending for its own
-    /// digests, in one transaction: cheaper per article than one transaction each. Each article
+    /// digests and with its signals found by the caller (an import finds them on its reading
+    /// thread), in one transaction: cheaper per article than one transaction each. Each article
     /// is deduplicated against the store and the articles before it, exactly as one by one.
-    pub fn insert_batch(
-        &self,
-        batch: &[(Article, Vec<String>)],
-    ) -> Result<Vec<Inserted>, StoreError> {
+    pub fn insert_batch(&self, batch: &[Incoming]) -> Result<Vec<Inserted>, StoreError> {
         struct Prepared<'a> {
             id: ArticleId,
             json: Vec<u8>,
@@ -571,9 +569,16 @@ impl Store {
             recent: Option<Vec<u8>>,
             entry: Vec<u8>,
             digests: &'a [String],
+            signals: Vec<u8>,
+            revision: u32,
         }
         let mut prepared = Vec::with_capacity(batch.len());
-        for (article, digests) in batch {
+        for Incoming {
+            article,
+            digests,
+            signals,
+        } in batch
+        {
             let id = self.new_id();
             prepared.push(Prepared {
                 id,
@@ -587,6 +592,8 @@ impl Store {
                     revision: article.revision,
                 })?,
                 digests,
+                signals: to_json(signals)?,
+                revision: article.revision,
             });
         }
         let result = (
@@ -596,9 +603,10 @@ impl Store {
             &self.pending,
             &self.fingerprints,
             &self.recent,
+            &self.signals,
         )
             .transaction(
-                |(articles, by_hash, by_url, pending, fingerprints, recent_tree)| {
+                |(articles, by_hash, by_url, pending, fingerprints, recent_tree, signals_tree)| {
                     let mut out = Vec::with_capacity(prepared.len());
                     for p in &prepared {
                         if let Some(existing) = by_hash.get(p.hash)? {
@@ -626,6 +634,8 @@ impl Store {
                         if let Some(k) = &p.recent {
                             recent_tree.insert(k.as_slice(), &[])?;
                         }
+                        signals_tree
+                            .insert(&revision_key(p.id, p.revision), p.signals.as_slice())?;
                         out.push(Inserted::New(p.id));
                     }
                     Ok(out)
@@ -649,6 +659,7 @@ impl Store {
         let hash = article.hash.as_bytes();
         let urls = url_keys(article, aliases);
         let bands = Fingerprint::of(&article.body).map(|fp| band_keys(fp, id));
+        let signals = to_json(&self.extractor.extract(&article.title, &article.body))?;
         let result = (
             &self.articles,
             &self.revisions,
@@ -656,9 +667,10 @@ impl Store {
             &self.by_url,
             &self.pending,
             &self.fingerprints,
+            &self.signals,
         )
             .transaction(
-                |(articles, revisions, by_hash, by_url, pending, fingerprints)| {
+                |(articles, revisions, by_hash, by_url, pending, fingerprints, signals_tree)| {
                     let abort = ConflictableTransactionError::Abort;
                     let Some(current) = articles.get(key(id))? else {
                         return Err(abort(corrupt(
@@ -688,8 +700,11 @@ impl Store {
                         to_json(&current).map_err(abort)?,
                     )?;
                     if revision > max_revisions {
-                        revisions.remove(revision_key(id, revision - max_revisions).as_slice())?;
+                        let gone = revision_key(id, revision - max_revisions);
+                        revisions.remove(gone.as_slice())?;
+                        signals_tree.remove(gone.as_slice())?;
                     }
+                    signals_tree.insert(&revision_key(id, revision), signals.as_slice())?;
                     articles.insert(&key(id), to_json(&latest).map_err(abort)?)?;
                     by_hash.insert(hash, &key(id))?;
                     for url in &urls {
@@ -713,14 +728,7 @@ impl Store {
                     Ok(Inserted::Revised { id, revision })
                 },
             );
-        let inserted = abort_or_storage(result)?;
-        if let Inserted::Revised { id, revision } = inserted {
-            self.extract_signals(id, revision, article)?;
-            if revision > max_revisions {
-                self.forget_signals(id, revision - max_revisions)?;
-            }
-        }
-        Ok(inserted)
+        abort_or_storage(result)
     }
 
     /// Makes `urls` lead to article `id` (a repost elsewhere), so they are not fetched again.
@@ -1123,11 +1131,20 @@ mod tests {
         let Ok(Inserted::New(first)) = store.insert(&article("甲", None), &q, &[]) else {
             panic!("insert")
         };
+        let incoming = |a: Article, digests: Vec<String>| {
+            let mut signals = crate::signals::Signals::default();
+            signals.regions.push(a.title.clone());
+            Incoming {
+                article: a,
+                digests,
+                signals,
+            }
+        };
         let batch = vec![
-            (article("乙", None), q.clone()),
-            (article("甲", None), q.clone()),
-            (article("乙", None), q.clone()),
-            (article("丙", None), Vec::new()),
+            incoming(article("乙", None), q.clone()),
+            incoming(article("甲", None), q.clone()),
+            incoming(article("乙", None), q.clone()),
+            incoming(article("丙", None), Vec::new()),
         ];
         let got = store.insert_batch(&batch).unwrap_or_else(|e| panic!("{e}"));
         let Inserted::New(second) = got[0] else {
@@ -1142,6 +1159,17 @@ mod tests {
         assert!(matches!(got[3], Inserted::New(_)));
         assert_eq!(store.len(), 3);
         assert_eq!(store.pending_len("d"), 2, "queued as each article asked");
+        // The signals the caller found are the ones kept, under each new article's revision.
+        let kept = store.signals(second, 1).ok().flatten().unwrap_or_default();
+        assert_eq!(kept.regions, ["乙"]);
+        assert_eq!(
+            store
+                .signals(first, 1)
+                .ok()
+                .flatten()
+                .map(|s| s.regions.len()),
+            Some(0)
+        );
     }
 
     #[tokio::test]

@@ -1,61 +1,39 @@
 //! The investment signals of each article revision (amounts, stages, industries, regions,
 //! companies), kept beside the article: `signals` tree, id ‖ revision → JSON.
 //!
-//! Signals are derived from the title and body, so they are written right after the article's
-//! own transaction rather than inside it: a transaction over one more tree costs every import,
-//! and what a crash between the two writes could lose is recomputed on reading. An article
-//! with no signals stored — written by an older newswatch, or by such a crash — gets them from
-//! its text with the store's extractor when read ([`Store::signals_of`]). Signals are computed
-//! once, at store time, with the dictionaries configured then (`[signals]` in sources.toml).
+//! Signals are derived from the title and body when the revision is stored, with the
+//! dictionaries configured then (`[signals]` in sources.toml), and written in the same
+//! transaction as the revision, so every revision stored by this version has them. A revision
+//! without them — stored by an older newswatch, or restored from its backup — gets them from
+//! its text with the store's extractor when read ([`Store::signals_of`]). A revision pruned
+//! from the history takes its signals with it.
 
-use super::{ArticleId, Store, StoreError, corrupt, revision_key, to_json};
+use super::{ArticleId, Store, StoreError, corrupt, revision_key};
 use crate::article::Article;
 use crate::signals::{Extractor, Signals};
 use std::sync::Arc;
 
+/// One article for [`Store::insert_batch`]: the article, the digests it is pending for, and its
+/// signals.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub article: Article,
+    pub digests: Vec<String>,
+    pub signals: Signals,
+}
+
 impl Store {
-    /// This store with `extractor` (the built-in dictionaries plus `[signals]`) computing the
-    /// signals of the articles stored through [`Store::insert`] and [`Store::revise`] and of
-    /// articles read without stored signals.
+    /// This store with `extractor` (the built-in dictionaries plus `[signals]`) finding the
+    /// signals of what [`Store::insert`] and [`Store::revise`] store, and of revisions read
+    /// without stored signals.
     pub fn with_extractor(mut self, extractor: Arc<Extractor>) -> Store {
         self.extractor = extractor;
         self
     }
 
-    /// The extractor this store computes signals with.
-    pub fn extractor(&self) -> &Extractor {
+    /// The extractor this store finds signals with.
+    pub fn extractor(&self) -> &Arc<Extractor> {
         &self.extractor
-    }
-
-    /// Keeps the signals of each `(id, revision)`, computed by the caller (an import computes
-    /// them on its reading thread). One batch: all of them or none.
-    pub fn keep_signals<'a>(
-        &self,
-        entries: impl IntoIterator<Item = (ArticleId, u32, &'a Signals)>,
-    ) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
-        for (id, revision, signals) in entries {
-            batch.insert(&revision_key(id, revision)[..], to_json(signals)?);
-        }
-        self.signals.apply_batch(batch)?;
-        Ok(())
-    }
-
-    /// Computes and keeps the signals of revision `revision` of article `id`.
-    pub(super) fn extract_signals(
-        &self,
-        id: ArticleId,
-        revision: u32,
-        article: &Article,
-    ) -> Result<(), StoreError> {
-        let signals = self.extractor.extract(&article.title, &article.body);
-        self.keep_signals([(id, revision, &signals)])
-    }
-
-    /// Drops the signals of a revision no longer kept.
-    pub(super) fn forget_signals(&self, id: ArticleId, revision: u32) -> Result<(), StoreError> {
-        self.signals.remove(revision_key(id, revision))?;
-        Ok(())
     }
 
     /// The stored signals of revision `revision` of article `id`, if any.
@@ -70,7 +48,7 @@ impl Store {
     }
 
     /// The signals of `article` (revision `article.revision` of article `id`): stored, or
-    /// computed from its text when none are.
+    /// found in its text when none are.
     pub fn signals_of(&self, id: ArticleId, article: &Article) -> Result<Signals, StoreError> {
         Ok(match self.signals(id, article.revision)? {
             Some(s) => s,
@@ -118,7 +96,11 @@ mod tests {
         let third = article("光谷签约项目", "总投资4亿美元的项目在光谷投产。");
         assert!(store.revise(id, &third, &[], &[], 2).is_ok());
         assert!(store.revisions(id).map(|r| r.len()).unwrap_or(0) == 2);
-        assert_eq!(store.signals(id, 1).ok().flatten(), None, "pruned with its text");
+        assert_eq!(
+            store.signals(id, 1).ok().flatten(),
+            None,
+            "pruned with its text"
+        );
     }
 
     #[test]
@@ -138,7 +120,8 @@ mod tests {
         let Ok(Inserted::New(id)) = store.insert(&a, &[], &[]) else {
             panic!("stored")
         };
-        assert!(store.forget_signals(id, 1).is_ok());
+        // As an older newswatch left it: the revision without its signals.
+        assert!(store.signals.remove(revision_key(id, 1)).is_ok());
         assert_eq!(store.signals(id, 1).ok().flatten(), None);
         let read = store.signals_of(id, &a).unwrap_or_default();
         assert_eq!(read.regions, vec!["花山生态新城".to_owned()]);
