@@ -12,6 +12,7 @@ use crate::daemon::RunError;
 use crate::extract::FieldSelectors;
 use crate::fetch::{FetchError, Fetched, Fetcher, HostPattern, Scope, charset};
 use crate::notify::{Delivery, Digest, MAX_DIGESTS_PER_RUN, NotifyError, Routing};
+pub use crate::report::{GroupBy, Report};
 use crate::signals::Signals;
 use crate::status::Status;
 use crate::store::{ArticleId, DigestRecord, Store, StoreError};
@@ -257,6 +258,26 @@ pub fn export(
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e.into()),
         _ => Ok(()),
     }
+}
+
+/// `report`: articles, projects and amounts per group over a period (dates inclusive), from
+/// the store. Like `export`, it opens the store, so it runs beside a daemon only when the daemon
+/// is stopped.
+pub fn report(
+    config: &Config,
+    by: GroupBy,
+    since: Option<NaiveDate>,
+    until: Option<NaiveDate>,
+) -> Result<Report, CliError> {
+    if let (Some(s), Some(u)) = (since, until)
+        && s > u
+    {
+        return Err(CliError::Usage(format!(
+            "--since {s} is after --until {u}: the period is empty"
+        )));
+    }
+    let store = open_store(config)?;
+    Ok(Report::build(&store, by, since, until)?)
 }
 
 /// What `digest` did with one digest.

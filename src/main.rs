@@ -150,6 +150,23 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Output::Text)]
         format: Output,
     },
+    /// Articles, projects and amounts per region, stage, industry or source over a period: the
+    /// table to hand on.
+    Report {
+        /// First day of the period (YYYY-MM-DD, the articles' dates, inclusive).
+        #[arg(long)]
+        since: Option<NaiveDate>,
+        /// Last day of the period (inclusive).
+        #[arg(long)]
+        until: Option<NaiveDate>,
+        /// What each row is.
+        #[arg(long, value_enum, default_value_t = By::Region)]
+        by: By,
+        /// `md`: a markdown table with the period as its heading; `csv`: for spreadsheets,
+        /// amounts in units of their currency.
+        #[arg(long, value_enum, default_value_t = Table::Md)]
+        format: Table,
+    },
     /// Build each digest of everything pending and send it now.
     Digest {
         /// Print exactly what would be sent and change nothing.
@@ -171,6 +188,20 @@ enum LogFormat {
 enum Output {
     Text,
     Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum By {
+    Region,
+    Stage,
+    Industry,
+    Source,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Table {
+    Md,
+    Csv,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -355,6 +386,25 @@ async fn dispatch(args: Cli) -> Result<ExitCode, Failure> {
                 Format::Jsonl => ExportFormat::Jsonl,
             };
             cli::export(&config, &filter, format, &mut out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report {
+            since,
+            until,
+            by,
+            format,
+        } => {
+            let by = match by {
+                By::Region => cli::GroupBy::Region,
+                By::Stage => cli::GroupBy::Stage,
+                By::Industry => cli::GroupBy::Industry,
+                By::Source => cli::GroupBy::Source,
+            };
+            let report = cli::report(&config, by, since, until)?;
+            match format {
+                Table::Md => write!(out, "{}", report.markdown())?,
+                Table::Csv => write!(out, "{}", report.csv())?,
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Digest { dry_run, name } => {

@@ -140,13 +140,11 @@ impl SmtpPeer {
     }
 }
 
-/// "newswatch (d): 3 new articles" → 3.
+/// "招商动态（d） · 7月2日 · 新增3条 · …" → 3.
 fn articles_in(subject: &str) -> usize {
     subject
-        .rsplit(": ")
-        .next()
-        .and_then(|s| s.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
+        .split(" · ")
+        .find_map(|part| part.strip_prefix("新增")?.strip_suffix('条')?.parse().ok())
         .unwrap_or(0)
 }
 
