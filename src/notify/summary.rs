@@ -11,9 +11,27 @@ use std::collections::BTreeMap;
 
 /// Regions and industries the summary lists at most.
 const TOP: usize = 5;
-/// Regions and industries an article's chips show at most.
+/// Stages, regions and industries an article's chips show at most.
+const CHIP_STAGES: usize = 3;
 const CHIP_REGIONS: usize = 2;
 const CHIP_INDUSTRIES: usize = 2;
+
+/// `regions` without those that hold another of them (武汉市 when 东湖高新区 is there too,
+/// 湖北省 when 武汉市 is): the most specific places, which say the most to a reader.
+fn most_specific<'a>(regions: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    let regions: Vec<&str> = regions.into_iter().collect();
+    // Region nesting is the built-in data's (`[signals]` adds no nesting), so the standard
+    // dictionaries know it for every configured extractor too.
+    let dictionary = crate::signals::Extractor::standard();
+    regions
+        .iter()
+        .copied()
+        .filter(|r| {
+            let within = dictionary.regions_within(r);
+            !regions.iter().any(|o| o != r && within.contains(o))
+        })
+        .collect()
+}
 
 /// The words the built-in templates print, in one language. A template of one's own may use
 /// them or write its own.
@@ -138,7 +156,8 @@ pub struct Chip {
 }
 
 /// An article's chips: its largest amount in each currency (as the article wrote it), its
-/// stages, its first regions and industries.
+/// first stages, its first most specific regions (a district rather than its city), its first
+/// industries.
 pub fn chips(language: Language, signals: &Signals) -> Vec<Chip> {
     let mut out = Vec::new();
     for c in Currency::ALL {
@@ -152,16 +171,17 @@ pub fn chips(language: Language, signals: &Signals) -> Vec<Chip> {
             });
         }
     }
-    for s in &signals.stages {
+    for s in signals.stages.iter().take(CHIP_STAGES) {
         out.push(Chip {
             kind: "stage",
             text: stage(language, *s),
         });
     }
-    for r in signals.regions.iter().take(CHIP_REGIONS) {
+    let regions = most_specific(signals.regions.iter().map(String::as_str));
+    for r in regions.into_iter().take(CHIP_REGIONS) {
         out.push(Chip {
             kind: "region",
-            text: r.clone(),
+            text: r.to_owned(),
         });
     }
     for i in signals.industries.iter().take(CHIP_INDUSTRIES) {
@@ -190,7 +210,8 @@ pub struct Total {
 
 /// The summary block: over the digest's articles, how many are at each stage, the total amount
 /// in each currency (each article's largest amount, so a total and its parts count once), and
-/// the regions and industries met in the most articles.
+/// the regions (the most specific ones named: districts before their city) and industries met
+/// in the most articles.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
     pub articles: usize,
@@ -256,7 +277,13 @@ impl Summary {
                 text: money(language, amount, currency),
             })
             .collect();
-        let regions = top(regions);
+        // The places named: the most specific of them, so a Wuhan digest lists districts and
+        // zones, not 武汉市 and 湖北省, which nearly every article names.
+        let specific = most_specific(regions.keys().copied());
+        let regions = top(regions
+            .into_iter()
+            .filter(|(r, _)| specific.contains(r))
+            .collect());
         let industries = top(industries);
         let any = !stages.is_empty()
             || !totals.is_empty()
