@@ -2,7 +2,7 @@
 
 use crate::archive::{Entry, Reader};
 use crate::article::Article;
-use crate::store::{Inserted, Store, StoreError};
+use crate::store::{Incoming, Inserted, Store, StoreError};
 use chrono::Utc;
 use encoding_rs::{Encoding, UTF_8};
 use std::io::{BufRead, Read as _};
@@ -54,8 +54,8 @@ const SAMPLE_BYTES: usize = 64 * 1024;
 
 /// What the reading thread hands to the writing one.
 enum Parsed {
-    /// Articles ready to store, and the line of the last one.
-    Batch(Vec<(Article, Vec<String>)>, usize),
+    /// Articles ready to store with their signals, and the line of the last one.
+    Batch(Vec<Incoming>, usize),
     /// A rejected record or a skipped line.
     Notice(Entry),
     ReadError(std::io::Error),
@@ -92,8 +92,9 @@ impl Backfill<'_> {
     /// A malformed record, an over-long line or a line not valid in the encoding is reported
     /// through [`Backfill::notice`] and skipped; the import goes on.
     ///
-    /// Reading and normalising (NFKC, hashing) run on a second thread while this one writes to
-    /// the store, in batches, so both cores work; ids still follow the order of the file.
+    /// Reading, normalising (NFKC, hashing) and finding each record's signals run on a second
+    /// thread while this one writes to the store, in batches, so both cores work; ids still
+    /// follow the order of the file.
     pub fn run(
         &self,
         store: &Store,
@@ -127,10 +128,11 @@ impl Backfill<'_> {
         let now = Utc::now();
         let source = self.source;
         let routing = self.routing;
+        let extractor = store.extractor().as_ref();
         std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Parsed>(8);
             scope.spawn(move || {
-                let mut batch: Vec<(Article, Vec<String>)> = Vec::with_capacity(BATCH);
+                let mut batch: Vec<Incoming> = Vec::with_capacity(BATCH);
                 let mut last_line = 0;
                 for entry in Reader::with_encoding(input, encoding) {
                     let msg = match entry {
@@ -145,9 +147,15 @@ impl Backfill<'_> {
                                     reason: "title or body is empty after normalisation".into(),
                                 })
                             } else {
-                                let digests =
-                                    routing.map(|r| r.digests_for(&article)).unwrap_or_default();
-                                batch.push((article, digests));
+                                let signals = extractor.extract(&article.title, &article.body);
+                                let digests = routing
+                                    .map(|r| r.digests_for_signals(&article, &signals))
+                                    .unwrap_or_default();
+                                batch.push(Incoming {
+                                    article,
+                                    digests,
+                                    signals,
+                                });
                                 if batch.len() < BATCH {
                                     continue;
                                 }

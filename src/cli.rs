@@ -12,6 +12,8 @@ use crate::daemon::RunError;
 use crate::extract::FieldSelectors;
 use crate::fetch::{FetchError, Fetched, Fetcher, HostPattern, Scope, charset};
 use crate::notify::{Delivery, Digest, MAX_DIGESTS_PER_RUN, NotifyError, Routing};
+pub use crate::report::{GroupBy, Report};
+use crate::signals::Signals;
 use crate::status::Status;
 use crate::store::{ArticleId, DigestRecord, Store, StoreError};
 use chrono::NaiveDate;
@@ -74,8 +76,9 @@ impl CliError {
     }
 }
 
+/// The store, finding signals with the config's dictionaries.
 fn open_store(config: &Config) -> Result<Store, CliError> {
-    Ok(Store::open(&config.settings.state_dir)?)
+    Ok(Store::open(&config.settings.state_dir)?.with_extractor(config.extractor.clone()))
 }
 
 fn sources<'a>(
@@ -106,7 +109,7 @@ pub async fn crawl(config: &Config, names: &[String]) -> Result<Vec<CrawlReport>
         &config.sources,
         config.settings.concurrency,
         config.settings.timezone,
-        Routing::new(&config.digests),
+        Routing::new(&config.digests, config.extractor.clone()),
         store,
     )?;
     Ok(crawler.crawl_all(&sources).await)
@@ -169,7 +172,7 @@ pub fn backfill(
         },
     };
     let store = open_store(config)?;
-    let routing = Routing::new(&config.digests);
+    let routing = Routing::new(&config.digests, config.extractor.clone());
     Ok(Backfill {
         source,
         routing: notify.then_some(&routing),
@@ -198,12 +201,14 @@ pub struct ExportFilter {
     pub revisions: bool,
 }
 
-/// One `export --format jsonl` line: the stored article as serde writes it, with its id.
+/// One `export --format jsonl` line: the stored article as serde writes it, with its id and
+/// its signals.
 #[derive(Serialize)]
 struct ExportRecord<'a> {
     id: ArticleId,
     #[serde(flatten)]
     article: &'a Article,
+    signals: &'a Signals,
 }
 
 /// `export`: stored articles to `out`, in the order first stored. A closed pipe (`| head`) is
@@ -232,7 +237,13 @@ pub fn export(
             let written = match format {
                 ExportFormat::Archive => archive::write_record(&mut out, article),
                 ExportFormat::Jsonl => {
-                    serde_json::to_writer(&mut out, &ExportRecord { id, article })
+                    let signals = &store.signals_of(id, article)?;
+                    let record = ExportRecord {
+                        id,
+                        article,
+                        signals,
+                    };
+                    serde_json::to_writer(&mut out, &record)
                         .map_err(io::Error::from)
                         .and_then(|()| out.write_all(b"\n"))
                 }
@@ -247,6 +258,26 @@ pub fn export(
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e.into()),
         _ => Ok(()),
     }
+}
+
+/// `report`: articles, projects and amounts per group over a period (dates inclusive), from
+/// the store. Like `export`, it opens the store, so it runs beside a daemon only when the daemon
+/// is stopped.
+pub fn report(
+    config: &Config,
+    by: GroupBy,
+    since: Option<NaiveDate>,
+    until: Option<NaiveDate>,
+) -> Result<Report, CliError> {
+    if let (Some(s), Some(u)) = (since, until)
+        && s > u
+    {
+        return Err(CliError::Usage(format!(
+            "--since {s} is after --until {u}: the period is empty"
+        )));
+    }
+    let store = open_store(config)?;
+    Ok(Report::build(&store, by, since, until)?)
 }
 
 /// What `digest` did with one digest.
@@ -386,6 +417,28 @@ pub struct Extracted {
     pub article: Article,
     /// Whether the page gave a date (else the article has today's).
     pub dated: bool,
+    /// The article's investment signals, found as the store would find them.
+    pub signals: Signals,
+}
+
+/// `extract --format jsonl`: the article as `export --format jsonl` writes it (without an id,
+/// as it is not stored).
+#[derive(Serialize)]
+struct ExtractRecord<'a> {
+    #[serde(flatten)]
+    article: &'a Article,
+    signals: &'a Signals,
+}
+
+impl Extracted {
+    /// The article and its signals as one JSON line (no line end).
+    pub fn json_line(&self) -> Result<String, CliError> {
+        let record = ExtractRecord {
+            article: &self.article,
+            signals: &self.signals,
+        };
+        serde_json::to_string(&record).map_err(|e| CliError::Io(e.into()))
+    }
 }
 
 /// `extract FILE|URL`: the article newswatch reads from a saved page or a URL, built as the
@@ -452,8 +505,12 @@ pub async fn extract(
         config.settings.timezone,
     )
     .map_err(|problem| CliError::Failed(format!("{input}: {problem}")))?;
+    let signals = config
+        .extractor
+        .extract(&built.article.title, &built.article.body);
     Ok(Extracted {
         article: built.article,
         dated: built.dated,
+        signals,
     })
 }

@@ -215,7 +215,7 @@ pub async fn run(
         &config.sources,
         config.settings.concurrency,
         tz,
-        Routing::new(&config.digests),
+        Routing::new(&config.digests, config.extractor.clone()),
         store.clone(),
     )?;
     let metrics = crawler.metrics.clone();

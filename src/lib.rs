@@ -6,7 +6,7 @@
 //! form. Each stage owns its settings types; [`config`] reads `sources.toml`, checks it and
 //! assembles them. Above the stages: [`crawl`] strings them together for one source and reports
 //! typed outcomes; [`backfill`] imports the [`archive`] format; [`check`], [`status`],
-//! [`metrics`] and [`health`] serve the operator; [`daemon`] runs everything on its schedule;
+//! [`metrics`] and [`health`] serve the operator; [`report`] tabulates the stored signals; [`daemon`] runs everything on its schedule;
 //! [`cli`] holds the commands `main.rs` parses and prints. `tests/layers.rs` keeps these rules.
 
 pub mod archive;
@@ -23,6 +23,7 @@ pub mod health;
 pub mod metrics;
 pub mod normalise;
 pub mod notify;
+pub mod report;
 pub mod schedule;
 pub mod search;
 pub mod signals;

@@ -137,6 +137,10 @@ enum Command {
         /// Use this source's selectors (and `encoding`) where it has them.
         #[arg(long)]
         source: Option<String>,
+        /// `archive`: the record on standard output, its signals on standard error; `jsonl`:
+        /// one JSON object with the record's fields and its `signals`, as `export` writes it.
+        #[arg(long, value_enum, default_value_t = Format::Archive)]
+        format: Format,
     },
     /// Check the config (keys, schedules, selectors, URLs, templates, secrets) and exit:
     /// 0 when it is good, 2 with every problem listed when not. Starts nothing.
@@ -145,6 +149,23 @@ enum Command {
     Status {
         #[arg(long, value_enum, default_value_t = Output::Text)]
         format: Output,
+    },
+    /// Articles, projects and amounts per region, stage, industry or source over a period: the
+    /// table to hand on.
+    Report {
+        /// First day of the period (YYYY-MM-DD, the articles' dates, inclusive).
+        #[arg(long)]
+        since: Option<NaiveDate>,
+        /// Last day of the period (inclusive).
+        #[arg(long)]
+        until: Option<NaiveDate>,
+        /// What each row is.
+        #[arg(long, value_enum, default_value_t = By::Region)]
+        by: By,
+        /// `md`: a markdown table with the period as its heading; `csv`: for spreadsheets,
+        /// amounts in units of their currency.
+        #[arg(long, value_enum, default_value_t = Table::Md)]
+        format: Table,
     },
     /// Build each digest of everything pending and send it now.
     Digest {
@@ -167,6 +188,20 @@ enum LogFormat {
 enum Output {
     Text,
     Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum By {
+    Region,
+    Stage,
+    Industry,
+    Source,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Table {
+    Md,
+    Csv,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -353,6 +388,25 @@ async fn dispatch(args: Cli) -> Result<ExitCode, Failure> {
             cli::export(&config, &filter, format, &mut out)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Report {
+            since,
+            until,
+            by,
+            format,
+        } => {
+            let by = match by {
+                By::Region => cli::GroupBy::Region,
+                By::Stage => cli::GroupBy::Stage,
+                By::Industry => cli::GroupBy::Industry,
+                By::Source => cli::GroupBy::Source,
+            };
+            let report = cli::report(&config, by, since, until)?;
+            match format {
+                Table::Md => write!(out, "{}", report.markdown())?,
+                Table::Csv => write!(out, "{}", report.csv())?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Digest { dry_run, name } => {
             digest(&config, dry_run, name.as_deref(), &mut out).await
         }
@@ -399,9 +453,26 @@ async fn dispatch(args: Cli) -> Result<ExitCode, Failure> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Extract { input, url, source } => {
+        Command::Extract {
+            input,
+            url,
+            source,
+            format,
+        } => {
             let got = cli::extract(&config, &input, url, source.as_deref()).await?;
-            newswatch::archive::write_record(&mut out, &got.article)?;
+            match format {
+                Format::Archive => {
+                    newswatch::archive::write_record(&mut out, &got.article)?;
+                    out.flush()?;
+                    // Beside the record, not in it: the record stays a valid archive entry
+                    // for `backfill` and evaluations that read standard output.
+                    note!("signals:");
+                    for line in got.signals.lines() {
+                        note!("  {line}");
+                    }
+                }
+                Format::Jsonl => writeln!(out, "{}", got.json_line()?)?,
+            }
             if !got.dated {
                 note!("{input}: no date found on the page; today's date used");
             }

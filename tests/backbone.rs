@@ -344,7 +344,7 @@ async fn digest_mail_lists_items_and_second_digest_sends_nothing() {
 
     let dry = w.run(&["digest", "--dry-run"]).await;
     assert!(
-        stdout(&dry).contains("Subject: newswatch: 3 new articles"),
+        stdout(&dry).contains("Subject: 招商动态 · ") && stdout(&dry).contains(" · 新增3条"),
         "{}",
         stdout(&dry)
     );
@@ -353,7 +353,11 @@ async fn digest_mail_lists_items_and_second_digest_sends_nothing() {
     let sent = w.run(&["digest"]).await;
     assert!(sent.status.success(), "{}", stderr(&sent));
     let mail = smtp.next_mail(10).await.expect("digest mail");
-    assert_eq!(mail["subject"], "newswatch: 3 new articles");
+    let subject = mail["subject"].as_str().unwrap_or_default();
+    assert!(
+        subject.starts_with("招商动态 · ") && subject.contains(" · 新增3条"),
+        "{subject}"
+    );
     let text = mail["text"].as_str().unwrap_or_default();
     let html = mail["html"].as_str().unwrap_or_default();
     // Newest first: 07-03, 07-02, 07-01.
@@ -363,7 +367,7 @@ async fn digest_mail_lists_items_and_second_digest_sends_nothing() {
         text.contains(&site.url("/news/a1.html")),
         "link in text part"
     );
-    assert!(text.contains("utf8 · 2025-07-01"));
+    assert!(text.contains("utf8 · 2025年7月1日"), "{text}");
     assert!(
         text.contains("东湖高新区举行招商引资集中签约活动"),
         "opening of the body"
@@ -420,9 +424,13 @@ async fn smtp_down_keeps_items_pending_until_a_send_succeeds() {
     let ok = w.run(&["digest"]).await;
     assert!(ok.status.success(), "{}", stderr(&ok));
     let mail = smtp.next_mail(10).await.expect("mail after recovery");
-    assert_eq!(
-        mail["subject"], "newswatch: 3 new articles",
-        "every item kept for the next digest"
+    assert!(
+        mail["subject"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(" · 新增3条"),
+        "every item kept for the next digest: {}",
+        mail["subject"]
     );
 }
 
@@ -441,7 +449,11 @@ async fn digest_without_smtp_writes_eml_to_outbox() {
     assert_eq!(files.len(), 1);
     let eml = std::fs::read_to_string(files[0].path()).expect("eml");
     assert!(eml.contains("multipart/alternative"));
-    assert!(eml.contains("Subject: newswatch: 2 new articles"), "{eml}");
+    let subject = encoded_words(&eml);
+    assert!(
+        subject.starts_with("招商动态 · ") && subject.contains(" · 新增2条"),
+        "{subject}: {eml}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -500,7 +512,7 @@ async fn daemon_mails_on_schedule_and_stops_on_sigterm() {
         mail["subject"]
             .as_str()
             .unwrap_or_default()
-            .starts_with("newswatch: "),
+            .starts_with("招商动态 · "),
         "{mail}"
     );
 
@@ -520,4 +532,31 @@ async fn daemon_mails_on_schedule_and_stops_on_sigterm() {
     let export = w.run(&["export"]).await;
     assert!(export.status.success(), "{}", stderr(&export));
     assert!(stdout(&export).contains("光谷新签约项目十个"));
+}
+
+/// The text of the RFC 2047 encoded words (`=?utf-8?b?…?=`) in the first `Subject:` header of
+/// `eml`, joined as a mail reader joins them.
+fn encoded_words(eml: &str) -> String {
+    use base64::Engine as _;
+    let start = eml.find("Subject: ").expect("a Subject header") + "Subject: ".len();
+    // The header goes on over folded lines, which start with white space.
+    let mut header = String::new();
+    for (i, line) in eml[start..].split("\r\n").enumerate() {
+        if i > 0 && !line.starts_with([' ', '\t']) {
+            break;
+        }
+        header.push_str(line.trim());
+    }
+    let mut out = String::new();
+    for word in header.split("?=").filter(|w| !w.is_empty()) {
+        let Some((_, b64)) = word.split_once("?b?").or_else(|| word.split_once("?B?")) else {
+            out.push_str(word);
+            continue;
+        };
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .expect("base64 word");
+        out.push_str(&String::from_utf8_lossy(&bytes));
+    }
+    out
 }

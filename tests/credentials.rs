@@ -139,7 +139,7 @@ async fn credentials_in_a_source_url_are_used_and_shown_nowhere() {
     let mail = smtp.next_mail(10).await.expect("the digest is mailed");
     let footer = format!("{}\n{}", mail["text"], mail["html"]);
     assert!(
-        footer.contains("Sources failing") && footer.contains(&format!("127.0.0.1:{closed}")),
+        footer.contains("采集异常") && footer.contains(&format!("127.0.0.1:{closed}")),
         "the footer names the failing sources and their errors: {footer}"
     );
     shown.push(("mail", mail.to_string()));

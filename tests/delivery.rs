@@ -140,13 +140,11 @@ impl SmtpPeer {
     }
 }
 
-/// "newswatch (d): 3 new articles" → 3.
+/// "招商动态（d） · 7月2日 · 新增3条 · …" → 3.
 fn articles_in(subject: &str) -> usize {
     subject
-        .rsplit(": ")
-        .next()
-        .and_then(|s| s.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
+        .split(" · ")
+        .find_map(|part| part.strip_prefix("新增")?.strip_suffix('条')?.parse().ok())
         .unwrap_or(0)
 }
 
@@ -450,6 +448,7 @@ fn chat_digest(dir: &std::path::Path, n: usize, url: &str, pace: Vec<Pace>) -> (
         name: "team".into(),
         schedule: Schedule::parse("0 8 * * *").expect("schedule"),
         filter: Filter::default(),
+        language: Default::default(),
         templates: None,
         channel: Channel::Chat(ChatSettings {
             kind: ChatKind::WeCom,

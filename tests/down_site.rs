@@ -113,9 +113,9 @@ async fn a_site_answering_503_to_everything_is_failing_everywhere() {
     assert!(out.status.success(), "{}", stderr(&out));
     let mail = smtp.next_mail(10).await.expect("digest mail");
     let body = mail["text"].as_str().unwrap_or_default();
-    assert!(body.contains("Sources failing"), "{body}");
+    assert!(body.contains("采集异常"), "{body}");
     assert!(
-        body.contains("! down: 4 failed crawls in a row (last success: never)")
+        body.contains("! down: 连续4次采集失败（从未成功）")
             && body.contains("robots.txt unavailable"),
         "{body}"
     );

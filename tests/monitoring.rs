@@ -73,7 +73,13 @@ async fn edited_page_is_reported_as_updated_with_its_added_sentence() {
     );
     assert!(w.run(&["digest"]).await.status.success());
     let mail = smtp.next_mail(10).await.expect("digest of the update");
-    assert_eq!(mail["subject"], "newswatch: 1 updated article");
+    let subject = mail["subject"].as_str().unwrap_or_default();
+    assert!(
+        subject.starts_with("招商动态 · ")
+            && subject.contains(" · 更新1条")
+            && !subject.contains("新增"),
+        "{subject}"
+    );
     let text = mail["text"].as_str().unwrap_or_default();
     let added_c = format!("+ {}", LONG_C.replace('，', ","));
     assert!(text.contains(&added_c), "added sentence shown: {text}");
@@ -81,10 +87,10 @@ async fn edited_page_is_reported_as_updated_with_its_added_sentence() {
         text.contains("3000万元") && text.contains("- 在机构落户方面"),
         "{text}"
     );
-    assert!(text.contains("(revision 2)"), "{text}");
+    assert!(text.contains("(第2版)"), "{text}");
     let html = mail["html"].as_str().unwrap_or_default();
     assert!(
-        html.contains("Updated (1)") && html.contains("资金募集环节"),
+        html.contains("更新 (1)") && html.contains("资金募集环节"),
         "{html}"
     );
 
@@ -164,7 +170,9 @@ async fn retitled_repost_is_a_revision_and_another_portals_copy_is_a_repost() {
 
     let dry = stdout(&w.run(&["digest", "--dry-run"]).await);
     assert!(
-        dry.contains("Subject: newswatch: 2 new articles"),
+        dry.contains("Subject: 招商动态 · ")
+            && dry.contains(" · 新增2条")
+            && !dry.contains("更新1条"),
         "revision merged into the unsent new item: {dry}"
     );
     assert!(
@@ -231,8 +239,14 @@ async fn two_digests_with_keyword_filters_each_get_only_their_items() {
     };
     let invest = by_subject("(invest)");
     let climate = by_subject("(climate)");
-    assert_eq!(invest["subject"], "newswatch (invest): 1 new article");
-    assert_eq!(climate["subject"], "newswatch (climate): 1 new article");
+    for (mail, name) in [(&invest, "invest"), (&climate, "climate")] {
+        let subject = mail["subject"].as_str().unwrap_or_default();
+        assert!(
+            subject.starts_with(&format!("招商动态（{name}） · "))
+                && subject.contains(" · 新增1条"),
+            "{subject}"
+        );
+    }
     let invest_text = invest["text"].as_str().unwrap_or_default();
     assert!(
         invest_text.contains("光谷**招商引资**签约"),
@@ -311,9 +325,17 @@ async fn refused_sends_keep_every_item_and_the_next_send_delivers_all_once() {
     assert!(ok.status.success(), "{}", stderr(&ok));
     assert!(stdout(&ok).contains("(attempt 3)"), "{}", stdout(&ok));
     let mail = smtp.next_mail(10).await.expect("the retried digest");
-    assert_eq!(
-        mail["subject"], "newswatch (d): 2 new articles",
-        "the recorded digest, unchanged"
+    assert!(
+        mail["subject"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("（d） · ")
+            && mail["subject"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(" · 新增2条"),
+        "the recorded digest, unchanged: {}",
+        mail["subject"]
     );
     let headers = mail["headers"].to_string();
     assert!(
@@ -323,9 +345,13 @@ async fn refused_sends_keep_every_item_and_the_next_send_delivers_all_once() {
     let next = w.run(&["digest"]).await;
     assert!(next.status.success());
     let mail = smtp.next_mail(10).await.expect("the next digest");
-    assert_eq!(
-        mail["subject"], "newswatch (d): 1 new article",
-        "only the article that arrived later"
+    assert!(
+        mail["subject"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(" · 新增1条"),
+        "only the article that arrived later: {}",
+        mail["subject"]
     );
     assert!(
         stdout(&w.run(&["digest"]).await).contains("nothing pending"),
@@ -358,7 +384,14 @@ async fn daemon_delivers_a_failed_digest_once_the_server_is_back() {
         .next_mail(20)
         .await
         .expect("delivered once the server is back");
-    assert_eq!(mail["subject"], "newswatch (d): 1 new article");
+    assert!(
+        mail["subject"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(" · 新增1条"),
+        "{}",
+        mail["subject"]
+    );
     assert!(smtp.next_mail(4).await.is_none(), "delivered once");
     let _ = daemon.start_kill();
 }
@@ -494,12 +527,16 @@ async fn chat_robots_get_markdown_with_correct_signatures() {
         .find(|h| h.path == "/plain")
         .expect("plain webhook got the digest");
     let body: serde_json::Value = serde_json::from_slice(&plain.body).expect("json");
-    assert_eq!(body["title"], "newswatch (plain): 1 new article");
+    let title = body["title"].as_str().unwrap_or_default();
+    assert!(
+        title.starts_with("招商动态（plain） · ") && title.contains(" · 新增1条"),
+        "{title}"
+    );
     assert!(
         body["markdown"]
             .as_str()
             .unwrap_or_default()
-            .contains("## newswatch (plain)")
+            .contains("## 招商动态（plain） · ")
     );
 
     // The failing channel kept its item; the others did not send again.

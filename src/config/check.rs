@@ -6,18 +6,20 @@
 
 use super::Settings;
 use super::defaults::DEFAULTS;
-use super::raw::{FetchKeys, RawChat, RawDigest, RawSettings, RawSource};
+use super::raw::{FetchKeys, FilterKeys, RawChat, RawDigest, RawSettings, RawSource};
 use crate::crawl::{Source, SourceKind};
 use crate::extract::FieldSelectors;
 use crate::fetch::FetchSettings;
-use crate::notify::filter::{Filter, Pattern};
-use crate::notify::{ChatKind, Limits};
+use crate::notify::filter::{Filter, Pattern, SignalFilter};
+use crate::notify::{ChatKind, Language, Limits};
 use crate::schedule::Schedule;
+use crate::signals::{Extractor, SignalSettings, Stage};
 use lettre::message::Mailbox;
 use scraper::Selector;
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use toml::Spanned;
 use url::Url;
@@ -510,6 +512,7 @@ pub struct DigestDraft {
     pub at: String,
     pub schedule: Schedule,
     pub filter: Filter,
+    pub language: Language,
     pub templates: Option<TemplatesRef>,
     pub channel: ChannelDraft,
     pub limits: Limits,
@@ -529,16 +532,34 @@ fn limits(
     }
 }
 
-/// The filter keys shared by `[digest]` and `[[notify]]`, checked against the source names.
+/// `[signals]`: the extractor with the dictionaries it adds to (the standard one without it).
+/// A bad entry is a problem at the table.
+pub fn signals(raw: Option<&Spanned<SignalSettings>>, p: &mut Problems) -> Arc<Extractor> {
+    let Some(raw) = raw else {
+        return Extractor::standard_shared();
+    };
+    Extractor::shared(raw.get_ref()).unwrap_or_else(|e| {
+        let e = e.to_string();
+        let what = e
+            .strip_prefix("signals.")
+            .or_else(|| e.strip_prefix("signals: "))
+            .unwrap_or(&e);
+        p.add(raw.span(), format!("[signals] {what}"));
+        Extractor::standard_shared()
+    })
+}
+
+/// The filter keys shared by `[digest]` and `[[notify]]`, checked against the source names
+/// and, for regions and industries, against `extractor`'s dictionaries (a name or alias they
+/// know; a region takes the regions inside it too).
 pub fn filter(
     at: &str,
-    sources: &Option<Spanned<Vec<String>>>,
-    keywords: &Option<Spanned<Vec<String>>>,
-    exclude: &Option<Spanned<Vec<String>>>,
+    keys: FilterKeys<'_>,
     known: &HashSet<String>,
+    extractor: &Extractor,
     p: &mut Problems,
 ) -> Filter {
-    if let Some(list) = sources {
+    if let Some(list) = keys.sources {
         for s in list.get_ref() {
             if !known.contains(s) {
                 p.add(list.span(), format!("{at}sources: no source named {s:?}"));
@@ -556,11 +577,91 @@ pub fn filter(
             })
             .collect()
     };
-    Filter {
-        sources: sources.as_ref().map(|s| s.get_ref().clone()),
-        keywords: patterns("keywords", keywords),
-        exclude: patterns("exclude", exclude),
+    let keywords = patterns("keywords", keys.keywords);
+    let exclude = patterns("exclude", keys.exclude);
+    let min_amount = keys.min_amount.as_ref().and_then(|m| {
+        crate::signals::parse_amount(m.get_ref())
+            .map_err(|e| {
+                p.add(
+                    m.span(),
+                    format!(
+                        "{at}min_amount: {:?} is not an amount (write it like \"10亿元\", \"5000万美元\" or \"3亿\")",
+                        m.get_ref()
+                    ),
+                );
+                drop(e);
+            })
+            .ok()
+    });
+    let mut stages = Vec::new();
+    if let Some(list) = keys.stages {
+        for s in list.get_ref() {
+            match s.parse::<Stage>() {
+                Ok(stage) if !stages.contains(&stage) => stages.push(stage),
+                Ok(_) => {}
+                Err(e) => p.add(list.span(), format!("{at}stages: {}", strip_kind(&e))),
+            }
+        }
     }
+    let mut regions = BTreeSet::new();
+    if let Some(list) = keys.regions {
+        for r in list.get_ref() {
+            let within = extractor.regions_within(r);
+            if within.is_empty() {
+                p.add(
+                    list.span(),
+                    format!(
+                        "{at}regions: unknown region {r:?} (add it under [signals] regions to name it)"
+                    ),
+                );
+            }
+            regions.extend(within.into_iter().map(str::to_owned));
+        }
+    }
+    let mut industries = BTreeSet::new();
+    if let Some(list) = keys.industries {
+        for i in list.get_ref() {
+            match extractor.industry(i) {
+                Some(name) => {
+                    industries.insert(name.to_owned());
+                }
+                None => p.add(
+                    list.span(),
+                    format!(
+                        "{at}industries: unknown industry {i:?} (add it under [signals] industries to name it)"
+                    ),
+                ),
+            }
+        }
+    }
+    Filter {
+        sources: keys.sources.as_ref().map(|s| s.get_ref().clone()),
+        keywords,
+        exclude,
+        signals: SignalFilter {
+            min_amount,
+            stages,
+            regions,
+            industries,
+        },
+    }
+}
+
+/// A signals error without its `signals: ` prefix, for a message that names its key itself.
+fn strip_kind(e: &crate::signals::SignalsError) -> String {
+    let s = e.to_string();
+    s.strip_prefix("signals: ").map(str::to_owned).unwrap_or(s)
+}
+
+/// `language`: `zh` (the default) or `en`.
+fn language(at: &str, raw: &Option<Spanned<String>>, p: &mut Problems) -> Language {
+    let Some(raw) = raw else {
+        return Language::default();
+    };
+    raw.get_ref().parse().unwrap_or_else(|e| {
+        p.add(raw.span(), format!("{at}language: {e}"));
+        Language::default()
+    })
 }
 
 fn templates(
@@ -583,6 +684,7 @@ pub fn mail_digest(
     base: &Path,
     names: &mut HashSet<String>,
     sources: &HashSet<String>,
+    extractor: &Extractor,
     p: &mut Problems,
 ) -> Option<DigestDraft> {
     let name = match &d.name {
@@ -636,7 +738,8 @@ pub fn mail_digest(
     {
         p.add(smtp.span(), format!("{at}smtp: invalid SMTP URL: {e}"));
     }
-    let filter = filter(&at, &d.sources, &d.keywords, &d.exclude, sources, p);
+    let filter = filter(&at, d.filter_keys(), sources, extractor, p);
+    let language = language(&at, &d.language, p);
     let password_file = d.smtp_password_file.as_ref().map(|f| SecretRef::File {
         path: base.join(f.get_ref()),
         span: f.span(),
@@ -664,6 +767,7 @@ pub fn mail_digest(
         limits,
         schedule: schedule?,
         filter,
+        language,
         name,
         at,
     })
@@ -677,6 +781,7 @@ pub fn chat_digest(
     first_schedule: Option<&Schedule>,
     names: &mut HashSet<String>,
     sources: &HashSet<String>,
+    extractor: &Extractor,
     p: &mut Problems,
 ) -> Option<DigestDraft> {
     let name = n.name.get_ref().trim().to_owned();
@@ -749,7 +854,8 @@ pub fn chat_digest(
             first_schedule.cloned()
         }
     };
-    let filter = filter(&at, &n.sources, &n.keywords, &n.exclude, sources, p);
+    let filter = filter(&at, n.filter_keys(), sources, extractor, p);
+    let language = language(&at, &n.language, p);
     let limits = limits(
         &at,
         &n.max_items,
@@ -772,6 +878,7 @@ pub fn chat_digest(
         },
         schedule: schedule?,
         filter,
+        language,
         name,
         at,
     })
@@ -977,7 +1084,15 @@ mod tests {
         let d: RawDigest = raw(
             "schedule = \"0 8 * * *\"\nfrom = \"nw <nw@example.org>\"\nto = \"a@example.org\"\nkeywords = [\"招商引资\", \"/签约\\\\d+/\"]\nsmtp_password_file = \"pw\"\ntemplates = \"mine\"\n",
         );
-        let got = mail_digest(&d, true, Path::new("/etc/nw"), &mut names, &sources, &mut p);
+        let got = mail_digest(
+            &d,
+            true,
+            Path::new("/etc/nw"),
+            &mut names,
+            &sources,
+            Extractor::standard(),
+            &mut p,
+        );
         assert!(p.is_empty(), "{}", messages(&p));
         let got = got.unwrap_or_else(|| panic!("digest"));
         assert_eq!(got.name, "digest", "an only digest may go unnamed");
@@ -996,7 +1111,18 @@ mod tests {
         let bad: RawDigest = raw(
             "name = \"digest\"\nschedule = \"0 8 * * *\"\nfrom = \"nobody\"\nto = []\nsmtp = \"http://x\"\nsources = [\"nope\"]\nexclude = [\"/[/\"]\n",
         );
-        assert!(mail_digest(&bad, false, Path::new("."), &mut names, &sources, &mut p).is_none());
+        assert!(
+            mail_digest(
+                &bad,
+                false,
+                Path::new("."),
+                &mut names,
+                &sources,
+                Extractor::standard(),
+                &mut p
+            )
+            .is_none()
+        );
         let m = messages(&p);
         for expected in [
             "digest \"digest\": name: duplicate digest name",
@@ -1018,6 +1144,7 @@ mod tests {
                 Path::new("."),
                 &mut names,
                 &sources,
+                Extractor::standard(),
                 &mut p
             )
             .is_none()
@@ -1040,6 +1167,7 @@ mod tests {
             first.as_ref(),
             &mut names,
             &sources,
+            Extractor::standard(),
             &mut p,
         );
         assert!(p.is_empty(), "{}", messages(&p));
@@ -1062,7 +1190,18 @@ mod tests {
         let mut p = Problems::default();
         let bad: RawChat =
             raw("name = \"digest\"\nkind = \"wecom\"\nurl = \"ftp://x\"\nsecret_env = \"S\"\n");
-        assert!(chat_digest(&bad, Path::new("."), None, &mut names, &sources, &mut p).is_none());
+        assert!(
+            chat_digest(
+                &bad,
+                Path::new("."),
+                None,
+                &mut names,
+                &sources,
+                Extractor::standard(),
+                &mut p
+            )
+            .is_none()
+        );
         let m = messages(&p);
         for expected in [
             "notify \"digest\": name: must be non-empty and differ from every digest's",
@@ -1075,7 +1214,16 @@ mod tests {
         let mut p = Problems::default();
         let neither: RawChat = raw("name = \"x\"\nkind = \"telegram\"\nschedule = \"0 9 * * *\"\n");
         assert!(
-            chat_digest(&neither, Path::new("."), None, &mut names, &sources, &mut p).is_none()
+            chat_digest(
+                &neither,
+                Path::new("."),
+                None,
+                &mut names,
+                &sources,
+                Extractor::standard(),
+                &mut p
+            )
+            .is_none()
         );
         let m = messages(&p);
         assert!(m.contains("kind: unknown kind \"telegram\""), "{m}");

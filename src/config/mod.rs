@@ -18,9 +18,11 @@ pub use resolve::SMTP_PASSWORD_ENV;
 use crate::crawl::Source;
 use crate::fetch::FetchSettings;
 use crate::notify::DigestSettings;
+use crate::signals::Extractor;
 use chrono_tz::Tz;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
 
@@ -64,6 +66,9 @@ pub struct Config {
     /// Every digest: `[digest]`/`[[digest]]` mails and `[[notify]]` chat posts.
     pub digests: Vec<DigestSettings>,
     pub sources: Vec<Source>,
+    /// Finds the investment signals of articles: the built-in dictionaries plus `[signals]`.
+    /// The store, routing and `extract` share it.
+    pub extractor: Arc<Extractor>,
 }
 
 /// `[settings]` that belong to the process rather than to one stage.
@@ -153,6 +158,7 @@ impl Config {
             source.fetch.scope.set_others(others.cloned());
         }
 
+        let extractor = check::signals(raw.signals.as_ref(), &mut problems);
         let mut digest_names = HashSet::new();
         let single = raw.digest.len() == 1;
         let mut drafts: Vec<check::DigestDraft> = raw
@@ -165,6 +171,7 @@ impl Config {
                     base,
                     &mut digest_names,
                     &names,
+                    &extractor,
                     &mut problems,
                 )
             })
@@ -181,6 +188,7 @@ impl Config {
                 first_schedule.as_ref(),
                 &mut digest_names,
                 &names,
+                &extractor,
                 &mut problems,
             )
         }));
@@ -192,6 +200,7 @@ impl Config {
                 settings,
                 digests,
                 sources,
+                extractor,
             });
         }
         let mut problems: Vec<Problem> = problems
@@ -322,6 +331,65 @@ date = "span.date"
         assert!(
             problems(&secretless)
                 .contains("environment variable NEWSWATCH_TEST_UNSET_SECRET is not set")
+        );
+    }
+
+    #[test]
+    fn signal_filters_and_language_are_checked_and_assembled() {
+        let text = GOOD.replace(
+            "to = [\"a@example.org\"]",
+            "to = [\"a@example.org\"]\nmin_amount = \"10亿元\"\nstages = [\"签约\", \"groundbreaking\"]\nregions = [\"武汉\"]\nindustries = [\"芯片\", \"低空飞行\"]\nlanguage = \"en\"",
+        ) + "\n[signals]\nindustries = { \"低空经济\" = [\"低空飞行\"] }\nregions = { \"花山生态新城\" = [\"花山新城\"] }\n";
+        let c = Config::parse(&text, Path::new("/etc/nw/sources.toml"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let d = &c.digests[0];
+        assert_eq!(d.language, crate::notify::Language::En);
+        let f = &d.filter.signals;
+        assert_eq!(f.min_amount.as_ref().map(|a| a.amount), Some(1e9));
+        assert_eq!(
+            f.stages,
+            [
+                crate::signals::Stage::Signing,
+                crate::signals::Stage::Groundbreaking
+            ]
+        );
+        assert!(
+            f.regions.contains("武汉市") && f.regions.contains("东湖高新区"),
+            "a city takes its districts: {:?}",
+            f.regions
+        );
+        assert!(!f.regions.contains("北京市"));
+        assert_eq!(
+            f.industries.iter().map(String::as_str).collect::<Vec<_>>(),
+            ["低空经济", "集成电路"],
+            "aliases read as their industry, [signals] ones too"
+        );
+        assert_eq!(
+            c.extractor.region("花山新城"),
+            Some("花山生态新城"),
+            "[signals] reaches the extractor"
+        );
+
+        let bad = text
+            .replace("\"10亿元\"", "\"十来个亿\"")
+            .replace("\"签约\"", "\"签字\"")
+            .replace("[\"武汉\"]", "[\"火星\"]")
+            .replace("language = \"en\"", "language = \"fr\"");
+        let msg = problems(&bad);
+        for expected in [
+            "sources.toml:9: digest \"digest\": min_amount: \"十来个亿\" is not an amount",
+            "sources.toml:10: digest \"digest\": stages: unknown stage \"签字\"",
+            "sources.toml:11: digest \"digest\": regions: unknown region \"火星\"",
+            "sources.toml:13: digest \"digest\": language: \"fr\" is not a digest language",
+        ] {
+            assert!(msg.contains(expected), "{expected}: {msg}");
+        }
+        let one_char = text.replace("[\"花山新城\"]", "[\"花\"]");
+        assert!(
+            problems(&one_char)
+                .contains("[signals] regions: \"花山生态新城\": alias \"花\" is one character"),
+            "{}",
+            problems(&one_char)
         );
     }
 

@@ -20,6 +20,8 @@ pub struct RawConfig<D> {
     pub notify: Vec<Spanned<RawChat>>,
     #[serde(default)]
     pub source: Vec<Spanned<RawSource>>,
+    /// `[signals]`: additions to the signal dictionaries; the signals stage's own type.
+    pub signals: Option<Spanned<crate::signals::SignalSettings>>,
 }
 
 /// Reads `text` into raw tables. `[digest]` (one table) and `[[digest]]` (several) both work.
@@ -36,6 +38,7 @@ pub fn read(text: &str) -> Result<RawConfig<Vec<Spanned<RawDigest>>>, toml::de::
         digest: one.digest.into_iter().collect(),
         notify: one.notify,
         source: one.source,
+        signals: one.signals,
     })
 }
 
@@ -142,6 +145,11 @@ pub struct RawDigest {
     pub sources: Option<Spanned<Vec<String>>>,
     pub keywords: Option<Spanned<Vec<String>>>,
     pub exclude: Option<Spanned<Vec<String>>>,
+    pub min_amount: Option<Spanned<String>>,
+    pub stages: Option<Spanned<Vec<String>>>,
+    pub regions: Option<Spanned<Vec<String>>>,
+    pub industries: Option<Spanned<Vec<String>>>,
+    pub language: Option<Spanned<String>>,
     pub max_items: Option<Spanned<usize>>,
     pub max_bytes: Option<Spanned<usize>>,
     pub allow_insecure_auth: Option<Spanned<bool>>,
@@ -162,9 +170,46 @@ pub struct RawChat {
     pub sources: Option<Spanned<Vec<String>>>,
     pub keywords: Option<Spanned<Vec<String>>>,
     pub exclude: Option<Spanned<Vec<String>>>,
+    pub min_amount: Option<Spanned<String>>,
+    pub stages: Option<Spanned<Vec<String>>>,
+    pub regions: Option<Spanned<Vec<String>>>,
+    pub industries: Option<Spanned<Vec<String>>>,
+    pub language: Option<Spanned<String>>,
     pub max_items: Option<Spanned<usize>>,
     pub max_bytes: Option<Spanned<usize>>,
 }
+
+/// The filter keys `[digest]` and `[[notify]]` share.
+pub struct FilterKeys<'a> {
+    pub sources: &'a Option<Spanned<Vec<String>>>,
+    pub keywords: &'a Option<Spanned<Vec<String>>>,
+    pub exclude: &'a Option<Spanned<Vec<String>>>,
+    pub min_amount: &'a Option<Spanned<String>>,
+    pub stages: &'a Option<Spanned<Vec<String>>>,
+    pub regions: &'a Option<Spanned<Vec<String>>>,
+    pub industries: &'a Option<Spanned<Vec<String>>>,
+}
+
+macro_rules! filter_keys {
+    ($t:ty) => {
+        impl $t {
+            pub fn filter_keys(&self) -> FilterKeys<'_> {
+                FilterKeys {
+                    sources: &self.sources,
+                    keywords: &self.keywords,
+                    exclude: &self.exclude,
+                    min_amount: &self.min_amount,
+                    stages: &self.stages,
+                    regions: &self.regions,
+                    industries: &self.industries,
+                }
+            }
+        }
+    };
+}
+
+filter_keys!(RawDigest);
+filter_keys!(RawChat);
 
 /// A value that may be one string or a list of them (`to = "a@b"` or `to = ["a@b", …]`).
 #[derive(Deserialize)]

@@ -114,6 +114,7 @@ fn digest(d: DigestDraft, p: &mut Problems) -> Option<DigestSettings> {
         name: d.name,
         schedule: d.schedule,
         filter: d.filter,
+        language: d.language,
         templates: d.templates.map(|t| t.dir),
         channel,
         limits: d.limits,

@@ -27,17 +27,19 @@ pub mod filter;
 mod mail;
 pub mod markup;
 pub mod pace;
+pub mod summary;
 pub mod templates;
 pub mod webhook;
 
 pub use mail::{Mailer, exposes_password};
 pub use markup::Markup;
 pub use pace::Pace;
-pub use templates::{FailingSource, Format, Rendered, Templates};
+pub use templates::{FailingSource, Format, Language, Rendered, Templates};
 pub use webhook::ChatKind;
 
 use crate::article::Article;
 use crate::schedule::Schedule;
+use crate::signals::{Extractor, Signals};
 use crate::store::{DeliveryState, DigestRecord, Refusal, Store, StoreError};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -110,6 +112,8 @@ pub struct DigestSettings {
     pub name: String,
     pub schedule: Schedule,
     pub filter: filter::Filter,
+    /// The language of the digest's labels, subject and dates (`language`; Chinese unless set).
+    pub language: Language,
     /// Folder holding `digest.txt` and `digest.html` (mail) or `digest.md` (chat); `None` uses
     /// the built-in templates.
     pub templates: Option<PathBuf>,
@@ -167,26 +171,47 @@ pub struct ChatSettings {
 }
 
 /// Which digests want an article: the digests it is pending for.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Routing {
     digests: Vec<(String, filter::Filter)>,
+    /// Finds an article's signals when a filter wants them and the caller has none.
+    extractor: std::sync::Arc<Extractor>,
+}
+
+impl Default for Routing {
+    fn default() -> Routing {
+        Routing::new(&[], Extractor::standard_shared())
+    }
 }
 
 impl Routing {
-    pub fn new(digests: &[DigestSettings]) -> Routing {
+    /// Routing to `digests`, finding signals with `extractor` (the one the store uses).
+    pub fn new(digests: &[DigestSettings], extractor: std::sync::Arc<Extractor>) -> Routing {
         Routing {
             digests: digests
                 .iter()
                 .map(|d| (d.name.clone(), d.filter.clone()))
                 .collect(),
+            extractor,
         }
     }
 
-    /// Names of the digests whose filters `article` passes.
+    /// Names of the digests whose filters `article` passes. Its signals are found only when
+    /// some digest filters on them.
     pub fn digests_for(&self, article: &Article) -> Vec<String> {
+        let signals = if self.digests.iter().any(|(_, f)| f.needs_signals()) {
+            self.extractor.extract(&article.title, &article.body)
+        } else {
+            Signals::default()
+        };
+        self.digests_for_signals(article, &signals)
+    }
+
+    /// Names of the digests whose filters `article`, with signals `signals`, passes.
+    pub fn digests_for_signals(&self, article: &Article, signals: &Signals) -> Vec<String> {
         self.digests
             .iter()
-            .filter(|(_, f)| f.accepts(article))
+            .filter(|(_, f)| f.accepts(article, signals))
             .map(|(n, _)| n.clone())
             .collect()
     }
@@ -337,7 +362,8 @@ impl Digest {
                 settings.templates.as_deref(),
                 settings.channel.format(),
                 settings.limits.max_items,
-            )?,
+            )?
+            .with_language(settings.language),
             transport: Transport::new(settings, state_dir)?,
             settings: settings.clone(),
         })

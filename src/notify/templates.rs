@@ -13,6 +13,7 @@ use super::NotifyError;
 use super::diff::changed_sentences;
 use super::filter::Filter;
 use super::markup::Markup;
+use super::summary::{self, Chip, Labels, Summary};
 use crate::article::Article;
 use crate::store::{Change, PendingItem};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -22,6 +23,29 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::Path;
+
+/// The language of a digest's subject, labels and dates. Page text stays as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    /// Chinese: `招商动态 · 7月2日 · 新增12条`, dates as `2025年7月2日`.
+    #[default]
+    Zh,
+    /// English: `newswatch: 12 new articles`, dates as `2025-07-02`.
+    En,
+}
+
+impl std::str::FromStr for Language {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "zh" | "zh-cn" | "zh-hans" | "cn" | "chinese" | "中文" => Ok(Language::Zh),
+            "en" | "english" => Ok(Language::En),
+            _ => Err(format!("{s:?} is not a digest language (zh or en)")),
+        }
+    }
+}
 
 /// Which templates a digest renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +80,7 @@ fn builtin(name: &str) -> &'static str {
 pub struct Templates {
     env: minijinja::Environment<'static>,
     format: Format,
+    language: Language,
     /// Where each template came from, for errors: its path, or "built-in digest.txt".
     shown: BTreeMap<&'static str, String>,
     fuel: u64,
@@ -138,11 +163,18 @@ impl Templates {
         let templates = Templates {
             env,
             format,
+            language: Language::default(),
             shown,
             fuel,
         };
         templates.check_budget(max_items)?;
         Ok(templates)
+    }
+
+    /// These templates rendering in `language` (Chinese unless set).
+    pub fn with_language(mut self, language: Language) -> Templates {
+        self.language = language;
+        self
     }
 
     /// Renders a sample digest of `max_items` articles (some updated, with changed sentences,
@@ -207,12 +239,13 @@ impl Templates {
         if items.is_empty() {
             return Ok(None);
         }
+        let language = self.language;
         let mut new: BTreeMap<&str, Vec<ItemView>> = BTreeMap::new();
         let mut updated: BTreeMap<&str, Vec<ItemView>> = BTreeMap::new();
         let mut sorted: Vec<&PendingItem> = items.iter().collect();
         sorted.sort_by(|a, b| b.article.date.cmp(&a.article.date).then(b.id.cmp(&a.id)));
         for item in sorted {
-            let view = ItemView::new(item, filter, self.format);
+            let view = ItemView::new(item, filter, self.format, language);
             let group = match item.change {
                 Change::New => &mut new,
                 Change::Updated { .. } => &mut updated,
@@ -224,21 +257,46 @@ impl Templates {
         }
         let count = |g: &BTreeMap<&str, Vec<ItemView>>| g.values().map(Vec::len).sum::<usize>();
         let (n_new, n_updated) = (count(&new), count(&updated));
-        let subject = subject(name, n_new, n_updated);
+        let local = now.with_timezone(&timezone);
+        let summary = Summary::of(language, items.iter().map(|i| &i.signals));
+        let subject = summary::subject(
+            language,
+            name,
+            local.date_naive(),
+            n_new,
+            n_updated,
+            &summary,
+        );
+        let failing: Vec<FailingView> = failing
+            .iter()
+            .map(|f| FailingView {
+                text: summary::failing(language, f.failures, &f.last_success, &f.last_error),
+                source: f,
+            })
+            .collect();
         let ctx = Context {
             // Both come from the config, not from pages: in markdown they stay as written.
             subject: self.configured(&subject),
             digest: self.configured(name),
+            language,
+            labels: Labels::of(language),
             new_count: n_new,
             updated_count: n_updated,
-            generated_at: now
-                .with_timezone(&timezone)
-                .format("%Y-%m-%d %H:%M %Z")
-                .to_string(),
+            date: summary::date(language, local.date_naive()),
+            generated_at: match language {
+                Language::Zh => format!(
+                    "{} {}",
+                    summary::date(language, local.date_naive()),
+                    local.format("%H:%M %Z")
+                ),
+                Language::En => local.format("%Y-%m-%d %H:%M %Z").to_string(),
+            },
+            summary,
             new: groups(new),
             updated: groups(updated),
             failing,
             more_pending,
+            more_pending_text: summary::more_pending(language, more_pending),
         };
         let render = |t: &str| {
             self.env
@@ -283,34 +341,37 @@ impl Templates {
     }
 }
 
-/// `newswatch: 3 new, 1 updated`, with the digest's name when it has one of its own.
-fn subject(name: &str, new: usize, updated: usize) -> String {
-    let plural = |n: usize| if n == 1 { "" } else { "s" };
-    let counts = match (new, updated) {
-        (n, 0) => format!("{n} new article{}", plural(n)),
-        (0, u) => format!("{u} updated article{}", plural(u)),
-        (n, u) => format!("{n} new, {u} updated"),
-    };
-    if name == "digest" {
-        format!("newswatch: {counts}")
-    } else {
-        format!("newswatch ({name}): {counts}")
-    }
-}
-
 /// What the templates see (documented in the README).
 #[derive(Serialize)]
 struct Context<'a> {
     subject: Value,
     digest: Value,
+    /// `zh` or `en`.
+    language: Language,
+    /// The words the built-in templates print, in the digest's language.
+    labels: Labels,
     new_count: usize,
     updated_count: usize,
+    /// The digest's day: `2025年7月2日` or `2025-07-02`.
+    date: String,
     generated_at: String,
+    /// Counts per stage, totals per currency, the regions and industries met most.
+    summary: Summary,
     new: Vec<Group<'a>>,
     updated: Vec<Group<'a>>,
-    failing: &'a [FailingSource],
+    failing: Vec<FailingView<'a>>,
     /// Articles left for the next digest by the digest's size caps.
     more_pending: usize,
+    /// The sentence saying so, in the digest's language.
+    more_pending_text: String,
+}
+
+/// A failing source with its footer line in the digest's language (`text`).
+#[derive(Serialize)]
+struct FailingView<'a> {
+    #[serde(flatten)]
+    source: &'a FailingSource,
+    text: String,
 }
 
 /// A source that has failed `alert_after_failures` crawls in a row, for the digest footer.
@@ -351,9 +412,15 @@ struct ItemView {
     opening_html: Value,
     opening_marked: Value,
     revision: u32,
+    /// `第2版` or `revision 2`.
+    revision_label: String,
     previous_title: Option<String>,
     added: Vec<String>,
     removed: Vec<String>,
+    /// Largest amount per currency, stages, first regions and industries: `{kind, text}`.
+    chips: Vec<Chip>,
+    /// Every signal found, for templates of one's own.
+    signals: crate::signals::Signals,
 }
 
 /// How much of the body the digest shows.
@@ -363,7 +430,7 @@ const OPENING_CHARS: usize = 160;
 const MARKDOWN_ESCAPE: &str = "markdown";
 
 impl ItemView {
-    fn new(item: &PendingItem, filter: &Filter, format: Format) -> ItemView {
+    fn new(item: &PendingItem, filter: &Filter, format: Format, language: Language) -> ItemView {
         let a = &item.article;
         let opening = excerpt(&a.body, filter);
         let (added, removed, previous_title) = match &item.previous {
@@ -404,15 +471,18 @@ impl ItemView {
             title_marked: marked(&a.title, &filter.highlights(&a.title)),
             title: a.title.clone(),
             source: a.source.clone(),
-            date: a.date.format("%Y-%m-%d").to_string(),
+            date: summary::date(language, a.date),
             url,
             opening_html: html(mark_html(&opening, &filter.highlights(&opening))),
             opening_marked: marked(&opening, &filter.highlights(&opening)),
             opening,
             revision: a.revision,
+            revision_label: summary::revision(language, a.revision),
             previous_title,
             added,
             removed,
+            chips: summary::chips(language, &item.signals),
+            signals: item.signals.clone(),
         }
     }
 }
@@ -514,6 +584,7 @@ fn sample_items(n: usize) -> Vec<PendingItem> {
             });
             PendingItem {
                 id: u64::try_from(i).unwrap_or(u64::MAX),
+                signals: crate::signals::extract(&article.title, &article.body),
                 article,
                 change: if updated {
                     Change::Updated { from: 1 }
@@ -545,6 +616,7 @@ mod tests {
         let date = NaiveDate::from_ymd_opt(2025, 7, day).unwrap_or_default();
         PendingItem {
             id,
+            signals: crate::signals::extract(title, body),
             article: Article::new(
                 title,
                 body,
@@ -591,6 +663,8 @@ mod tests {
                 Some(old),
             ),
         ];
+        let mut items = items;
+        items[2].article.revision = 2;
         let filter = Filter {
             keywords: vec![Pattern::parse("招商引资").unwrap_or_else(|e| panic!("{e}"))],
             ..Filter::default()
@@ -601,31 +675,68 @@ mod tests {
             last_error: "HTTP 503".into(),
             last_success: "2025-06-30".into(),
         }];
-        let r = t.render(
-            "digest",
-            &items,
-            &filter,
-            &failing,
-            chrono_tz::Asia::Shanghai,
-            Utc::now(),
-            0,
+        let now = DateTime::from_timestamp(1_751_414_400, 0).unwrap_or_default(); // 2025-07-02 08:00 +08
+        let render = |t: &Templates| {
+            t.render(
+                "digest",
+                &items,
+                &filter,
+                &failing,
+                chrono_tz::Asia::Shanghai,
+                now,
+                2,
+            )
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("rendered"))
+        };
+        let r = render(&t);
+        assert_eq!(
+            r.subject,
+            "招商动态 · 7月2日 · 新增2条 · 更新1条 · 合计60亿元"
         );
-        let r = r.ok().flatten().unwrap_or_else(|| panic!("rendered"));
-        assert_eq!(r.subject, "newswatch: 2 new, 1 updated");
-        let new_at = r.text.find("New (2)").unwrap_or(usize::MAX);
-        let upd_at = r.text.find("Updated (1)").unwrap_or(usize::MAX);
-        assert!(new_at < upd_at && upd_at < usize::MAX, "{}", r.text);
+        for body in [&r.text, &r.html] {
+            let new_at = body.find("新增 (2)").unwrap_or(usize::MAX);
+            let upd_at = body.find("更新 (1)").unwrap_or(usize::MAX);
+            assert!(new_at < upd_at && upd_at < usize::MAX, "{body}");
+            let summary_at = body.find("本期概览").unwrap_or(usize::MAX);
+            assert!(summary_at < new_at, "the summary comes first: {body}");
+            for said in [
+                "金额合计",
+                "60亿元",
+                "东湖高新区",
+                "2025年7月3日",
+                "第2版",
+                "原标题: 旧标题",
+                "采集异常",
+                "连续4次采集失败（上次成功：2025-06-30）",
+                "另有2条待发",
+            ] {
+                assert!(body.contains(said), "{said}: {body}");
+            }
+            assert!(!body.contains("2025-07-03"), "dates in Chinese: {body}");
+        }
         assert!(
             r.text.find("== a ==").unwrap_or(usize::MAX) < r.text.find("== b ==").unwrap_or(0),
             "grouped by source: {}",
             r.text
         );
         assert!(
+            r.text.contains("【60亿元】【落户】【东湖高新区】"),
+            "chips: {}",
+            r.text
+        );
+        assert!(
+            r.html
+                .contains("background:#fde8e8;color:#b91c1c;font-weight:bold;\">60亿元</span>"),
+            "amount chip: {}",
+            r.html
+        );
+        assert!(
             r.text.contains("+ 总投资60亿元。") && r.text.contains("- 总投资50亿元。"),
             "{}",
             r.text
         );
-        assert!(r.text.contains("was: 旧标题"), "{}", r.text);
         assert!(r.text.contains("**招商引资**"), "{}", r.text);
         assert!(
             r.html.contains("&lt;b&gt;光谷&lt;&#x2f;b&gt;<mark"),
@@ -633,10 +744,28 @@ mod tests {
             r.html
         );
         assert!(!r.html.contains("<b>光谷"));
-        assert_eq!(
-            subject("morning", 0, 1),
-            "newswatch (morning): 1 updated article"
-        );
+
+        let t = Templates::load(None, Format::Mail, 10)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .with_language(Language::En);
+        let r = render(&t);
+        assert_eq!(r.subject, "newswatch: 2 new, 1 updated");
+        for said in [
+            "New (2)",
+            "Updated (1)",
+            "Summary",
+            "Total amounts",
+            "CNY 6 billion",
+            "2025-07-03",
+            "revision 2",
+            "was: 旧标题",
+            "Sources failing",
+            "4 failed crawls in a row (last success: 2025-06-30)",
+            "2 more articles pending",
+        ] {
+            assert!(r.text.contains(said), "{said}: {}", r.text);
+        }
+        assert!(!r.text.contains("新增"), "{}", r.text);
     }
 
     #[test]
@@ -748,7 +877,7 @@ mod tests {
                 "the link stays a link: {}",
                 r.text
             );
-            assert!(r.text.contains("3 more"), "{}", r.text);
+            assert!(r.text.contains("另有3条待发"), "{}", r.text);
         }
     }
 }

@@ -677,6 +677,9 @@ struct Tail {
     closed: bool,
 }
 
+/// Words after an amount that make it a bar: `以上`, `以下` …
+const BARS: &[&str] = &["及以上", "以上", "以下", "以内", "之内"];
+
 fn read_tail(text: &str, mut pos: usize, qualifier: Option<&str>, bare: bool) -> Tail {
     if text[pos..].starts_with("人民币") {
         pos += "人民币".len();
@@ -696,7 +699,14 @@ fn read_tail(text: &str, mut pos: usize, qualifier: Option<&str>, bare: bool) ->
             closed: false,
         };
     }
-    for w in ["及以上", "以上", "以下", "以内", "之内"] {
+    // `300万元(含)以下`: the note on inclusion belongs to the bar that follows.
+    let noted = skip_inclusion(rest);
+    let (pos, rest) = if noted.len() < rest.len() && starts_with_any(noted, BARS).is_some() {
+        (text.len() - noted.len(), noted)
+    } else {
+        (pos, rest)
+    };
+    for w in BARS {
         if let Some(after) = rest.strip_prefix(w) {
             let end = pos + w.len();
             // `9330亿元以上。` states an amount; `10亿元以上项目`, `…以上的企业`,
@@ -870,11 +880,22 @@ fn finish(
     if head.ends_with('每') || head.ends_with("单位") || is_rate_head(head) {
         return None;
     }
+    // `(含100万元)`, `(不含500万元)`: whether a bar includes itself, restated.
+    if ends_with_any(head, INCLUSION_MARKS).is_some() {
+        return None;
+    }
     let qualifier = ends_with_any(head, QUALIFIERS);
     let bare_qualifier = ends_with_any(head, BARE_QUALIFIERS);
     let bare = number.bare_leading || number.units_only;
     let tail = read_tail(text, cur_end, qualifier.or(bare_qualifier), bare);
     if tail.reject {
+        return None;
+    }
+    // Either end of a class range: `2000万元至5000万元的企业`, `1亿元至5亿元之间的项目`,
+    // `2000万元(不含)至1亿元的工业企业`.
+    if range_class_follows(text, tail.end)
+        || (ends_with_any(head, RANGE_SEPARATORS).is_some() && class_follows(text, tail.end))
+    {
         return None;
     }
     // `低于100万元(含100万元)的小型微利企业`, `投资超过1亿元的项目`, and lists of bars
@@ -963,7 +984,10 @@ fn is_rate_head(head: &str) -> bool {
         return true;
     }
     clause.match_indices('每').any(|(i, w)| {
-        let after = clause[i + w.len()..].trim_start_matches(|c: char| c.is_ascii_digit());
+        // A count or a metric prefix may stand before the unit: `每10股`, `每千瓦`, `每兆瓦`,
+        // `每百户`.
+        let after = clause[i + w.len()..]
+            .trim_start_matches(|c: char| c.is_ascii_digit() || "十百千万兆".contains(c));
         // `每个月` is time, like `每年`: a monthly sum is a sum.
         !after.starts_with("个月") && PER_UNITS.iter().any(|u| after.starts_with(u))
     })
@@ -1007,17 +1031,62 @@ fn list_end(text: &str, mut end: usize) -> usize {
     end
 }
 
-/// Does a class of things follow at `pos` (`的企业`, `(含100万元)的小型微利企业`)?
+/// Does a class of things follow at `pos` (`的企业`, `(含100万元)的小型微利企业`,
+/// `之间的项目`)?
 fn class_follows(text: &str, pos: usize) -> bool {
-    let mut rest = &text[pos..];
+    let mut rest = skip_inclusion(&text[pos..]);
     if let Some(inner) = rest.strip_prefix('(')
         && let Some(close) = inner.find(')')
         && close < 40
     {
         rest = &inner[close + 1..];
     }
+    rest = rest.strip_prefix("之间").unwrap_or(rest);
     match rest.strip_prefix('的') {
         Some(after) => starts_with_any(after, CLASS_AFTER_DE).is_some(),
+        None => false,
+    }
+}
+
+/// What opens a note on whether a bar counts itself: `(含`, `(不含`, `(包含`.
+const INCLUSION_MARKS: &[&str] = &["(含", "(不含", "(包含", "(不包含", "(包括", "(不包括"];
+
+/// What joins the ends of a range.
+const RANGE_SEPARATORS: &[&str] = &["至", "到", "-", "~", "—", "–"];
+
+/// `rest` after a note on inclusion (`(含)`, `(不含)`, `(含本数)`, `(含100万元)`), if it starts
+/// with one.
+fn skip_inclusion(rest: &str) -> &str {
+    if starts_with_any(rest, INCLUSION_MARKS).is_some()
+        && let Some(close) = rest.find(')')
+        && close < 40
+    {
+        return &rest[close + 1..];
+    }
+    rest
+}
+
+/// Does the lower end of a class range end at `pos`: a separator, another amount, then a class
+/// (`至5000万元的企业`)?
+fn range_class_follows(text: &str, pos: usize) -> bool {
+    let rest = skip_inclusion(&text[pos..]);
+    let Some(sep) = starts_with_any(rest, RANGE_SEPARATORS) else {
+        return false;
+    };
+    let mut at = text.len() - rest.len() + sep.len();
+    let start = at;
+    for c in text[at..].chars() {
+        if is_numeral_char(c) || c == '.' || c == ',' {
+            at += c.len_utf8();
+        } else {
+            break;
+        }
+    }
+    if at == start {
+        return false;
+    }
+    match currency_starting_at(text, at) {
+        Some((end, _)) => class_follows(text, end),
         None => false,
     }
 }

@@ -163,6 +163,8 @@ pub(super) struct Dictionary {
     ascii_start: Vec<bool>,
     ascii_end: Vec<bool>,
     pub(super) regions: Vec<String>,
+    /// The region each region lies in (`^parent` in the data), by index into `regions`.
+    pub(super) parents: Vec<Option<u32>>,
     pub(super) industries: Vec<String>,
     /// Every alias, for [`Dictionary::canonical`].
     lookup: HashMap<String, Hit>,
@@ -300,12 +302,21 @@ impl Dictionary {
             .iter()
             .map(|(p, _)| p.as_bytes().last().is_some_and(u8::is_ascii_alphanumeric))
             .collect();
+        let parents = regions
+            .iter()
+            .map(|e| {
+                e.parent
+                    .as_deref()
+                    .and_then(|p| region_index.get(p).copied())
+            })
+            .collect();
         Ok(Dictionary {
             automaton,
             gate,
             hits,
             ascii_start,
             ascii_end,
+            parents,
             regions: regions.into_iter().map(|e| e.name).collect(),
             industries: industries.into_iter().map(|e| e.name).collect(),
             lookup,
@@ -331,6 +342,31 @@ impl Dictionary {
             }
             None
         })
+    }
+
+    /// The canonical region `name` stands for and every region that lies in it, however deep
+    /// (`武汉市`: its districts and zones); empty when `name` is no region.
+    pub(super) fn regions_within(&self, name: &str) -> Vec<&str> {
+        let Some(Hit::Region { entry, .. }) = self.lookup.get(name.trim()) else {
+            return Vec::new();
+        };
+        let inside = |mut i: u32| {
+            // Parent links come from data and settings; a loop in them must not hang.
+            for _ in 0..self.parents.len() {
+                if i == *entry {
+                    return true;
+                }
+                match self.parents[i as usize] {
+                    Some(p) => i = p,
+                    None => return false,
+                }
+            }
+            false
+        };
+        (0..self.regions.len() as u32)
+            .filter(|&i| inside(i))
+            .map(|i| self.regions[i as usize].as_str())
+            .collect()
     }
 
     pub(super) fn canonical(&self, kind: Kind, name: &str) -> Option<&str> {

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 /// The signals of one article.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -45,6 +45,53 @@ impl Signals {
             && self.industries.is_empty()
             && self.regions.is_empty()
             && self.companies.is_empty()
+    }
+
+    /// The stages that make an article a project report (`report` counts projects by them).
+    pub const PROJECT_STAGES: [Stage; 5] = [
+        Stage::Signing,
+        Stage::Settling,
+        Stage::Groundbreaking,
+        Stage::Production,
+        Stage::Completion,
+    ];
+
+    /// Whether the article reports a project: it is at a stage of one (签约, 落户, 开工, 投产,
+    /// 竣工; not 揭牌, 推介, 增资 or 政策 alone) or states an amount of money.
+    pub fn is_project(&self) -> bool {
+        !self.amounts.is_empty()
+            || self
+                .stages
+                .iter()
+                .any(|s| Signals::PROJECT_STAGES.contains(s))
+    }
+
+    /// The signals as a few readable lines, one per kind found (`extract` prints them):
+    /// `amounts: 3.5亿美元 = 350000000 USD`, `stages: 签约 落户` …; `none` when there are none.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut add = |kind: &str, items: Vec<String>, sep: &str| {
+            if !items.is_empty() {
+                out.push(format!("{kind}: {}", items.join(sep)));
+            }
+        };
+        add(
+            "amounts",
+            self.amounts.iter().map(ToString::to_string).collect(),
+            "; ",
+        );
+        add(
+            "stages",
+            self.stages.iter().map(ToString::to_string).collect(),
+            " ",
+        );
+        add("industries", self.industries.clone(), " ");
+        add("regions", self.regions.clone(), " ");
+        add("companies", self.companies.clone(), " ");
+        if out.is_empty() {
+            out.push("none".to_owned());
+        }
+        out
     }
 
     /// The largest amount in `currency`: a fair "how much" for the article, since an article
@@ -83,6 +130,26 @@ pub struct Amount {
 impl Amount {
     fn same_value(&self, other: &Amount) -> bool {
         self.currency == other.currency && self.amount == other.amount && self.upper == other.upper
+    }
+}
+
+/// `3.5亿美元 = 350000000 USD`; a range `10-20亿元 = 1000000000–2000000000 CNY`.
+impl fmt::Display for Amount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} = {}", self.text, plain_number(self.amount))?;
+        if let Some(upper) = self.upper {
+            write!(f, "–{}", plain_number(upper))?;
+        }
+        write!(f, " {}", self.currency)
+    }
+}
+
+/// A number as written in JSON: whole numbers without a fraction or exponent.
+fn plain_number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < EXACT_LIMIT {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
     }
 }
 
@@ -165,6 +232,30 @@ impl Currency {
             Currency::Rub => "RUB",
             Currency::Chf => "CHF",
             Currency::Thb => "THB",
+        }
+    }
+
+    /// Yuan per unit of this currency at fixed round rates (2024 averages), for comparing
+    /// amounts in different currencies against one bar (`min_amount`); never shown as an
+    /// amount. A filter bar is a rough size, so rates that drift by a tenth do not matter, and
+    /// fixed rates keep a digest's choice the same whenever it is made.
+    pub fn approx_cny(self) -> f64 {
+        match self {
+            Currency::Cny => 1.0,
+            Currency::Usd => 7.2,
+            Currency::Eur => 7.8,
+            Currency::Hkd => 0.92,
+            Currency::Jpy => 0.048,
+            Currency::Gbp => 9.2,
+            Currency::Krw => 0.0053,
+            Currency::Aud => 4.75,
+            Currency::Cad => 5.25,
+            Currency::Sgd => 5.35,
+            Currency::Twd => 0.225,
+            Currency::Mop => 0.89,
+            Currency::Rub => 0.08,
+            Currency::Chf => 8.2,
+            Currency::Thb => 0.2,
         }
     }
 
@@ -339,9 +430,11 @@ impl fmt::Debug for Extractor {
     }
 }
 
-static STANDARD: LazyLock<Extractor> = LazyLock::new(|| {
+static STANDARD: LazyLock<Arc<Extractor>> = LazyLock::new(|| {
     // The built-in dictionaries are part of the program and checked by the tests.
-    Extractor::new(&SignalSettings::default()).expect("built-in signal dictionaries are valid")
+    Arc::new(
+        Extractor::new(&SignalSettings::default()).expect("built-in signal dictionaries are valid"),
+    )
 });
 
 impl Extractor {
@@ -360,6 +453,22 @@ impl Extractor {
     /// The extractor with the built-in dictionaries only, built on first use.
     pub fn standard() -> &'static Extractor {
         &STANDARD
+    }
+
+    /// [`Extractor::standard`] as a shared handle, for holders that may also hold one built
+    /// from settings.
+    pub fn standard_shared() -> Arc<Extractor> {
+        Arc::clone(&STANDARD)
+    }
+
+    /// The extractor for `settings`, shared: the standard one when they add nothing, so a
+    /// config without `[signals]` builds no dictionaries of its own.
+    pub fn shared(settings: &SignalSettings) -> Result<Arc<Extractor>, SignalsError> {
+        if *settings == SignalSettings::default() {
+            Ok(Extractor::standard_shared())
+        } else {
+            Ok(Arc::new(Extractor::new(settings)?))
+        }
     }
 
     /// The signals of an article.
@@ -385,6 +494,20 @@ impl Extractor {
     /// The canonical region a name or alias stands for (`光谷` → `东湖高新区`).
     pub fn region(&self, name: &str) -> Option<&str> {
         self.dictionary.canonical(dict::Kind::Region, name)
+    }
+
+    /// The canonical region a name or alias stands for and every region inside it, the
+    /// canonical one first: `武汉` gives `武汉市`, `江岸区` … `东湖高新区` …; empty for a name that
+    /// is no region. A filter on a city takes articles about its districts.
+    pub fn regions_within(&self, name: &str) -> Vec<&str> {
+        let mut out = self.dictionary.regions_within(name);
+        if let Some(first) = self.region(name)
+            && let Some(at) = out.iter().position(|r| *r == first)
+        {
+            out.remove(at);
+            out.insert(0, first);
+        }
+        out
     }
 
     /// The canonical industry a name or alias stands for (`芯片` → `集成电路`).

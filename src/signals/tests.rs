@@ -425,3 +425,21 @@ fn any_cut_of_a_text_is_read_without_panic() {
         }
     }
 }
+
+#[test]
+fn inclusion_notes_metric_rates_and_class_ranges_are_not_amounts() {
+    // A bar's note on whether it counts itself, before 以上/以下 or restating the bar.
+    assert!(amounts("年纳税额在500万元(含500万元)以上的企业").is_empty());
+    assert!(amounts("单笔融资额在300万元(含)以下的贷款给予贴息").is_empty());
+    // A rate per metric unit.
+    assert!(amounts("按每千瓦200元标准给予建设补贴").is_empty());
+    assert!(amounts("装机每兆瓦补贴5万元").is_empty());
+    // Both ends of a range that defines a class.
+    assert!(amounts("年营业收入在2000万元至5000万元的企业").is_empty());
+    assert!(amounts("投资额在1亿元至5亿元之间的项目").is_empty());
+    assert!(amounts("收入在2000万元(不含)至1亿元的工业企业").is_empty());
+    // What stays an amount: a price with a note after it, a range that is a sum.
+    assert_eq!(amounts("招标控制价为2380万元(含税)"), vec![(2.38e7, Cny)]);
+    let range = one("项目总投资10亿至15亿元,建成后");
+    assert_eq!((range.amount, range.upper), (1e9, Some(1.5e9)));
+}

@@ -146,6 +146,13 @@ fn check_entry(tree: &str, key: &[u8], value: &[u8]) -> Result<(), String> {
                 serde_json::from_slice::<Article>(value).map(drop),
             )
         }
+        "signals" => {
+            len("key", key.len(), 12)?;
+            json(
+                "signals",
+                serde_json::from_slice::<crate::signals::Signals>(value).map(drop),
+            )
+        }
         "by_hash" => {
             len("key", key.len(), 32)?;
             len("value", value.len(), 8)

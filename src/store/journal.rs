@@ -139,10 +139,15 @@ mod tests {
             store.insert(&article("甲", "一。"), &[], &[]),
             Ok(Inserted::Duplicate(_))
         ));
+        let incoming = |article| crate::store::Incoming {
+            article,
+            digests: Vec::new(),
+            signals: crate::signals::Signals::default(),
+        };
         let batch = vec![
-            (article("乙", "二。"), vec![]),
-            (article("甲", "一。"), vec![]),
-            (article("丙", "三。"), vec![]),
+            incoming(article("乙", "二。")),
+            incoming(article("甲", "一。")),
+            incoming(article("丙", "三。")),
         ];
         let out = store.insert_batch(&batch).unwrap_or_else(|e| panic!("{e}"));
         let (Inserted::New(b), Inserted::New(c)) = (out[0], out[2]) else {

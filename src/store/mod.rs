@@ -10,10 +10,12 @@ mod backup;
 mod journal;
 mod pending;
 mod serial;
+mod signals;
 
 pub use backup::BackupError;
 pub use journal::Entry;
 pub use pending::{Change, DeliveryState, DigestRecord, PendingItem, Refusal};
+pub use signals::Incoming;
 
 use crate::article::{Article, ContentHash, Fingerprint};
 use chrono::{DateTime, Utc};
@@ -161,6 +163,10 @@ pub struct Store {
     journal: sled::Tree,
     /// Where each journal consumer stands: name → seq.
     cursors: sled::Tree,
+    /// Investment signals of each revision: id ‖ revision → JSON (see `signals.rs`).
+    signals: sled::Tree,
+    /// Computes the signals of what is stored.
+    extractor: Arc<crate::signals::Extractor>,
     dir: PathBuf,
     /// What every clone of this store shares: the id counter, and the one-at-a-time flush and
     /// status snapshot.
@@ -391,6 +397,8 @@ impl Store {
             recent: db.open_tree("recent")?,
             journal: db.open_tree("journal")?,
             cursors: db.open_tree("cursors")?,
+            signals: db.open_tree("signals")?,
+            extractor: crate::signals::Extractor::standard_shared(),
             dir: dir.to_owned(),
             db,
             shared: Arc::new(Shared {
@@ -529,6 +537,7 @@ impl Store {
         })?;
         let mut next_seq = self.journal_lock();
         let seq = *next_seq;
+        let signals = to_json(&self.extractor.extract(&article.title, &article.body))?;
         let result = (
             &self.articles,
             &self.by_hash,
@@ -537,9 +546,19 @@ impl Store {
             &self.fingerprints,
             &self.recent,
             &self.journal,
+            &self.signals,
         )
             .transaction(
-                |(articles, by_hash, by_url, pending, fingerprints, recent_tree, journal)| {
+                |(
+                    articles,
+                    by_hash,
+                    by_url,
+                    pending,
+                    fingerprints,
+                    recent_tree,
+                    journal,
+                    signals_tree,
+                )| {
                     if let Some(existing) = by_hash.get(hash)? {
                         for url in &urls {
                             if by_url.get(url)?.is_none() {
@@ -568,6 +587,7 @@ impl Store {
                         &seq.to_be_bytes(),
                         &journal::entry_value(id, article.revision),
                     )?;
+                    signals_tree.insert(&revision_key(id, article.revision), signals.as_slice())?;
                     Ok(Inserted::New(id))
                 },
             );
@@ -579,12 +599,10 @@ impl Store {
     }
 
     /// [`Store::insert`] for many articles at once (an archive import), each pending for its own
-    /// digests, in one transaction: cheaper per article than one transaction each. Each article
+    /// digests and with its signals found by the caller (an import finds them on its reading
+    /// thread), in one transaction: cheaper per article than one transaction each. Each article
     /// is deduplicated against the store and the articles before it, exactly as one by one.
-    pub fn insert_batch(
-        &self,
-        batch: &[(Article, Vec<String>)],
-    ) -> Result<Vec<Inserted>, StoreError> {
+    pub fn insert_batch(&self, batch: &[Incoming]) -> Result<Vec<Inserted>, StoreError> {
         struct Prepared<'a> {
             id: ArticleId,
             revision: u32,
@@ -595,9 +613,15 @@ impl Store {
             recent: Option<Vec<u8>>,
             entry: Vec<u8>,
             digests: &'a [String],
+            signals: Vec<u8>,
         }
         let mut prepared = Vec::with_capacity(batch.len());
-        for (article, digests) in batch {
+        for Incoming {
+            article,
+            digests,
+            signals,
+        } in batch
+        {
             let id = self.new_id();
             prepared.push(Prepared {
                 id,
@@ -612,6 +636,7 @@ impl Store {
                     revision: article.revision,
                 })?,
                 digests,
+                signals: to_json(signals)?,
             });
         }
         let mut next_seq = self.journal_lock();
@@ -624,9 +649,19 @@ impl Store {
             &self.fingerprints,
             &self.recent,
             &self.journal,
+            &self.signals,
         )
             .transaction(
-                |(articles, by_hash, by_url, pending, fingerprints, recent_tree, journal)| {
+                |(
+                    articles,
+                    by_hash,
+                    by_url,
+                    pending,
+                    fingerprints,
+                    recent_tree,
+                    journal,
+                    signals_tree,
+                )| {
                     let mut out = Vec::with_capacity(prepared.len());
                     let mut seq = first_seq;
                     for p in &prepared {
@@ -658,6 +693,8 @@ impl Store {
                         journal
                             .insert(&seq.to_be_bytes(), &journal::entry_value(p.id, p.revision))?;
                         seq += 1;
+                        signals_tree
+                            .insert(&revision_key(p.id, p.revision), p.signals.as_slice())?;
                         out.push(Inserted::New(p.id));
                     }
                     Ok(out)
@@ -687,6 +724,7 @@ impl Store {
         let bands = Fingerprint::of(&article.body).map(|fp| band_keys(fp, id));
         let mut next_seq = self.journal_lock();
         let seq = *next_seq;
+        let signals = to_json(&self.extractor.extract(&article.title, &article.body))?;
         let result = (
             &self.articles,
             &self.revisions,
@@ -695,9 +733,19 @@ impl Store {
             &self.pending,
             &self.fingerprints,
             &self.journal,
+            &self.signals,
         )
             .transaction(
-                |(articles, revisions, by_hash, by_url, pending, fingerprints, journal)| {
+                |(
+                    articles,
+                    revisions,
+                    by_hash,
+                    by_url,
+                    pending,
+                    fingerprints,
+                    journal,
+                    signals_tree,
+                )| {
                     let abort = ConflictableTransactionError::Abort;
                     let Some(current) = articles.get(key(id))? else {
                         return Err(abort(corrupt(
@@ -727,8 +775,11 @@ impl Store {
                         to_json(&current).map_err(abort)?,
                     )?;
                     if revision > max_revisions {
-                        revisions.remove(revision_key(id, revision - max_revisions).as_slice())?;
+                        let gone = revision_key(id, revision - max_revisions);
+                        revisions.remove(gone.as_slice())?;
+                        signals_tree.remove(gone.as_slice())?;
                     }
+                    signals_tree.insert(&revision_key(id, revision), signals.as_slice())?;
                     articles.insert(&key(id), to_json(&latest).map_err(abort)?)?;
                     by_hash.insert(hash, &key(id))?;
                     for url in &urls {
@@ -1160,11 +1211,20 @@ mod tests {
         let Ok(Inserted::New(first)) = store.insert(&article("甲", None), &q, &[]) else {
             panic!("insert")
         };
+        let incoming = |a: Article, digests: Vec<String>| {
+            let mut signals = crate::signals::Signals::default();
+            signals.regions.push(a.title.clone());
+            Incoming {
+                article: a,
+                digests,
+                signals,
+            }
+        };
         let batch = vec![
-            (article("乙", None), q.clone()),
-            (article("甲", None), q.clone()),
-            (article("乙", None), q.clone()),
-            (article("丙", None), Vec::new()),
+            incoming(article("乙", None), q.clone()),
+            incoming(article("甲", None), q.clone()),
+            incoming(article("乙", None), q.clone()),
+            incoming(article("丙", None), Vec::new()),
         ];
         let got = store.insert_batch(&batch).unwrap_or_else(|e| panic!("{e}"));
         let Inserted::New(second) = got[0] else {
@@ -1179,6 +1239,17 @@ mod tests {
         assert!(matches!(got[3], Inserted::New(_)));
         assert_eq!(store.len(), 3);
         assert_eq!(store.pending_len("d"), 2, "queued as each article asked");
+        // The signals the caller found are the ones kept, under each new article's revision.
+        let kept = store.signals(second, 1).ok().flatten().unwrap_or_default();
+        assert_eq!(kept.regions, ["乙"]);
+        assert_eq!(
+            store
+                .signals(first, 1)
+                .ok()
+                .flatten()
+                .map(|s| s.regions.len()),
+            Some(0)
+        );
     }
 
     #[tokio::test]

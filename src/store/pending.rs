@@ -49,6 +49,8 @@ pub struct PendingItem {
     pub change: Change,
     /// For [`Change::Updated`]: the text readers last saw (if still in the history).
     pub previous: Option<Article>,
+    /// The investment signals of `article`.
+    pub signals: crate::signals::Signals,
 }
 
 /// A digest built for sending. It is recorded before the first attempt and reused, with its
@@ -172,6 +174,7 @@ impl Store {
         };
         Ok(PendingItem {
             id,
+            signals: self.signals_of(id, &article)?,
             article,
             change: entry.change,
             previous,

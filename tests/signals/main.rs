@@ -25,7 +25,7 @@ fn evaluation_set_loads_and_meets_the_targets() {
     }
     // The targets hold on the whole labelled set; each half is held to them too, with a
     // little room on the held-out half so that one new hard case does not turn the suite red
-    // (the exact numbers per half are printed by the example and kept in docs/signals.md).
+    // (the exact numbers per half are printed by the example and kept in README.md, "Investment signals").
     let (a, misses_a) = labels::evaluate(&loaded.docs, 'A');
     let (b, misses_b) = labels::evaluate(&loaded.docs, 'B');
     let why = || {
