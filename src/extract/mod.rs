@@ -126,10 +126,64 @@ pub struct RawArticle {
     pub canonical: Option<Url>,
 }
 
+/// What the crawler knows about an article page besides its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageHints {
+    /// The text of the list-page link that led here: the title of last resort but one.
+    pub list_anchor: Option<String>,
+    /// The day the page was fetched, in the user's time zone: no later date is a publication
+    /// date.
+    pub fetched_on: NaiveDate,
+}
+
+impl Default for PageHints {
+    /// No anchor; fetched today wherever the user is (UTC+14, the earliest calendar, so a page
+    /// published today anywhere is not mistaken for the future).
+    fn default() -> Self {
+        PageHints {
+            list_anchor: None,
+            fetched_on: (chrono::Utc::now() + chrono::Duration::hours(14)).date_naive(),
+        }
+    }
+}
+
+/// An article page read from its bytes: how they were decoded, and the fields found.
+#[derive(Debug, Clone)]
+pub struct PageRead {
+    pub decoded: crate::fetch::charset::Decoded,
+    pub article: RawArticle,
+}
+
+/// Reads an article page from the bytes served — charset detection (see
+/// [`charset::decode`](crate::fetch::charset::decode)), then [`article_with`] — the path every
+/// page takes into the store.
+pub fn read_page(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    encoding: Option<&str>,
+    page_url: &Url,
+    selectors: &FieldSelectors,
+    hints: &PageHints,
+) -> PageRead {
+    let decoded = crate::fetch::charset::decode(bytes, content_type, encoding);
+    let article = article_with(&decoded.text, page_url, selectors, hints);
+    PageRead { decoded, article }
+}
+
+/// [`article_with`] for a page fetched today, with no list link known.
+pub fn article(html: &str, page_url: &Url, selectors: &FieldSelectors) -> RawArticle {
+    article_with(html, page_url, selectors, &PageHints::default())
+}
+
 /// Reads an article page at `page_url`: each field by its selector when one is given and
 /// matches, else automatically (see [`auto`]) — so a source without article selectors works,
 /// and one whose selectors went stale after a redesign degrades instead of going silent.
-pub fn article(html: &str, page_url: &Url, selectors: &FieldSelectors) -> RawArticle {
+pub fn article_with(
+    html: &str,
+    page_url: &Url,
+    selectors: &FieldSelectors,
+    _hints: &PageHints,
+) -> RawArticle {
     let doc = parse_document(html);
     let by_selector = RawArticle {
         title: selectors.title.as_ref().and_then(|s| first_text(&doc, s)),
