@@ -29,8 +29,8 @@
 //! The DOM is only ever walked iteratively: a hostile page of deeply nested elements cannot
 //! overflow the stack.
 
-use super::RawArticle;
 use super::text::{is_block, is_hidden, is_skipped};
+use super::{PageHints, RawArticle};
 use crate::normalise::{self, BLOCK_BREAK};
 use chrono::NaiveDate;
 use ego_tree::iter::Edge;
@@ -39,17 +39,25 @@ use scraper::{ElementRef, Html, Node, Selector};
 use std::sync::LazyLock;
 use url::Url;
 
-/// Title, body and date of an article page, analysing the page once.
+/// Title, body and date of an article page, analysing the page once, for a page fetched today
+/// with no list link known (see [`article_with`]).
 pub fn article(doc: &Html, url: Option<&Url>) -> RawArticle {
-    let title = title(doc);
+    article_with(doc, url, &PageHints::default())
+}
+
+/// Title, body and date of an article page, analysing the page once. A page with readable text
+/// always gets a title: see [`title_with`] for the order of the fallbacks.
+pub fn article_with(doc: &Html, url: Option<&Url>, hints: &PageHints) -> RawArticle {
     let page = Page::read(doc);
     let sel = page.select();
+    let found = page_title(doc, &page, sel.as_ref());
     let body = sel
         .as_ref()
-        .and_then(|s| page.body_text(s, title.as_deref()));
-    let date = meta_date(doc)
-        .or_else(|| page.text_date(sel.as_ref(), title.as_deref()))
-        .or_else(|| url.and_then(url_date));
+        .and_then(|s| page.body_text(s, found.as_deref()));
+    let date = page_date(doc, &page, sel.as_ref(), found.as_deref(), url, hints);
+    let title = found
+        .or_else(|| anchor_title(hints))
+        .or_else(|| body.as_deref().and_then(first_sentence));
     RawArticle {
         title,
         body,
@@ -58,69 +66,210 @@ pub fn article(doc: &Html, url: Option<&Url>) -> RawArticle {
     }
 }
 
-/// The page's headline, without the site name that `<title>` usually appends.
+/// The page's headline (see [`title_with`]), for a page reached by no known link.
 pub fn title(doc: &Html) -> Option<String> {
-    if let Some(og) = meta_content(doc, &["og:title"]) {
-        let og = og.trim();
-        if !og.is_empty() {
-            return Some(og.to_string());
-        }
-    }
-    let page_title = select_first(doc, &TITLE)
-        .map(|t| normalise::text(&t.text().collect::<String>()))
-        .filter(|t| !t.is_empty());
-    if let Some(page_title) = &page_title {
-        // A heading that the <title> contains is the headline without the site's decoration; the
-        // longest such heading wins, so a short section name ("要闻") does not beat it.
-        let squeezed: String = page_title.chars().filter(|c| !c.is_whitespace()).collect();
-        let mut best: Option<(usize, String)> = None;
-        for sel in [&H1, &H2] {
-            let Some(sel) = sel.as_ref() else { continue };
-            for h in doc.select(sel) {
-                let raw = super::text::visible_text(h);
-                let text = normalise::text(&raw);
-                let key: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-                let len = key.chars().count();
-                if len >= 4 && squeezed.contains(&key) && best.as_ref().is_none_or(|b| len > b.0) {
-                    best = Some((len, text));
-                }
-            }
-            if best.is_some() {
-                break;
-            }
-        }
-        if let Some((_, h)) = best {
-            return Some(h);
-        }
-        let stripped = strip_site_suffix(page_title);
-        if !stripped.is_empty() {
-            return Some(stripped);
-        }
-    }
-    [&H1, &H2].into_iter().find_map(|sel| {
-        let sel = sel.as_ref()?;
-        doc.select(sel)
-            .map(|h| normalise::text(&super::text::visible_text(h)))
-            .find(|t| !t.is_empty())
-    })
+    title_with(doc, &PageHints::default())
+}
+
+/// The page's headline, by the first of these that the page has:
+///
+/// 1. `og:title` or `<meta name="ArticleTitle">` (the 2017 Chinese government-website guideline
+///    mandates the latter); a longer headline that starts with it wins, as an unescaped quote
+///    cuts such a `content` attribute short;
+/// 2. the headline element: the longest heading or block whose text `<title>` repeats, else the
+///    heading printed right above the article text;
+/// 3. `<title>` without its site suffix (`_硚口区人民政府`, ` - 东湖高新区`, `|新华网`);
+/// 4. the text of the list-page link that led to the page ([`PageHints::list_anchor`]);
+/// 5. the body's first sentence, cut to a headline's length.
+pub fn title_with(doc: &Html, hints: &PageHints) -> Option<String> {
+    let page = Page::read(doc);
+    let sel = page.select();
+    page_title(doc, &page, sel.as_ref())
+        .or_else(|| anchor_title(hints))
+        .or_else(|| {
+            sel.as_ref()
+                .and_then(|s| page.body_text(s, None))
+                .as_deref()
+                .and_then(first_sentence)
+        })
 }
 
 /// The main text of the page, paragraphs separated by [`BLOCK_BREAK`].
 pub fn body(doc: &Html) -> Option<String> {
     let page = Page::read(doc);
     let sel = page.select()?;
-    page.body_text(&sel, title(doc).as_deref())
+    let title = page_title(doc, &page, Some(&sel));
+    page.body_text(&sel, title.as_deref())
 }
 
-/// The publication day of the page: from its metadata, else the date printed by the title, else
-/// (weakest) the date in the page URL.
+/// The publication day of the page (see [`date_with`]), for a page fetched today.
 pub fn date(doc: &Html, url: Option<&Url>) -> Option<NaiveDate> {
-    meta_date(doc)
-        .or_else(|| {
-            let page = Page::read(doc);
-            page.text_date(page.select().as_ref(), title(doc).as_deref())
-        })
-        .or_else(|| url.and_then(url_date))
+    date_with(doc, url, &PageHints::default())
+}
+
+/// The publication day of the page: from its metadata, else the by-line by the headline, else
+/// the date in the page URL. A day after [`PageHints::fetched_on`] or before 1990 is never a
+/// publication date.
+pub fn date_with(doc: &Html, url: Option<&Url>, hints: &PageHints) -> Option<NaiveDate> {
+    let page = Page::read(doc);
+    let sel = page.select();
+    let title = page_title(doc, &page, sel.as_ref());
+    page_date(doc, &page, sel.as_ref(), title.as_deref(), url, hints)
+}
+
+fn page_date(
+    doc: &Html,
+    page: &Page,
+    sel: Option<&Selection>,
+    title: Option<&str>,
+    url: Option<&Url>,
+    hints: &PageHints,
+) -> Option<NaiveDate> {
+    let plausible = |d: &NaiveDate| plausible_date(*d, hints);
+    let known = known_dates(doc, url);
+    let byline = page.text_date(sel, title, hints, &known);
+    match (meta_date(doc, hints), byline) {
+        // A timestamp converted to another time zone can land on the next or the previous day;
+        // the day printed for readers is the publisher's.
+        (Some(meta), Some(printed)) if (meta - printed).num_days().abs() == 1 => Some(printed),
+        (Some(meta), _) => Some(meta),
+        (None, printed) => printed.or_else(|| url.and_then(url_date).filter(plausible)),
+    }
+}
+
+/// Whether `day` can be a publication day of a page fetched on `hints.fetched_on`.
+fn plausible_date(day: NaiveDate, hints: &PageHints) -> bool {
+    NaiveDate::from_ymd_opt(1990, 1, 1).is_some_and(|first| day >= first) && day <= hints.fetched_on
+}
+
+fn anchor_title(hints: &PageHints) -> Option<String> {
+    hints
+        .list_anchor
+        .as_deref()
+        .map(normalise::text)
+        .filter(|t| !t.is_empty())
+}
+
+/// Headlines longer than this (in display columns: a CJK character is two) are cut.
+const HEADLINE_WIDTH: usize = 60;
+
+/// The first sentence of `body`, cut to a headline's length at a word or clause boundary.
+fn first_sentence(body: &str) -> Option<String> {
+    let text = normalise::text(body.split(BLOCK_BREAK).find(|l| !l.trim().is_empty())?);
+    let end = text
+        .char_indices()
+        .find(|(_, c)| matches!(c, '。' | '!' | '?' | '！' | '？' | ';' | '；'))
+        .map_or(text.len(), |(i, c)| i + c.len_utf8());
+    let sentence = text[..end].trim_end_matches(['。', ';', '；']).trim();
+    let mut width = 0;
+    let mut cut = sentence.len();
+    let mut boundary = None;
+    for (i, c) in sentence.char_indices() {
+        width += if is_wide_char(c) { 2 } else { 1 };
+        if width > HEADLINE_WIDTH {
+            cut = i;
+            break;
+        }
+        if matches!(c, ' ' | ',' | '，' | '、' | ':' | '：') && i > 0 {
+            boundary = Some(i);
+        }
+    }
+    let head = if cut < sentence.len() {
+        // Cut at the last clause or word boundary in the second half, else hard.
+        match boundary {
+            Some(b) if b * 2 >= cut => &sentence[..b],
+            _ => &sentence[..cut],
+        }
+    } else {
+        sentence
+    };
+    let head = head
+        .trim_end_matches([',', '，', '、', ':', '：', ' '])
+        .trim();
+    (!head.is_empty()).then(|| head.to_string())
+}
+
+fn is_wide_char(c: char) -> bool {
+    matches!(c as u32, 0x1100..=0x115F | 0x2E80..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF | 0xFE30..=0xFE4F | 0xFF00..=0xFF60 | 0xFFE0..=0xFFE6 | 0x20000..=0x3FFFD)
+}
+
+/// Steps 1–3 of [`title_with`]: the headline the page itself states.
+fn page_title(doc: &Html, page: &Page, sel: Option<&Selection>) -> Option<String> {
+    let head_title = select_first(doc, &TITLE)
+        .map(|t| normalise::text(&t.text().collect::<String>()))
+        .filter(|t| !t.is_empty());
+    let headline = headline(page, sel, head_title.as_deref());
+    if let Some(meta) = meta_content(doc, &["og:title", "articletitle"])
+        .map(normalise::text)
+        .filter(|t| !t.is_empty())
+    {
+        let key = squeeze(&meta);
+        // `content="他说"对"的"` ends at the first inner quote: the full headline starts with it.
+        let longer = [headline.as_deref(), head_title.as_deref()]
+            .into_iter()
+            .flatten()
+            .find(|h| {
+                let k = squeeze(h);
+                k.len() > key.len() && k.starts_with(&key)
+            });
+        return Some(longer.map_or(meta.clone(), |h| {
+            if Some(h) == head_title.as_deref() {
+                strip_site_suffix(h)
+            } else {
+                h.to_string()
+            }
+        }));
+    }
+    headline.or_else(|| {
+        head_title
+            .as_deref()
+            .map(strip_site_suffix)
+            .filter(|t| !t.is_empty())
+    })
+}
+
+/// The headline element's text: the longest block that `<title>` repeats (a heading, or any
+/// block at least half as long as the title without its suffix), else the heading printed right
+/// above the article text (or opening it).
+fn headline(page: &Page, sel: Option<&Selection>, head_title: Option<&str>) -> Option<String> {
+    const MAX_CHARS: u32 = 150;
+    if let Some(head_title) = head_title {
+        let squeezed = squeeze(head_title);
+        let title_len = squeezed.chars().count() as u32;
+        let stripped_len = squeeze(&strip_site_suffix(head_title)).chars().count();
+        let mut best: Option<(usize, usize)> = None;
+        for (i, b) in page.blocks.iter().enumerate() {
+            // A block longer than the title cannot be part of it (NFKC never lengthens these
+            // much), so most blocks are passed over without being folded.
+            if b.chars < 4 || b.chars > MAX_CHARS.min(title_len + 4) || b.link_chars * 2 > b.chars {
+                continue;
+            }
+            let key = squeeze(&b.text);
+            let len = key.chars().count();
+            let enough = b.heading || len * 2 >= stripped_len.max(8);
+            if enough && len >= 4 && squeezed.contains(&key) {
+                // Headings first, then length.
+                let rank = len + if b.heading { 1000 } else { 0 };
+                if best.is_none_or(|(r, _)| rank > r) {
+                    best = Some((rank, i));
+                }
+            }
+        }
+        if let Some((_, i)) = best {
+            return Some(normalise::text(&page.blocks[i].text));
+        }
+    }
+    let sel = sel?;
+    // The last heading before the body, within a few blocks of it, or the body's first line.
+    let from = sel.start.saturating_sub(8);
+    let to = (sel.start + 1).min(sel.end);
+    (from..to)
+        .rev()
+        .map(|i| &page.blocks[i])
+        .filter(|b| b.heading && !b.negative && b.chars >= 4 && b.chars <= MAX_CHARS)
+        .find(|b| b.link_chars * 2 <= b.chars)
+        .map(|b| normalise::text(&b.text))
+        .filter(|t| !t.is_empty())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -131,12 +280,15 @@ fn selector(css: &str) -> Option<Selector> {
 }
 
 static TITLE: LazyLock<Option<Selector>> = LazyLock::new(|| selector("title"));
-static H1: LazyLock<Option<Selector>> = LazyLock::new(|| selector("h1"));
-static H2: LazyLock<Option<Selector>> = LazyLock::new(|| selector("h2"));
 static META: LazyLock<Option<Selector>> = LazyLock::new(|| selector("meta[content]"));
 static TIME: LazyLock<Option<Selector>> = LazyLock::new(|| selector("time[datetime]"));
 static LD_JSON: LazyLock<Option<Selector>> =
     LazyLock::new(|| selector(r#"script[type="application/ld+json"]"#));
+
+pub(crate) fn ab(name: &str) -> bool {
+    static V: LazyLock<String> = LazyLock::new(|| std::env::var("NW_ABLATE").unwrap_or_default());
+    V.split(',').any(|x| x == name)
+}
 
 fn regex(pattern: &str) -> Regex {
     Regex::new(pattern).unwrap_or_else(|e| unreachable!("static pattern {pattern}: {e}"))
@@ -173,7 +325,7 @@ static EDGE_LINE: LazyLock<Regex> = LazyLock::new(|| {
 /// Labels that introduce a publication date.
 static DATE_LABEL: LazyLock<Regex> = LazyLock::new(|| {
     regex(
-        r"(?i)发布|发表|日期|时间|更新|published|posted|updated|date|[0-9]{4}\s*[-/.年]\s*[0-9]{1,2}\s*[-/.月]\s*[0-9]{1,2}\s*日?\s+[0-9]{1,2}:[0-9]{2}",
+        r"(?i)发布|发表|日期|时间|更新|来源|published|posted|updated|date|[0-9]{4}\s*[-/.年]\s*[0-9]{1,2}\s*[-/.月]\s*[0-9]{1,2}\s*日?\s+[0-9]{1,2}:[0-9]{2}",
     )
 });
 
@@ -306,14 +458,25 @@ const DATE_METAS: &[&str] = &[
     "date",
 ];
 
-fn meta_date(doc: &Html) -> Option<NaiveDate> {
+/// The publication day the page's metadata states: the meta tags of [`DATE_METAS`], JSON-LD
+/// `datePublished`, `<time datetime>`; days that cannot be publication days are passed over.
+fn meta_date(doc: &Html, hints: &PageHints) -> Option<NaiveDate> {
+    let plausible = |d: &NaiveDate| plausible_date(*d, hints);
     let metas = metas(doc);
     if let Some(d) = DATE_METAS.iter().find_map(|n| {
         metas
             .iter()
             .filter(|(k, _)| k == n)
-            .find_map(|(_, c)| normalise::date(c))
+            .find_map(|(_, c)| normalise::date(c).filter(plausible))
     }) {
+        return Some(d);
+    }
+    // Names of other CMSs that say publication and time (`apub:time`, `pubtime`).
+    if let Some(d) = metas
+        .iter()
+        .filter(|(k, _)| PUB_META.is_match(k))
+        .find_map(|(_, c)| normalise::date(c).filter(plausible))
+    {
         return Some(d);
     }
     // JSON-LD is structured metadata, not program text, so its datePublished is trusted.
@@ -324,6 +487,7 @@ fn meta_date(doc: &Html) -> Option<NaiveDate> {
                 .captures(&json)
                 .and_then(|c| c.get(1))
                 .and_then(|m| normalise::date(m.as_str()))
+                .filter(plausible)
             {
                 return Some(d);
             }
@@ -336,19 +500,40 @@ fn meta_date(doc: &Html) -> Option<NaiveDate> {
         .iter()
         .filter(|t| t.attr("pubdate").is_some() || t.attr("itemprop") == Some("datePublished"))
         .chain(times.iter())
-        .find(|t| !in_negative_container(**t))
-        .and_then(|t| t.attr("datetime"))
-        .and_then(normalise::date)
+        .filter(|t| !in_negative_container(**t))
+        .find_map(|t| {
+            t.attr("datetime")
+                .and_then(normalise::date)
+                .filter(plausible)
+        })
 }
 
-/// Class or id words of the element that prints the publication time.
-static DATE_CLASS: LazyLock<Regex> = LazyLock::new(|| regex(r"(?i)date|time|pub|riqi|shijian"));
+/// A meta name that speaks of publication and of a date or time.
+static PUB_META: LazyLock<Regex> = LazyLock::new(|| {
+    regex(r"(?i)(pub|publish|release|issue).*(date|time)|(date|time).*(pub|publish|release|issue)")
+});
 
-fn names_date(el: &scraper::node::Element) -> bool {
-    [el.attr("class"), el.attr("id")]
-        .into_iter()
-        .flatten()
-        .any(|v| DATE_CLASS.is_match(v))
+/// Every full date the page's meta tags and URL state, whatever they name (a `dateModified`
+/// included): the years a year-less by-line may take.
+fn known_dates(doc: &Html, url: Option<&Url>) -> Vec<NaiveDate> {
+    metas(doc)
+        .iter()
+        .filter(|(k, _)| k.contains("date") || k.contains("time") || k.contains("modified"))
+        .filter_map(|(_, c)| normalise::date(c))
+        .chain(url.and_then(url_date))
+        .collect()
+}
+
+/// Class or id words of the element that prints the headline.
+static TITLE_CLASS: LazyLock<Regex> = LazyLock::new(|| regex(r"(?i)title|headline|heading|biaoti"));
+
+/// A heading element, or one whose class or id names a title (`class="news_title"`).
+fn names_title(el: &scraper::node::Element) -> bool {
+    matches!(el.name(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6")
+        || [el.attr("class"), el.attr("id")]
+            .into_iter()
+            .flatten()
+            .any(|v| TITLE_CLASS.is_match(v))
 }
 
 /// `M/D/YYYY` as printed by ASP pages (`7/5/2005 9:23:57 PM`); read day-first when the first
@@ -357,9 +542,25 @@ static SLASH_DATE: LazyLock<Regex> = LazyLock::new(|| {
     regex(r"(?:^|[^0-9/])([0-9]{1,2})/([0-9]{1,2})/((?:19|20)[0-9]{2})(?:[^0-9/]|$)")
 });
 
-/// A date in any of [`normalise::date`]'s forms, else in `M/D/YYYY`.
+/// `YYYY MM/DD`, the year set apart from the day (`2019 09/07`).
+static YEAR_APART: LazyLock<Regex> = LazyLock::new(|| {
+    regex(r"(?:^|[^0-9])((?:19|20)[0-9]{2})\s+([0-9]{1,2})/([0-9]{1,2})(?:[^0-9/]|$)")
+});
+
+/// A date in any of [`normalise::date`]'s forms, else in `YYYY MM/DD` or `M/D/YYYY`.
 fn any_date(text: &str) -> Option<NaiveDate> {
     normalise::date(text).or_else(|| {
+        if let Some(caps) = YEAR_APART.captures(text) {
+            let (y, m, d) = (
+                caps[1].parse().ok()?,
+                caps[2].parse().ok()?,
+                caps[3].parse().ok()?,
+            );
+            return NaiveDate::from_ymd_opt(y, m, d);
+        }
+        if ab("slash") {
+            return None;
+        }
         let caps = SLASH_DATE.captures(text)?;
         let a: u32 = caps[1].parse().ok()?;
         let b: u32 = caps[2].parse().ok()?;
@@ -398,6 +599,9 @@ fn hint(el: &scraper::node::Element) -> i8 {
     };
     let class = el.attr("class").unwrap_or("");
     let id = el.attr("id").unwrap_or("");
+    if ab("hints") {
+        return tag;
+    }
     if class.is_empty() && id.is_empty() {
         return tag;
     }
@@ -428,8 +632,8 @@ struct Block {
     negative: bool,
     /// The block-level element whose hint made it `negative`, if it was one.
     negative_from: Option<usize>,
-    /// Inside an element whose class or id names a date (`class="date"`, `id="pubtime"`).
-    date_hint: bool,
+    /// Inside a heading or an element named like a title (see [`names_title`]).
+    heading: bool,
     /// How much this block speaks for its container being the article.
     value: f32,
 }
@@ -464,6 +668,8 @@ struct Candidate {
     subtree_end: usize,
     /// Tag name and class, hashed: equal for the repeated items of a list.
     signature: u64,
+    /// Named like a comment section (see [`CHATTER`]).
+    chatter: bool,
 }
 
 /// A child of a container, seen as one piece when deciding how far the body reaches: a
@@ -506,8 +712,8 @@ struct Context {
     hint: i8,
     /// The block-level element that gave `hint`, when one did.
     hint_from: Option<usize>,
-    /// Some enclosing element names a date.
-    date: bool,
+    /// Some enclosing element is a heading (see [`names_title`]).
+    heading: bool,
 }
 
 struct Frame {
@@ -586,7 +792,7 @@ impl Pending {
             punct: p.punct,
             negative: ctx.hint < 0,
             negative_from: ctx.hint_from,
-            date_hint: ctx.date,
+            heading: ctx.heading,
             value: 0.0,
         });
     }
@@ -600,38 +806,52 @@ fn signature(name: &str, class: Option<&str>) -> u64 {
     h.finish()
 }
 
-/// Takes back a furniture hint from an element that holds the article: a wrapper whose class
-/// happens to contain `header` or `side` but that has a content-named element (`article`,
-/// `TRS_Editor`) inside it with a good share of its text. Without this, one unlucky class name on
-/// an outer `<div>` would leave the page with no body at all.
-fn trust_wrappers(blocks: &mut [Block], candidates: &[Candidate]) {
+/// Takes back a furniture hint from an element that holds the page's article text: at least half
+/// of the page's prose (punctuated lines that are not mostly links) sits inside it. A class name
+/// is a guess about an element (`BSHARE_POP` on an article body, `side-header` on a layout
+/// wrapper); the text inside is the evidence, and one unlucky name must not leave a page
+/// without its body. Comment sections keep their hint: a busy thread can hold more prose than
+/// the article it follows.
+fn trust_prose(blocks: &mut [Block], candidates: &mut [Candidate]) {
+    let prose = |b: &Block| {
+        if b.punct > 0 && b.link_chars * 4 < b.chars {
+            b.chars - b.link_chars
+        } else {
+            0
+        }
+    };
     let mut prefix = Vec::with_capacity(blocks.len() + 1);
     let mut sum = 0u32;
     prefix.push(sum);
     for b in blocks.iter() {
-        sum += b.chars;
+        sum += prose(b);
         prefix.push(sum);
     }
-    let chars = |c: &Candidate| prefix[c.end] - prefix[c.start];
-    // The most text in one positively hinted strict descendant, bottom-up in one pass.
-    let mut content_inside = vec![0u32; candidates.len()];
-    for (k, c) in candidates.iter().enumerate().rev() {
-        let here = if c.hint > 0 { chars(c) } else { 0 };
-        let best = content_inside[k].max(here);
-        if let Some(p) = c.parent {
-            content_inside[p] = content_inside[p].max(best);
-        }
+    if sum < 150 {
+        return;
     }
-    let wrapper = |k: usize| {
-        let inside = content_inside[k];
-        inside >= 100 && inside * 10 >= candidates.get(k).map_or(0, chars) * 3
-    };
+    let revoked: Vec<bool> = candidates
+        .iter()
+        .map(|c| {
+            let inside = prefix[c.end] - prefix[c.start];
+            c.hint < 0 && !c.chatter && inside >= 150 && inside * 2 >= sum
+        })
+        .collect();
     for b in blocks.iter_mut() {
-        if b.negative && b.negative_from.is_some_and(wrapper) {
+        if b.negative && b.negative_from.is_some_and(|k| revoked[k]) {
             b.negative = false;
         }
     }
+    for (c, r) in candidates.iter_mut().zip(&revoked) {
+        if *r {
+            c.hint = 0;
+        }
+    }
 }
+
+/// Class or id words of reader chatter, whose furniture hint is never taken back.
+static CHATTER: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"(?i)comment|repl(?:y|ies)|disqus|discuss|guestbook|评论|留言"));
 
 /// Gives the cells of data tables (a film list, an admissions table) the worth of their text.
 ///
@@ -750,6 +970,11 @@ impl Page {
                                 },
                                 subtree_end: 0,
                                 signature: signature(name, el.attr("class")),
+                                chatter: own < 0
+                                    && [el.attr("class"), el.attr("id")]
+                                        .into_iter()
+                                        .flatten()
+                                        .any(|v| CHATTER.is_match(v)),
                             });
                             candidates.len() - 1
                         });
@@ -759,7 +984,7 @@ impl Page {
                             ctx: Context {
                                 hint: if own != 0 { own } else { outer.hint },
                                 hint_from: if own != 0 { candidate } else { outer.hint_from },
-                                date: outer.date || names_date(el),
+                                heading: outer.heading || names_title(el),
                             },
                             anchors: 0,
                         });
@@ -796,11 +1021,15 @@ impl Page {
             }
         }
         pending.flush(&mut blocks, Context::default());
-        trust_wrappers(&mut blocks, &candidates);
+        if !ab("trust") {
+            trust_prose(&mut blocks, &mut candidates);
+        }
         for b in &mut blocks {
             b.value = block_value(b);
         }
-        value_data_tables(&mut blocks, &candidates);
+        if !ab("tables") {
+            value_data_tables(&mut blocks, &candidates);
+        }
         let mut prefix = Vec::with_capacity(blocks.len() + 1);
         let mut prefix_chars = Vec::with_capacity(blocks.len() + 1);
         let mut prefix_links = Vec::with_capacity(blocks.len() + 1);
@@ -856,7 +1085,7 @@ impl Page {
             .skip(within.start)
         {
             let mut score = self.sum(c);
-            if score > 0.0 && c.hint > 0 {
+            if score > 0.0 && c.hint > 0 && !ab("boost") {
                 score *= 1.1;
             }
             if best.is_none_or(|(_, s)| score > s) {
@@ -864,7 +1093,7 @@ impl Page {
             }
         }
         // A page too small to have furniture worth the name is all body.
-        let tiny = self.prefix_chars.last().is_some_and(|&n| n < TINY_PAGE);
+        let tiny = !ab("tiny") && self.prefix_chars.last().is_some_and(|&n| n < TINY_PAGE);
         match best {
             Some((i, s)) if s > 0.0 => Some(i),
             _ if whole_page && tiny && !self.candidates.is_empty() => Some(0),
@@ -948,6 +1177,11 @@ impl Page {
             }
             start = units[left].start;
             end = units[right].end;
+            if ab("widen") {
+                start = self.candidates[best].start;
+                end = self.candidates[best].end;
+                break;
+            }
             if left == 0 && right + 1 == units.len() {
                 // The whole container is body: see whether its own siblings are too.
                 cur = p;
@@ -964,7 +1198,12 @@ impl Page {
         for c in &self.candidates {
             let inside = c.start >= start && c.end <= end && c.end > c.start;
             let holds_best = c.start <= best_range.0 && c.end >= best_range.1;
-            if inside && c.start >= removed_until && !holds_best && self.removable(c) {
+            if inside
+                && c.start >= removed_until
+                && !holds_best
+                && !ab("remove")
+                && self.removable(c)
+            {
                 for k in &mut keep[c.start - start..c.end - start] {
                     *k = false;
                 }
@@ -990,6 +1229,9 @@ impl Page {
     /// followed by its comments — shows as three or more alike children each with its own date.
     /// Then the body is the first post, or whatever precedes the posts when that is substantial.
     fn posts(&self, best: usize) -> Option<Posts> {
+        if ab("posts") {
+            return None;
+        }
         let mut c = best;
         let kids = loop {
             let node = self.candidates.get(c)?;
@@ -1053,13 +1295,21 @@ impl Page {
             }
         }
         let title_key = title.map(squeeze).unwrap_or_default();
-        if let Some(cut) = trailing_section(&lines) {
+        if let Some(cut) = trailing_section(&lines).filter(|_| !ab("trailing")) {
             lines.truncate(cut);
         }
-        let first = leading_furniture(&lines, &title_key);
+        let first = if ab("edges") {
+            0
+        } else {
+            leading_furniture(&lines, &title_key)
+        };
         lines.drain(..first);
         lines.reverse();
-        let last = leading_furniture(&lines, &title_key);
+        let last = if ab("edges") {
+            0
+        } else {
+            leading_furniture(&lines, &title_key)
+        };
         lines.drain(..last);
         lines.reverse();
         let mut out = String::new();
@@ -1073,60 +1323,77 @@ impl Page {
         (!lines.is_empty()).then_some(out)
     }
 
-    /// The date printed near the headline: the best-placed labelled date line outside scripts,
-    /// furniture and link lists.
-    fn text_date(&self, sel: Option<&Selection>, title: Option<&str>) -> Option<NaiveDate> {
+    /// The date printed in the by-line: the best-placed short date line outside scripts,
+    /// furniture and link lists, preferring the lines between the headline and the text. A date
+    /// inside a sentence of prose is what the article talks about, not when it appeared, so a
+    /// long line never counts; nor does a day after the fetch day or before 1990.
+    fn text_date(
+        &self,
+        sel: Option<&Selection>,
+        title: Option<&str>,
+        hints: &PageHints,
+        known: &[NaiveDate],
+    ) -> Option<NaiveDate> {
         let (body_start, body_end) = sel.map_or((0, self.blocks.len()), |s| (s.start, s.end));
         let title_key = title.map(squeeze).unwrap_or_default();
+        let title_chars = title_key.chars().count() as u32;
+        // The headline with at most a by-line beside it, not a sentence that quotes it.
+        let repeats_title = |i: usize| {
+            let b = &self.blocks[i];
+            title_chars >= 4 && b.chars <= title_chars + 60 && squeeze(&b.text).contains(&title_key)
+        };
         // Where the headline is printed: the last block repeating it before the body's first
-        // paragraph of prose.
+        // paragraph of prose (the body may start with the headline itself).
         let prose = (body_start..body_end)
-            .find(|&i| self.blocks[i].value > 20.0)
+            .find(|&i| self.blocks[i].value > 20.0 && !repeats_title(i))
             .unwrap_or(body_start);
-        let anchor = if title_key.chars().count() >= 4 {
-            // Blocks 0..=prose, none when the page has no blocks at all.
-            (0..self.blocks.len().min(prose + 1)).rev().find(|&i| {
-                let b = &self.blocks[i];
-                b.chars < 300 && squeeze(&b.text).contains(&title_key)
-            })
-        } else {
-            None
+        // Blocks 0..=prose, none when the page has no blocks at all.
+        let anchor = (0..self.blocks.len().min(prose + 1))
+            .rev()
+            .find(|&i| repeats_title(i));
+        // The by-line: from the headline to the first prose, or the few blocks above the prose.
+        // (The first prose block may open with the by-line: its lines before the prose count.)
+        let byline = |i: usize| match anchor {
+            Some(a) => i >= a && i <= prose,
+            None => i <= prose && prose - i <= 3,
         };
         let mut best: Option<(f32, NaiveDate)> = None;
         for (i, b) in self.blocks.iter().enumerate() {
+            let by_headline = byline(i);
             // A link list is related news, unless it sits between the headline and the text
-            // (`<a>www.site.com</a> 2005-07-18 13:03`).
-            let by_headline = match anchor {
-                Some(a) => i >= a && i <= prose,
-                None => i <= prose && prose - i <= 3,
-            };
-            let link_list = b.link_chars * 2 > b.chars && !by_headline;
-            if b.negative || link_list || FURNITURE.is_match(&b.text) {
+            // (`<a>www.site.com</a> 2005-07-18 13:03`); a furniture hint does not hide a by-line.
+            let link_list = b.link_chars * 2 > b.chars;
+            if !by_headline && (b.negative || link_list) || FURNITURE.is_match(&b.text) {
                 continue;
             }
             for line in b.text.split(BLOCK_BREAK) {
-                let Some(day) = any_date(line) else {
+                let len = visible_len(line);
+                if len > BYLINE_CHARS || is_sentence(line) {
+                    if i == prose {
+                        break;
+                    }
+                    continue;
+                }
+                let Some(day) = any_date(line)
+                    .or_else(|| yearless_date(line, known, hints, DATE_LABEL.is_match(line)))
+                    .filter(|d| plausible_date(*d, hints))
+                else {
                     continue;
                 };
-                let len = line.chars().filter(|c| !c.is_whitespace()).count();
-                let mut score = 0.0;
+                let mut score = 1.0;
                 if DATE_LABEL.is_match(line) {
                     score += 3.0;
                 }
-                if b.date_hint {
-                    score += 2.0;
-                }
-                if len <= 80 {
-                    score += 2.0;
-                } else {
-                    score -= 2.0;
-                }
                 let dist = match anchor {
-                    Some(a) if i >= a && i <= prose => {
-                        score += 3.0;
+                    Some(a) if by_headline => {
+                        score += 6.0;
                         i - a
                     }
                     Some(a) => a.abs_diff(i) + 3,
+                    None if by_headline => {
+                        score += 6.0;
+                        prose - i
+                    }
                     None if i <= prose => prose - i,
                     None => i - prose + 3,
                 };
@@ -1138,6 +1405,61 @@ impl Page {
         }
         best.filter(|(s, _)| *s >= 3.0).map(|(_, d)| d)
     }
+}
+
+/// A line that reads as a sentence (it ends with a full stop, or runs on over commas) is prose,
+/// however short.
+fn is_sentence(line: &str) -> bool {
+    let t = line.trim_end();
+    t.ends_with(['。', '！', '？'])
+        || line.matches(['，', '；']).count() >= 2
+        || (line.contains('，') && line.contains('。'))
+}
+
+/// A line longer than this is prose, not a by-line, whatever dates it mentions.
+const BYLINE_CHARS: usize = 80;
+
+/// `MM-DD HH:MM` without a year (`发布时间：10-08 12:00`), as portals print recent news.
+static YEARLESS: LazyLock<Regex> = LazyLock::new(|| {
+    regex(r"(?:^|[^0-9/.\-])([0-9]{1,2})[-/月]([0-9]{1,2})日?\s*[0-9]{1,2}:[0-9]{2}")
+});
+
+/// `YY-MM-DD`, a two-digit year (`18-03-08 23:16`).
+static SHORT_YEAR: LazyLock<Regex> = LazyLock::new(|| {
+    regex(r"(?:^|[^0-9/.\-])([0-9]{2})-([0-9]{2})-([0-9]{2})(?:[^0-9\-]|[0-9]{1,2}:|$)")
+});
+
+/// The day of a year-less by-line: the year of another date on the page with the same month
+/// and day (a `dateModified` meta, the URL), else — only for a line labelled as the
+/// publication time — the latest such day not after the fetch day.
+fn yearless_date(
+    line: &str,
+    known: &[NaiveDate],
+    hints: &PageHints,
+    labelled: bool,
+) -> Option<NaiveDate> {
+    use chrono::Datelike;
+    if let Some(caps) = SHORT_YEAR.captures(line) {
+        let y: i32 = caps[1].parse().ok()?;
+        let m: u32 = caps[2].parse().ok()?;
+        let d: u32 = caps[3].parse().ok()?;
+        // `18-03-08 23:16` is 2018-03-08 when the page confirms it, or when labelled as such.
+        let day = NaiveDate::from_ymd_opt(2000 + y, m, d)?;
+        return (labelled || known.contains(&day)).then_some(day);
+    }
+    let caps = YEARLESS.captures(line)?;
+    let m: u32 = caps[1].parse().ok()?;
+    let d: u32 = caps[2].parse().ok()?;
+    if let Some(k) = known.iter().find(|k| k.month() == m && k.day() == d) {
+        return Some(*k);
+    }
+    if !labelled {
+        return None;
+    }
+    let year = hints.fetched_on.year();
+    NaiveDate::from_ymd_opt(year, m, d)
+        .filter(|day| *day <= hints.fetched_on)
+        .or_else(|| NaiveDate::from_ymd_opt(year - 1, m, d))
 }
 
 /// Non-whitespace characters in `s`: a cheap length that needs no normalisation.
@@ -1171,7 +1493,11 @@ fn is_edge_line(line: &str, title_key: &str) -> bool {
     if len > 60 {
         return false;
     }
-    EDGE_LINE.is_match(&key) || FURNITURE.is_match(&key)
+    // A short line with a labelled or timed date at the edge is a by-line (`最后更新:
+    // 2019-09-07 15:14`, `原创 GameForce 2019-09-04 22:18`).
+    EDGE_LINE.is_match(&key)
+        || FURNITURE.is_match(&key)
+        || (len <= 40 && DATE_LABEL.is_match(line) && any_date(&key).is_some())
 }
 
 /// Lines short enough to be a site name, a channel or a byline before the real edge line.
@@ -1450,5 +1776,48 @@ mod tests {
             got.body.as_deref().map(normalise::text),
             Some(normalise::text(PARAS[0]))
         );
+    }
+}
+
+#[cfg(test)]
+mod debug_page {
+    use super::*;
+    #[test]
+    fn debug_page() {
+        let Ok(path) = std::env::var("DEBUG_PAGE") else {
+            return;
+        };
+        let bytes = std::fs::read(&path).expect("read");
+        let text = crate::fetch::charset::decode(&bytes, None, None).text;
+        let doc = crate::extract::parse_document(&text);
+        let page = Page::read(&doc);
+        let sel = page.select();
+        let top = page.best_element(0..page.candidates.len());
+        println!(
+            "best element {:?}",
+            top.map(|t| (
+                t,
+                page.candidates[t].start,
+                page.candidates[t].end,
+                page.sum(&page.candidates[t])
+            ))
+        );
+        if let Some(s) = &sel {
+            println!("selection {}..{}", s.start, s.end);
+        }
+        for (i, b) in page.blocks.iter().enumerate() {
+            let t: String = normalise::text(&b.text).chars().take(60).collect();
+            let mark = sel.as_ref().map_or(" ", |s| {
+                if i >= s.start && i < s.end {
+                    if s.keep[i - s.start] { "K" } else { "x" }
+                } else {
+                    " "
+                }
+            });
+            println!(
+                "{mark} {i:4} v={:7.1} c={:4} l={:4} p={:3} neg={} {t}",
+                b.value, b.chars, b.link_chars, b.punct, b.negative as u8
+            );
+        }
     }
 }

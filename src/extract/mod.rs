@@ -182,7 +182,7 @@ pub fn article_with(
     html: &str,
     page_url: &Url,
     selectors: &FieldSelectors,
-    _hints: &PageHints,
+    hints: &PageHints,
 ) -> RawArticle {
     let doc = parse_document(html);
     let by_selector = RawArticle {
@@ -194,8 +194,8 @@ pub fn article_with(
     match (&by_selector.title, &by_selector.body, &by_selector.date) {
         (Some(_), Some(_), Some(_)) => by_selector,
         (_, None, _) => {
-            // The body analysis also finds the date near the title: do it once for both.
-            let auto = auto::article(&doc, Some(page_url));
+            // The body analysis also finds the title and the date: do it once for all three.
+            let auto = auto::article_with(&doc, Some(page_url), hints);
             RawArticle {
                 title: by_selector.title.or(auto.title),
                 body: auto.body,
@@ -204,10 +204,10 @@ pub fn article_with(
             }
         }
         _ => RawArticle {
-            title: by_selector.title.or_else(|| auto::title(&doc)),
+            title: by_selector.title.or_else(|| auto::title_with(&doc, hints)),
             date: by_selector
                 .date
-                .or_else(|| auto::date(&doc, Some(page_url))),
+                .or_else(|| auto::date_with(&doc, Some(page_url), hints)),
             ..by_selector
         },
     }
