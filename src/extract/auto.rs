@@ -50,7 +50,7 @@ pub fn article(doc: &Html, url: Option<&Url>) -> RawArticle {
 pub fn article_with(doc: &Html, url: Option<&Url>, hints: &PageHints) -> RawArticle {
     let page = Page::read(doc);
     let sel = page.select();
-    let found = page_title(doc, &page, sel.as_ref());
+    let found = page_title(doc, &page, sel.as_ref(), hints);
     let body = sel
         .as_ref()
         .and_then(|s| page.body_text(s, found.as_deref()));
@@ -84,7 +84,7 @@ pub fn title(doc: &Html) -> Option<String> {
 pub fn title_with(doc: &Html, hints: &PageHints) -> Option<String> {
     let page = Page::read(doc);
     let sel = page.select();
-    page_title(doc, &page, sel.as_ref())
+    page_title(doc, &page, sel.as_ref(), hints)
         .or_else(|| anchor_title(hints))
         .or_else(|| {
             sel.as_ref()
@@ -98,7 +98,7 @@ pub fn title_with(doc: &Html, hints: &PageHints) -> Option<String> {
 pub fn body(doc: &Html) -> Option<String> {
     let page = Page::read(doc);
     let sel = page.select()?;
-    let title = page_title(doc, &page, Some(&sel));
+    let title = page_title(doc, &page, Some(&sel), &PageHints::default());
     page.body_text(&sel, title.as_deref())
 }
 
@@ -113,7 +113,7 @@ pub fn date(doc: &Html, url: Option<&Url>) -> Option<NaiveDate> {
 pub fn date_with(doc: &Html, url: Option<&Url>, hints: &PageHints) -> Option<NaiveDate> {
     let page = Page::read(doc);
     let sel = page.select();
-    let title = page_title(doc, &page, sel.as_ref());
+    let title = page_title(doc, &page, sel.as_ref(), hints);
     page_date(doc, &page, sel.as_ref(), title.as_deref(), url, hints)
 }
 
@@ -194,11 +194,21 @@ fn is_wide_char(c: char) -> bool {
 }
 
 /// Steps 1–3 of [`title_with`]: the headline the page itself states.
-fn page_title(doc: &Html, page: &Page, sel: Option<&Selection>) -> Option<String> {
+fn page_title(
+    doc: &Html,
+    page: &Page,
+    sel: Option<&Selection>,
+    hints: &PageHints,
+) -> Option<String> {
     let head_title = select_first(doc, &TITLE)
         .map(|t| normalise::text(&t.text().collect::<String>()))
         .filter(|t| !t.is_empty());
-    let headline = headline(page, sel, head_title.as_deref());
+    let headline = headline(
+        page,
+        sel,
+        head_title.as_deref(),
+        hints.list_anchor.as_deref(),
+    );
     if let Some(meta) = meta_content(doc, &["og:title", "articletitle"])
         .map(normalise::text)
         .filter(|t| !t.is_empty())
@@ -228,26 +238,68 @@ fn page_title(doc: &Html, page: &Page, sel: Option<&Selection>) -> Option<String
     })
 }
 
-/// The headline element's text: the longest block that `<title>` repeats (a heading, or any
-/// block at least half as long as the title without its suffix), else the heading printed right
-/// above the article text (or opening it).
-fn headline(page: &Page, sel: Option<&Selection>, head_title: Option<&str>) -> Option<String> {
+/// The headline element's text, found by what it repeats or where it stands:
+///
+/// 1. the block that the list link's text names (a list may cut it short with `...`);
+/// 2. the longest block that `<title>` repeats (a heading, or any block at least half as long as
+///    the title without its suffix);
+/// 3. the heading printed right above the article text, or opening it;
+/// 4. the block right above the by-line (`发布时间：…`) that stands above the text.
+fn headline(
+    page: &Page,
+    sel: Option<&Selection>,
+    head_title: Option<&str>,
+    anchor: Option<&str>,
+) -> Option<String> {
     const MAX_CHARS: u32 = 150;
+    let usable = |b: &Block| b.chars >= 4 && b.chars <= MAX_CHARS && b.link_chars * 2 <= b.chars;
+    let text_of = |i: usize| Some(normalise::text(&page.blocks[i].text)).filter(|t| !t.is_empty());
+    if let Some(anchor) = anchor {
+        let key = squeeze(anchor.trim_end_matches(['.', '…', '。', ' ']));
+        let key_len = key.chars().count() as u32;
+        if key_len >= 4 {
+            let found = page.blocks.iter().position(|b| {
+                usable(b)
+                    && b.chars + 2 >= key_len
+                    && b.chars <= key_len * 2 + 10
+                    && squeeze(&b.text).starts_with(&key)
+            });
+            if let Some(i) = found {
+                return text_of(i);
+            }
+        }
+    }
     if let Some(head_title) = head_title {
         let squeezed = squeeze(head_title);
         let title_len = squeezed.chars().count() as u32;
-        let stripped_len = squeeze(&strip_site_suffix(head_title)).chars().count();
+        let main = strip_site_suffix(head_title);
+        let stripped_len = squeeze(&main).chars().count();
+        // The site and channel names in the title: a logo or menu entry repeating one of them
+        // is not the headline.
+        // (The longest part is never taken for a site name: `频道--长标题` leads with the
+        // channel.)
+        let parts = title_parts(head_title);
+        let longest = parts.iter().max_by_key(|p| p.chars().count()).cloned();
+        let site_parts: Vec<String> = parts
+            .iter()
+            .filter(|p| **p != main && Some(*p) != longest.as_ref())
+            .map(|p| squeeze(p))
+            .collect();
+        // Headlines stand above the text or in it, never under it (a footer repeating the site
+        // name the title ends with).
+        let before_end = sel.map_or(page.blocks.len(), |s| s.end);
         let mut best: Option<(usize, usize)> = None;
-        for (i, b) in page.blocks.iter().enumerate() {
+        for (i, b) in page.blocks.iter().enumerate().take(before_end) {
             // A block longer than the title cannot be part of it (NFKC never lengthens these
             // much), so most blocks are passed over without being folded.
-            if b.chars < 4 || b.chars > MAX_CHARS.min(title_len + 4) || b.link_chars * 2 > b.chars {
+            if !usable(b) || b.chars > title_len + 4 {
                 continue;
             }
             let key = squeeze(&b.text);
             let len = key.chars().count();
             let enough = b.heading || len * 2 >= stripped_len.max(8);
-            if enough && len >= 4 && squeezed.contains(&key) {
+            let site_name = site_parts.iter().any(|p| p.contains(&key));
+            if enough && len >= 4 && !site_name && squeezed.contains(&key) {
                 // Headings first, then length.
                 let rank = len + if b.heading { 1000 } else { 0 };
                 if best.is_none_or(|(r, _)| rank > r) {
@@ -256,20 +308,34 @@ fn headline(page: &Page, sel: Option<&Selection>, head_title: Option<&str>) -> O
             }
         }
         if let Some((_, i)) = best {
-            return Some(normalise::text(&page.blocks[i].text));
+            return text_of(i);
         }
     }
     let sel = sel?;
     // The last heading before the body, within a few blocks of it, or the body's first line.
     let from = sel.start.saturating_sub(8);
     let to = (sel.start + 1).min(sel.end);
-    (from..to)
+    let is_byline = |b: &Block| {
+        b.chars <= BYLINE_CHARS as u32
+            && b.text
+                .split(BLOCK_BREAK)
+                .any(|l| DATE_LABEL.is_match(l) && any_date(l).is_some() && !is_sentence(l))
+    };
+    if let Some(i) = (from..to).rev().find(|&i| {
+        let b = &page.blocks[i];
+        b.heading && !b.negative && usable(b) && !is_byline(b)
+    }) {
+        return text_of(i);
+    }
+    // The by-line under the title: a short labelled date line just above or opening the text.
+    let byline = (from..to).find(|&i| is_byline(&page.blocks[i]))?;
+    (from..byline)
         .rev()
-        .map(|i| &page.blocks[i])
-        .filter(|b| b.heading && !b.negative && b.chars >= 4 && b.chars <= MAX_CHARS)
-        .find(|b| b.link_chars * 2 <= b.chars)
-        .map(|b| normalise::text(&b.text))
-        .filter(|t| !t.is_empty())
+        .find(|&i| {
+            let b = &page.blocks[i];
+            usable(b) && !b.negative && !is_edge_line(&b.text, "") && !is_sentence(&b.text)
+        })
+        .and_then(text_of)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -384,35 +450,7 @@ fn metas(doc: &Html) -> Vec<(String, &str)> {
 /// `标题 - 东湖高新区`. The first part is the headline when it is substantial; otherwise (a title
 /// that leads with the site name) the longest part is.
 fn strip_site_suffix(title: &str) -> String {
-    let chars: Vec<char> = title.chars().collect();
-    let mut parts: Vec<String> = Vec::new();
-    let mut cur = String::new();
-    for (i, &c) in chars.iter().enumerate() {
-        let spaced = |j: Option<usize>| j.and_then(|j| chars.get(j)).is_some_and(|c| *c == ' ');
-        let is_sep = match c {
-            '_' | '|' | '｜' => true,
-            // A hyphen or dash separates only with spaces round it, or between wide characters,
-            // so `COVID-19` and `e-mail` stay whole.
-            '-' | '–' | '—' => {
-                (spaced(i.checked_sub(1)) && spaced(Some(i + 1)))
-                    || (i > 0
-                        && chars.get(i - 1).is_some_and(|p| !p.is_ascii())
-                        && chars.get(i + 1).is_some_and(|n| !n.is_ascii()))
-            }
-            _ => false,
-        };
-        if is_sep {
-            parts.push(std::mem::take(&mut cur));
-        } else {
-            cur.push(c);
-        }
-    }
-    parts.push(cur);
-    let parts: Vec<String> = parts
-        .into_iter()
-        .map(|p| p.trim().to_string())
-        .filter(|p| !p.is_empty())
-        .collect();
+    let parts = title_parts(title);
     let Some(first) = parts.first() else {
         return String::new();
     };
@@ -424,6 +462,50 @@ fn strip_site_suffix(title: &str) -> String {
         .max_by_key(|p| p.chars().count())
         .cloned()
         .unwrap_or_default()
+}
+
+/// The parts of a `<title>` between separators: `_`, `|`, and dashes that stand apart (with
+/// spaces round them, doubled, or between wide characters), so `COVID-19` stays whole.
+fn title_parts(title: &str) -> Vec<String> {
+    let chars: Vec<char> = title.chars().collect();
+    let is_dash = |c: char| matches!(c, '-' | '–' | '—');
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if matches!(c, '_' | '|' | '｜') {
+            parts.push(std::mem::take(&mut cur));
+            i += 1;
+            continue;
+        }
+        if is_dash(c) {
+            let mut j = i;
+            while j < chars.len() && is_dash(chars[j]) {
+                j += 1;
+            }
+            let before = i.checked_sub(1).and_then(|k| chars.get(k)).copied();
+            let after = chars.get(j).copied();
+            let apart = j - i >= 2
+                || (before == Some(' ') && after == Some(' '))
+                || (before.is_some_and(|p| !p.is_ascii()) && after.is_some_and(|n| !n.is_ascii()));
+            if apart {
+                parts.push(std::mem::take(&mut cur));
+            } else {
+                cur.extend(&chars[i..j]);
+            }
+            i = j;
+            continue;
+        }
+        cur.push(c);
+        i += 1;
+    }
+    parts.push(cur);
+    parts
+        .into_iter()
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -525,7 +607,12 @@ fn known_dates(doc: &Html, url: Option<&Url>) -> Vec<NaiveDate> {
 }
 
 /// Class or id words of the element that prints the headline.
-static TITLE_CLASS: LazyLock<Regex> = LazyLock::new(|| regex(r"(?i)title|headline|heading|biaoti"));
+static TITLE_CLASS: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"(?i)title|headline|heading|biaoti|(?:^|[-_\s])tit(?:[-_\s]|$)"));
+
+/// Class or id words of what stands by a title without being one (`title-meta-time`).
+static BESIDE_TITLE: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"(?i)meta|time|date|info|author|source|sub|bar|nav|menu"));
 
 /// A heading element, or one whose class or id names a title (`class="news_title"`).
 fn names_title(el: &scraper::node::Element) -> bool {
@@ -533,7 +620,7 @@ fn names_title(el: &scraper::node::Element) -> bool {
         || [el.attr("class"), el.attr("id")]
             .into_iter()
             .flatten()
-            .any(|v| TITLE_CLASS.is_match(v))
+            .any(|v| TITLE_CLASS.is_match(v) && !BESIDE_TITLE.is_match(v))
 }
 
 /// `M/D/YYYY` as printed by ASP pages (`7/5/2005 9:23:57 PM`); read day-first when the first
@@ -670,6 +757,9 @@ struct Candidate {
     signature: u64,
     /// Named like a comment section (see [`CHATTER`]).
     chatter: bool,
+    /// A paragraph-level element (`p`, `blockquote`, `pre`, a sub-heading): the pieces an
+    /// article is made of.
+    para: bool,
 }
 
 /// A child of a container, seen as one piece when deciding how far the body reaches: a
@@ -678,6 +768,9 @@ struct Unit {
     start: usize,
     end: usize,
     value: f32,
+    /// Made like an article's pieces: a run of text, a paragraph, or an element like the one
+    /// the body grows from.
+    like: bool,
 }
 
 /// Where the body is on a page that lists posts.
@@ -970,6 +1063,10 @@ impl Page {
                                 },
                                 subtree_end: 0,
                                 signature: signature(name, el.attr("class")),
+                                para: matches!(
+                                    name,
+                                    "p" | "blockquote" | "pre" | "h2" | "h3" | "h4" | "h5" | "h6"
+                                ),
                                 chatter: own < 0
                                     && [el.attr("class"), el.attr("id")]
                                         .into_iter()
@@ -1102,7 +1199,7 @@ impl Page {
     }
 
     /// The children of container `p` as units, in document order.
-    fn units(&self, p: usize) -> Vec<Unit> {
+    fn units(&self, p: usize, like: u64) -> Vec<Unit> {
         let Some(parent) = self.candidates.get(p) else {
             return Vec::new();
         };
@@ -1114,6 +1211,7 @@ impl Page {
                     start: b,
                     end: b + 1,
                     value: self.blocks[b].value,
+                    like: true,
                 });
             }
         };
@@ -1128,6 +1226,7 @@ impl Page {
                 start: c.start,
                 end: c.end,
                 value,
+                like: c.para || c.signature == like || ab("like"),
             });
             pos = c.end;
         }
@@ -1157,20 +1256,23 @@ impl Page {
             if ceiling == Some(cur) {
                 break;
             }
-            let units = self.units(p);
+            let units = self.units(p, self.candidates[cur].signature);
             let Some(k) = units.iter().position(|u| u.start == start && u.end == end) else {
                 break;
             };
+            // A piece unlike the article's (a teaser box, a summary above it) is crossed when
+            // article text lies beyond it, but never taken in for its own sake.
+            let worth = |u: &Unit| if u.like { u.value } else { u.value.min(0.0) };
             let (mut left, mut gain, mut acc) = (k, 0.0f32, 0.0f32);
             for l in (0..k).rev() {
-                acc += units[l].value;
+                acc += worth(&units[l]);
                 if acc > gain {
                     (left, gain) = (l, acc);
                 }
             }
             let (mut right, mut gain, mut acc) = (k, 0.0f32, 0.0f32);
             for (r, u) in units.iter().enumerate().skip(k + 1) {
-                acc += u.value;
+                acc += worth(u);
                 if acc > gain {
                     (right, gain) = (r, acc);
                 }
@@ -1410,10 +1512,12 @@ impl Page {
 /// A line that reads as a sentence (it ends with a full stop, or runs on over commas) is prose,
 /// however short.
 fn is_sentence(line: &str) -> bool {
-    let t = line.trim_end();
+    let t = line
+        .trim_end()
+        .trim_end_matches(['”', '’', '」', ')', '）']);
     t.ends_with(['。', '！', '？'])
-        || line.matches(['，', '；']).count() >= 2
-        || (line.contains('，') && line.contains('。'))
+        || line.matches(['，', '；', ',', ';']).count() >= 2
+        || (line.contains(['，', ',']) && line.contains('。'))
 }
 
 /// A line longer than this is prose, not a by-line, whatever dates it mentions.
@@ -1487,7 +1591,9 @@ fn is_edge_line(line: &str, title_key: &str) -> bool {
         return true;
     }
     let len = key.chars().count();
-    if !title_key.is_empty() && (key == title_key || (key.contains(title_key) && len < 40)) {
+    if !title_key.is_empty()
+        && (key == title_key || (key.contains(title_key) && len < 40 && !is_sentence(line)))
+    {
         return true;
     }
     if len > 60 {
@@ -1497,7 +1603,7 @@ fn is_edge_line(line: &str, title_key: &str) -> bool {
     // 2019-09-07 15:14`, `原创 GameForce 2019-09-04 22:18`).
     EDGE_LINE.is_match(&key)
         || FURNITURE.is_match(&key)
-        || (len <= 40 && DATE_LABEL.is_match(line) && any_date(&key).is_some())
+        || (!ab("edgedate") && len <= 40 && DATE_LABEL.is_match(line) && any_date(line).is_some())
 }
 
 /// Lines short enough to be a site name, a channel or a byline before the real edge line.
@@ -1507,13 +1613,15 @@ fn is_short_line(line: &str) -> bool {
 
 /// How many lines at the start of `lines` are not article text: edge lines, and any short lines
 /// before the last edge line among the first few (`www.site.cn` above `2005年08月16日 来源：…`).
+/// A line that reads as a sentence is article text however short, and ends the search: a short
+/// story's lines must not go with the `来源：` line under them.
 fn leading_furniture(lines: &[&str], title_key: &str) -> usize {
     const LOOKAHEAD: usize = 8;
     let mut cut = 0;
     for (i, l) in lines.iter().enumerate().take(LOOKAHEAD) {
         if is_edge_line(l, title_key) {
             cut = i + 1;
-        } else if !is_short_line(l) {
+        } else if !is_short_line(l) || (!ab("sentstop") && is_sentence(l)) {
             break;
         }
     }
@@ -1538,10 +1646,22 @@ fn trailing_section(lines: &[&str]) -> Option<usize> {
         {
             return Some(i);
         }
+        // A disclaimer closes the article: what follows it is the site's, not the author's.
+        if !ab("disclaimer")
+            && seen * 2 >= total
+            && seen >= 50
+            && DISCLAIMER.is_match(l.trim_start())
+        {
+            return Some(i);
+        }
         seen += sizes[i];
     }
     None
 }
+
+/// The opening of a publisher's disclaimer (`特别声明：`, `免责声明：`, `【声明】`).
+static DISCLAIMER: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"^[\[【(（]?\s*(?:特别|免责|版权|郑重)?声明\s*[\]】)）]?\s*[:：]?"));
 
 #[cfg(test)]
 mod tests {
@@ -1790,6 +1910,13 @@ mod debug_page {
         let bytes = std::fs::read(&path).expect("read");
         let text = crate::fetch::charset::decode(&bytes, None, None).text;
         let doc = crate::extract::parse_document(&text);
+        let got = article(&doc, None);
+        println!(
+            "TITLE {:?}\nDATE {:?}\nBODY {:?}",
+            got.title,
+            got.date,
+            got.body.as_deref().map(normalise::text)
+        );
         let page = Page::read(&doc);
         let sel = page.select();
         let top = page.best_element(0..page.candidates.len());
