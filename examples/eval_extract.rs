@@ -88,6 +88,7 @@ fn main() -> ExitCode {
         Ok(s) => sets.push(s),
         Err(e) => println!("readability: {e}"),
     }
+    charset_check(&dir);
     let bytes: usize = sets.iter().map(|s| s.bytes).sum();
     println!();
     println!(
@@ -630,6 +631,64 @@ fn readability(dir: &Path, ctx: &Ctx) -> Result<Set, String> {
         set.rows.push(row);
     }
     Ok(set)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Charset without labels
+
+/// Decodes every dataset page twice, as served and with its charset declarations blanked out
+/// (`charset=` becomes `charzet=`), and counts the pages whose encoding changes: what
+/// detection gets wrong on pages that declare nothing.
+fn charset_check(dir: &Path) {
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut walk = vec![dir.to_path_buf()];
+    while let Some(d) = walk.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.filter_map(|e| e.ok()) {
+            let p = e.path();
+            if p.is_dir() {
+                walk.push(p);
+            } else if p.extension().is_some_and(|x| x == "html") && !p.ends_with("expected.html") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let mut changed = Vec::new();
+    for f in &files {
+        let Ok(raw) = std::fs::read(f) else { continue };
+        let served = newswatch::fetch::charset::decode(&raw, None, None);
+        let mut blank = raw.clone();
+        for w in 0..blank.len().saturating_sub(8) {
+            if blank[w..w + 8].eq_ignore_ascii_case(b"charset=") {
+                blank[w + 5] = b'z';
+            }
+            if blank[w..w + 8].eq_ignore_ascii_case(b"encoding") {
+                blank[w + 1] = b'x';
+            }
+        }
+        let guessed = newswatch::fetch::charset::decode(&blank, None, None);
+        if guessed.encoding != served.encoding {
+            changed.push(format!(
+                "{} ({} -> {})",
+                f.strip_prefix(dir).unwrap_or(f).display(),
+                served.encoding.name(),
+                guessed.encoding.name()
+            ));
+        }
+    }
+    println!();
+    println!(
+        "charset with declarations removed: {} of {} pages decode differently{}",
+        changed.len(),
+        files.len(),
+        if changed.is_empty() { "" } else { ":" }
+    );
+    for c in &changed {
+        println!("    {c}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
