@@ -88,6 +88,7 @@ fn main() -> ExitCode {
         Ok(s) => sets.push(s),
         Err(e) => println!("readability: {e}"),
     }
+    list_pages(&dir.join("zh-news-pages"), &labels.join("lists"));
     charset_check(&dir);
     let bytes: usize = sets.iter().map(|s| s.bytes).sum();
     println!();
@@ -631,6 +632,96 @@ fn readability(dir: &Path, ctx: &Ctx) -> Result<Set, String> {
         set.rows.push(row);
     }
     Ok(set)
+}
+
+// ---------------------------------------------------------------------------------------------
+// List pages: article links without a selector
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListLabel {
+    /// The page, relative to the dataset folder.
+    page: String,
+    /// The URL the page is taken to have, for resolving its links.
+    url: String,
+    /// The article links, by CSS selector.
+    links: String,
+}
+
+/// For each labelled list page: the links [`newswatch::extract::links::article_links`] finds
+/// against the labelled ones (precision, recall), and its explanation with `-v`.
+fn list_pages(dir: &Path, labels: &Path) {
+    let Ok(rd) = std::fs::read_dir(labels) else {
+        return;
+    };
+    let mut files: Vec<PathBuf> = rd.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+    files.sort();
+    println!();
+    println!("list pages: article links without a selector");
+    println!(
+        "{:<4} {:<28} {:>6} {:>6} {:>6} {:>6}",
+        "half", "page", "found", "label", "P", "R"
+    );
+    for file in &files {
+        let label: ListLabel = match std::fs::read_to_string(file)
+            .map_err(|e| e.to_string())
+            .and_then(|t| toml::from_str(&t).map_err(|e| e.to_string()))
+        {
+            Ok(l) => l,
+            Err(e) => {
+                println!("{}: {e}", file.display());
+                continue;
+            }
+        };
+        let Ok(raw) = std::fs::read(dir.join(&label.page)) else {
+            continue;
+        };
+        let Ok(page_url) = Url::parse(&label.url) else {
+            println!("{}: bad url", file.display());
+            continue;
+        };
+        let html = newswatch::fetch::charset::decode(&raw, None, None).text;
+        let Ok(sel) = Selector::parse(&label.links) else {
+            println!("{}: bad selector", file.display());
+            continue;
+        };
+        let want: HashSet<String> = newswatch::extract::list_page(&html, &page_url, &sel, None)
+            .links
+            .iter()
+            .map(Url::to_string)
+            .collect();
+        let found = newswatch::extract::links::article_links(&html, &page_url);
+        let got: HashSet<String> = found
+            .as_ref()
+            .map(|f| f.links.iter().map(|l| l.url.to_string()).collect())
+            .unwrap_or_default();
+        let common = got.intersection(&want).count() as f64;
+        let p = if got.is_empty() {
+            0.0
+        } else {
+            common / got.len() as f64
+        };
+        let r = if want.is_empty() {
+            0.0
+        } else {
+            common / want.len() as f64
+        };
+        let site = label.page.split('/').nth(1).unwrap_or("?");
+        println!(
+            "{:<4} {:<28} {:>6} {:>6} {:>6.3} {:>6.3}",
+            half(site),
+            label.page.trim_start_matches("lists/"),
+            got.len(),
+            want.len(),
+            p,
+            r
+        );
+        if let Some(f) = found {
+            for line in f.why.lines() {
+                println!("     {line}");
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

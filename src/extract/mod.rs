@@ -6,6 +6,7 @@
 pub mod auto;
 mod depth;
 pub mod feed;
+pub mod links;
 pub mod text;
 
 use crate::normalise::BLOCK_BREAK;
@@ -23,6 +24,9 @@ pub fn parse_document(html: &str) -> Html {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ListPage {
     pub links: Vec<Url>,
+    /// The visible text of each link, index for index: the article's title as the list shows it
+    /// (see [`PageHints::list_anchor`]).
+    pub anchors: Vec<String>,
     pub next: Option<Url>,
 }
 
@@ -43,6 +47,8 @@ pub fn list_page(
             && seen.insert(url.clone())
         {
             out.links.push(url);
+            out.anchors
+                .push(crate::normalise::text(&text::visible_text(el)));
         }
     }
     if let Some(next) = next {
