@@ -127,13 +127,17 @@ fn page_date(
 ) -> Option<NaiveDate> {
     let plausible = |d: &NaiveDate| plausible_date(*d, hints);
     let known = known_dates(doc, url);
-    let byline = page.text_date(sel, title, hints, &known);
-    match (meta_date(doc, hints), byline) {
-        // A timestamp converted to another time zone can land on the next or the previous day;
-        // the day printed for readers is the publisher's.
-        (Some(meta), Some(printed)) if (meta - printed).num_days().abs() == 1 => Some(printed),
+    let printed = page.text_date(sel, title, hints, &known);
+    match (meta_date(doc, hints), printed) {
+        // The day printed under the headline is what readers see: it beats a meta tag that
+        // disagrees (a template's leftover, a migration date, a timestamp converted to another
+        // time zone), as it does a date anywhere else.
+        (Some(_), Some(p)) if p.under_headline && !ab("bylinewins") => Some(p.day),
+        (Some(meta), Some(p)) if (meta - p.day).num_days().abs() == 1 => Some(p.day),
         (Some(meta), _) => Some(meta),
-        (None, printed) => printed.or_else(|| url.and_then(url_date).filter(plausible)),
+        (None, printed) => printed
+            .map(|p| p.day)
+            .or_else(|| url.and_then(url_date).filter(plausible)),
     }
 }
 
@@ -151,7 +155,7 @@ fn anchor_title(hints: &PageHints) -> Option<String> {
 }
 
 /// Headlines longer than this (in display columns: a CJK character is two) are cut.
-const HEADLINE_WIDTH: usize = 60;
+const HEADLINE_WIDTH: usize = 80;
 
 /// The first sentence of `body`, cut to a headline's length at a word or clause boundary.
 fn first_sentence(body: &str) -> Option<String> {
@@ -1435,7 +1439,7 @@ impl Page {
         title: Option<&str>,
         hints: &PageHints,
         known: &[NaiveDate],
-    ) -> Option<NaiveDate> {
+    ) -> Option<Printed> {
         let (body_start, body_end) = sel.map_or((0, self.blocks.len()), |s| (s.start, s.end));
         let title_key = title.map(squeeze).unwrap_or_default();
         let title_chars = title_key.chars().count() as u32;
@@ -1470,7 +1474,7 @@ impl Page {
             }
             for line in b.text.split(BLOCK_BREAK) {
                 let len = visible_len(line);
-                if len > BYLINE_CHARS || is_sentence(line) {
+                if len > BYLINE_CHARS || is_sentence(line) || is_note(line) {
                     if i == prose {
                         break;
                     }
@@ -1505,7 +1509,10 @@ impl Page {
                 }
             }
         }
-        best.filter(|(s, _)| *s >= 3.0).map(|(_, d)| d)
+        best.filter(|(s, _)| *s >= 3.0).map(|(s, day)| Printed {
+            day,
+            under_headline: s >= BYLINE_SCORE,
+        })
     }
 }
 
@@ -1518,6 +1525,21 @@ fn is_sentence(line: &str) -> bool {
     t.ends_with(['。', '！', '？'])
         || line.matches(['，', '；', ',', ';']).count() >= 2
         || (line.contains(['，', ',']) && line.contains('。'))
+}
+
+/// A date printed on the page, and whether it stands in the by-line under the headline.
+struct Printed {
+    day: NaiveDate,
+    under_headline: bool,
+}
+
+/// The score of a date line in the by-line zone: the base point and the zone's bonus.
+const BYLINE_SCORE: f32 = 7.0;
+
+/// A line in parentheses is a note on the text (`（2007年6月29日…会议通过）`), not a by-line.
+fn is_note(line: &str) -> bool {
+    let t = line.trim();
+    t.starts_with(['(', '（']) && t.ends_with([')', '）'])
 }
 
 /// A line longer than this is prose, not a by-line, whatever dates it mentions.
