@@ -48,13 +48,14 @@ pub fn article(doc: &Html, url: Option<&Url>) -> RawArticle {
 /// Title, body and date of an article page, analysing the page once. A page with readable text
 /// always gets a title: see [`title_with`] for the order of the fallbacks.
 pub fn article_with(doc: &Html, url: Option<&Url>, hints: &PageHints) -> RawArticle {
+    let head = Head::read(doc);
     let page = Page::read(doc);
     let sel = page.select();
-    let found = page_title(doc, &page, sel.as_ref(), hints);
+    let found = page_title(&head, &page, sel.as_ref(), hints);
     let body = sel
         .as_ref()
         .and_then(|s| page.body_text(s, found.as_deref()));
-    let date = page_date(doc, &page, sel.as_ref(), found.as_deref(), url, hints);
+    let date = page_date(&head, &page, sel.as_ref(), found.as_deref(), url, hints);
     let title = found
         .or_else(|| anchor_title(hints))
         .or_else(|| body.as_deref().and_then(first_sentence));
@@ -84,7 +85,7 @@ pub fn title(doc: &Html) -> Option<String> {
 pub fn title_with(doc: &Html, hints: &PageHints) -> Option<String> {
     let page = Page::read(doc);
     let sel = page.select();
-    page_title(doc, &page, sel.as_ref(), hints)
+    page_title(&Head::read(doc), &page, sel.as_ref(), hints)
         .or_else(|| anchor_title(hints))
         .or_else(|| {
             sel.as_ref()
@@ -98,7 +99,7 @@ pub fn title_with(doc: &Html, hints: &PageHints) -> Option<String> {
 pub fn body(doc: &Html) -> Option<String> {
     let page = Page::read(doc);
     let sel = page.select()?;
-    let title = page_title(doc, &page, Some(&sel), &PageHints::default());
+    let title = page_title(&Head::read(doc), &page, Some(&sel), &PageHints::default());
     page.body_text(&sel, title.as_deref())
 }
 
@@ -111,14 +112,15 @@ pub fn date(doc: &Html, url: Option<&Url>) -> Option<NaiveDate> {
 /// the date in the page URL. A day after [`PageHints::fetched_on`] or before 1990 is never a
 /// publication date.
 pub fn date_with(doc: &Html, url: Option<&Url>, hints: &PageHints) -> Option<NaiveDate> {
+    let head = Head::read(doc);
     let page = Page::read(doc);
     let sel = page.select();
-    let title = page_title(doc, &page, sel.as_ref(), hints);
-    page_date(doc, &page, sel.as_ref(), title.as_deref(), url, hints)
+    let title = page_title(&head, &page, sel.as_ref(), hints);
+    page_date(&head, &page, sel.as_ref(), title.as_deref(), url, hints)
 }
 
 fn page_date(
-    doc: &Html,
+    head: &Head<'_>,
     page: &Page,
     sel: Option<&Selection>,
     title: Option<&str>,
@@ -126,9 +128,9 @@ fn page_date(
     hints: &PageHints,
 ) -> Option<NaiveDate> {
     let plausible = |d: &NaiveDate| plausible_date(*d, hints);
-    let known = known_dates(doc, url);
+    let known = known_dates(head, url);
     let printed = page.text_date(sel, title, hints, &known);
-    match (meta_date(doc, hints), printed) {
+    match (meta_date(head, hints), printed) {
         // The day printed under the headline is what readers see: it beats a meta tag that
         // disagrees (a template's leftover, a migration date, a timestamp converted to another
         // time zone), as it does a date anywhere else.
@@ -199,21 +201,20 @@ fn is_wide_char(c: char) -> bool {
 
 /// Steps 1–3 of [`title_with`]: the headline the page itself states.
 fn page_title(
-    doc: &Html,
+    head: &Head<'_>,
     page: &Page,
     sel: Option<&Selection>,
     hints: &PageHints,
 ) -> Option<String> {
-    let head_title = select_first(doc, &TITLE)
-        .map(|t| normalise::text(&t.text().collect::<String>()))
-        .filter(|t| !t.is_empty());
+    let head_title = head.title.clone();
     let headline = headline(
         page,
         sel,
         head_title.as_deref(),
         hints.list_anchor.as_deref(),
     );
-    if let Some(meta) = meta_content(doc, &["og:title", "articletitle"])
+    if let Some(meta) = head
+        .meta_content(&["og:title", "articletitle"])
         .map(normalise::text)
         .filter(|t| !t.is_empty())
     {
@@ -299,6 +300,13 @@ fn headline(
             if !usable(b) || b.chars > title_len + 4 {
                 continue;
             }
+            // A block the title repeats starts with one of the title's characters: most menu
+            // entries are passed over without being folded.
+            if !b.text.trim_start().chars().next().is_some_and(|c| {
+                head_title.contains(c) || squeezed.contains(&squeeze(&c.to_string()))
+            }) {
+                continue;
+            }
             let key = squeeze(&b.text);
             let len = key.chars().count();
             let enough = b.heading || len * 2 >= stripped_len.max(8);
@@ -349,11 +357,9 @@ fn selector(css: &str) -> Option<Selector> {
     Selector::parse(css).ok()
 }
 
-static TITLE: LazyLock<Option<Selector>> = LazyLock::new(|| selector("title"));
-static META: LazyLock<Option<Selector>> = LazyLock::new(|| selector("meta[content]"));
-static TIME: LazyLock<Option<Selector>> = LazyLock::new(|| selector("time[datetime]"));
-static LD_JSON: LazyLock<Option<Selector>> =
-    LazyLock::new(|| selector(r#"script[type="application/ld+json"]"#));
+static HEAD: LazyLock<Option<Selector>> = LazyLock::new(|| {
+    selector(r#"title, meta[content], script[type="application/ld+json"], time[datetime]"#)
+});
 
 pub(crate) fn ab(name: &str) -> bool {
     static V: LazyLock<String> = LazyLock::new(|| std::env::var("NW_ABLATE").unwrap_or_default());
@@ -417,37 +423,63 @@ static LD_DATE: LazyLock<Regex> =
 // ---------------------------------------------------------------------------------------------
 // Title helpers.
 
-fn select_first<'a>(doc: &'a Html, sel: &LazyLock<Option<Selector>>) -> Option<ElementRef<'a>> {
-    sel.as_ref().and_then(|s| doc.select(s).next())
+/// What a page says about itself beside its text — `<title>`, meta tags, JSON-LD, `<time>`
+/// elements — collected in one walk over the document.
+struct Head<'a> {
+    /// The first `<title>`, normalised, when it has text.
+    title: Option<String>,
+    /// Every `<meta>` with content, keyed by its lower-cased name/property/itemprop/http-equiv.
+    metas: Vec<(String, &'a str)>,
+    /// The text of each `<script type="application/ld+json">`.
+    ld_json: Vec<String>,
+    times: Vec<ElementRef<'a>>,
 }
 
-/// The `content` of the first `<meta>` whose name/property/itemprop is one of `names`
-/// (case-insensitive), in the order of `names`.
-fn meta_content<'a>(doc: &'a Html, names: &[&str]) -> Option<&'a str> {
-    let metas = metas(doc);
-    names.iter().find_map(|n| {
-        metas
-            .iter()
-            .find(|(k, c)| k == n && !c.trim().is_empty())
-            .map(|(_, c)| *c)
-    })
-}
+impl<'a> Head<'a> {
+    fn read(doc: &'a Html) -> Head<'a> {
+        let mut head = Head {
+            title: None,
+            metas: Vec::new(),
+            ld_json: Vec::new(),
+            times: Vec::new(),
+        };
+        let Some(sel) = HEAD.as_ref() else {
+            return head;
+        };
+        for el in doc.select(sel) {
+            match el.value().name() {
+                "title" if head.title.is_none() => {
+                    head.title = Some(normalise::text(&el.text().collect::<String>()))
+                        .filter(|t| !t.is_empty());
+                }
+                "meta" => {
+                    let key = el
+                        .attr("property")
+                        .or_else(|| el.attr("name"))
+                        .or_else(|| el.attr("itemprop"))
+                        .or_else(|| el.attr("http-equiv"));
+                    if let (Some(key), Some(content)) = (key, el.attr("content")) {
+                        head.metas.push((key.trim().to_ascii_lowercase(), content));
+                    }
+                }
+                "script" => head.ld_json.push(el.text().collect()),
+                "time" => head.times.push(el),
+                _ => {}
+            }
+        }
+        head
+    }
 
-/// Every `<meta>` with content, keyed by its lower-cased name/property/itemprop/http-equiv.
-fn metas(doc: &Html) -> Vec<(String, &str)> {
-    let Some(sel) = META.as_ref() else {
-        return Vec::new();
-    };
-    doc.select(sel)
-        .filter_map(|m| {
-            let key = m
-                .attr("property")
-                .or_else(|| m.attr("name"))
-                .or_else(|| m.attr("itemprop"))
-                .or_else(|| m.attr("http-equiv"))?;
-            Some((key.trim().to_ascii_lowercase(), m.attr("content")?))
+    /// The `content` of the first `<meta>` whose name/property/itemprop is one of `names`
+    /// (case-insensitive), in the order of `names`.
+    fn meta_content(&self, names: &[&str]) -> Option<&'a str> {
+        names.iter().find_map(|n| {
+            self.metas
+                .iter()
+                .find(|(k, c)| k == n && !c.trim().is_empty())
+                .map(|(_, c)| *c)
         })
-        .collect()
+    }
 }
 
 /// Cuts the site and channel names off a `<title>`: `标题_栏目_网站`, `Title | Site`,
@@ -546,9 +578,9 @@ const DATE_METAS: &[&str] = &[
 
 /// The publication day the page's metadata states: the meta tags of [`DATE_METAS`], JSON-LD
 /// `datePublished`, `<time datetime>`; days that cannot be publication days are passed over.
-fn meta_date(doc: &Html, hints: &PageHints) -> Option<NaiveDate> {
+fn meta_date(head: &Head<'_>, hints: &PageHints) -> Option<NaiveDate> {
     let plausible = |d: &NaiveDate| plausible_date(*d, hints);
-    let metas = metas(doc);
+    let metas = &head.metas;
     if let Some(d) = DATE_METAS.iter().find_map(|n| {
         metas
             .iter()
@@ -566,22 +598,17 @@ fn meta_date(doc: &Html, hints: &PageHints) -> Option<NaiveDate> {
         return Some(d);
     }
     // JSON-LD is structured metadata, not program text, so its datePublished is trusted.
-    if let Some(sel) = LD_JSON.as_ref() {
-        for s in doc.select(sel) {
-            let json: String = s.text().collect();
-            if let Some(d) = LD_DATE
-                .captures(&json)
-                .and_then(|c| c.get(1))
-                .and_then(|m| normalise::date(m.as_str()))
-                .filter(plausible)
-            {
-                return Some(d);
-            }
-        }
+    if let Some(d) = head.ld_json.iter().find_map(|json| {
+        LD_DATE
+            .captures(json)
+            .and_then(|c| c.get(1))
+            .and_then(|m| normalise::date(m.as_str()))
+            .filter(plausible)
+    }) {
+        return Some(d);
     }
-    let sel = TIME.as_ref()?;
-    let times: Vec<ElementRef<'_>> = doc.select(sel).collect();
     // An explicitly marked publication time beats the first <time> (which may be a comment's).
+    let times = &head.times;
     times
         .iter()
         .filter(|t| t.attr("pubdate").is_some() || t.attr("itemprop") == Some("datePublished"))
@@ -601,8 +628,8 @@ static PUB_META: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Every full date the page's meta tags and URL state, whatever they name (a `dateModified`
 /// included): the years a year-less by-line may take.
-fn known_dates(doc: &Html, url: Option<&Url>) -> Vec<NaiveDate> {
-    metas(doc)
+fn known_dates(head: &Head<'_>, url: Option<&Url>) -> Vec<NaiveDate> {
+    head.metas
         .iter()
         .filter(|(k, _)| k.contains("date") || k.contains("time") || k.contains("modified"))
         .filter_map(|(_, c)| normalise::date(c))
@@ -619,12 +646,8 @@ static BESIDE_TITLE: LazyLock<Regex> =
     LazyLock::new(|| regex(r"(?i)meta|time|date|info|author|source|sub|bar|nav|menu"));
 
 /// A heading element, or one whose class or id names a title (`class="news_title"`).
-fn names_title(el: &scraper::node::Element) -> bool {
-    matches!(el.name(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6")
-        || [el.attr("class"), el.attr("id")]
-            .into_iter()
-            .flatten()
-            .any(|v| TITLE_CLASS.is_match(v) && !BESIDE_TITLE.is_match(v))
+fn names_title(el: &scraper::node::Element, names: &Names) -> bool {
+    matches!(el.name(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6") || names.title
 }
 
 /// `M/D/YYYY` as printed by ASP pages (`7/5/2005 9:23:57 PM`); read day-first when the first
@@ -682,27 +705,65 @@ fn url_date(url: &Url) -> Option<NaiveDate> {
 /// the name says nothing or says both (`article-comments`, `comment-body`: unsure, so neutral).
 /// `<html>` and `<body>` get none: their classes describe the page (`has-header`), not a part.
 fn hint(el: &scraper::node::Element) -> i8 {
+    hint_with(el, &Names::of(el))
+}
+
+/// [`hint`] from the element's tag and what its class and id say.
+fn hint_with(el: &scraper::node::Element, names: &Names) -> i8 {
     let tag = match el.name() {
         "nav" | "footer" | "aside" => -1,
         "article" | "main" => 1,
         "html" | "body" => return 0,
         _ => 0,
     };
-    let class = el.attr("class").unwrap_or("");
-    let id = el.attr("id").unwrap_or("");
     if ab("hints") {
         return tag;
     }
-    if class.is_empty() && id.is_empty() {
-        return tag;
+    if names.hint != 0 { names.hint } else { tag }
+}
+
+/// What an element's class and id say about it.
+#[derive(Clone, Copy, Default)]
+struct Names {
+    /// +1 content, -1 furniture, 0 neither or both (see [`hint`]).
+    hint: i8,
+    /// Named like a title (see [`names_title`]).
+    title: bool,
+    /// Named like a comment section (see [`CHATTER`]).
+    chatter: bool,
+}
+
+impl Names {
+    fn of(el: &scraper::node::Element) -> Names {
+        let class = el.attr("class").unwrap_or("");
+        let id = el.attr("id").unwrap_or("");
+        if class.is_empty() && id.is_empty() {
+            return Names::default();
+        }
+        let names = format!("{class} {id}");
+        let neg = NEGATIVE_HINT.is_match(&names);
+        let pos = POSITIVE_HINT.is_match(&names);
+        Names {
+            hint: match (neg, pos) {
+                (true, false) => -1,
+                (false, true) => 1,
+                _ => 0,
+            },
+            title: [class, id]
+                .into_iter()
+                .any(|v| TITLE_CLASS.is_match(v) && !BESIDE_TITLE.is_match(v)),
+            chatter: CHATTER.is_match(&names),
+        }
     }
-    let names = format!("{class} {id}");
-    let neg = NEGATIVE_HINT.is_match(&names);
-    let pos = POSITIVE_HINT.is_match(&names);
-    match (neg, pos) {
-        (true, false) => -1,
-        (false, true) => 1,
-        _ => tag,
+
+    /// [`Names::of`], remembered per class and id: a page repeats the same few classes on
+    /// hundreds of elements, and the regexes are the costly part of reading one.
+    fn cached<'a>(
+        el: &'a scraper::node::Element,
+        memo: &mut std::collections::HashMap<(&'a str, &'a str), Names>,
+    ) -> Names {
+        let key = (el.attr("class").unwrap_or(""), el.attr("id").unwrap_or(""));
+        *memo.entry(key).or_insert_with(|| Names::of(el))
     }
 }
 
@@ -1019,6 +1080,7 @@ impl Page {
         let mut in_link = 0u32;
         // The last child so far of each candidate, to link siblings in one pass.
         let mut last_child: Vec<Option<usize>> = Vec::new();
+        let mut memo = std::collections::HashMap::new();
         for edge in doc.root_element().traverse() {
             match edge {
                 Edge::Open(node) => match node.value() {
@@ -1029,7 +1091,8 @@ impl Page {
                             continue;
                         }
                         let outer = stack.last().map_or(Context::default(), |f| f.ctx);
-                        let own = hint(el);
+                        let names = Names::cached(el, &mut memo);
+                        let own = hint_with(el, &names);
                         let block = is_block(name) && name != "br";
                         if name == "br" {
                             pending.text.push(BLOCK_BREAK);
@@ -1071,11 +1134,7 @@ impl Page {
                                     name,
                                     "p" | "blockquote" | "pre" | "h2" | "h3" | "h4" | "h5" | "h6"
                                 ),
-                                chatter: own < 0
-                                    && [el.attr("class"), el.attr("id")]
-                                        .into_iter()
-                                        .flatten()
-                                        .any(|v| CHATTER.is_match(v)),
+                                chatter: own < 0 && names.chatter,
                             });
                             candidates.len() - 1
                         });
@@ -1085,7 +1144,7 @@ impl Page {
                             ctx: Context {
                                 hint: if own != 0 { own } else { outer.hint },
                                 hint_from: if own != 0 { candidate } else { outer.hint_from },
-                                heading: outer.heading || names_title(el),
+                                heading: outer.heading || names_title(el, &names),
                             },
                             anchors: 0,
                         });
@@ -1473,11 +1532,20 @@ impl Page {
                 continue;
             }
             for line in b.text.split(BLOCK_BREAK) {
+                // No digit, no date (`0xEF` leads the full-width ones): most lines end here,
+                // except in the first prose block, whose by-line lines end at its first prose.
+                let digits = line.bytes().any(|c| c.is_ascii_digit() || c == 0xEF);
+                if !digits && i != prose {
+                    continue;
+                }
                 let len = visible_len(line);
                 if len > BYLINE_CHARS || is_sentence(line) || is_note(line) {
                     if i == prose {
                         break;
                     }
+                    continue;
+                }
+                if !digits {
                     continue;
                 }
                 let Some(day) = any_date(line)

@@ -232,7 +232,7 @@ fn choose(
 
 /// How much of the non-ASCII part of a page the statistical detector is shown: plenty for
 /// Chinese text, and a bound on the work for huge pages.
-const DETECT_WINDOW: usize = 64 * 1024;
+const DETECT_WINDOW: usize = 16 * 1024;
 
 /// The encoding of undeclared bytes: UTF-8 when they are valid UTF-8, else chardetng's guess
 /// over the bytes from the first non-ASCII one on. chardetng only judges what it is fed, and
