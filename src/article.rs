@@ -78,8 +78,9 @@ pub struct Article {
     /// 1 for the text first stored; each change seen later adds one.
     #[serde(default = "first_revision")]
     pub revision: u32,
-    /// When this revision was stored, for revisions after the first.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// When this revision was stored, for revisions after the first (`null` for the first, so
+    /// every exported record has every field).
+    #[serde(default)]
     pub revised_at: Option<DateTime<Utc>>,
 }
 
@@ -287,10 +288,26 @@ mod tests {
                 .step_by(7)
                 .collect::<String>(),
         ];
+        // The seed archive's texts too, where present: CI always has them (a missing file
+        // fails there); elsewhere the skip is written past the test harness's capture, so it
+        // shows and `.ci/run` counts it.
         let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../shared/seeds/000_708f4c76f94c8937.txt");
-        if let Ok(seed) = std::fs::read_to_string(seeds) {
-            texts.extend(seed.lines().map(str::to_owned));
+        match std::fs::read_to_string(&seeds) {
+            Ok(seed) => texts.extend(seed.lines().map(str::to_owned)),
+            Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!("{}: {e}, and CI always has it", seeds.display())
+            }
+            Err(e) => {
+                use std::io::Write as _;
+                let _ = std::io::stderr().write_all(
+                    format!(
+                        "SKIPPED: article::tests (seed texts): {}: {e}\n",
+                        seeds.display()
+                    )
+                    .as_bytes(),
+                );
+            }
         }
         for (i, t) in texts.iter().enumerate() {
             assert_eq!(Fingerprint::of(t), reference_fingerprint(t), "text {i}");

@@ -4,7 +4,8 @@ use crate::archive::{Entry, Reader};
 use crate::article::Article;
 use crate::store::{Inserted, Store, StoreError};
 use chrono::Utc;
-use std::io::BufRead;
+use encoding_rs::{Encoding, UTF_8};
+use std::io::{BufRead, Read as _};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -18,52 +19,111 @@ pub enum BackfillError {
     Store(#[from] StoreError),
 }
 
-/// Counts and the places of every record not imported.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+/// Counts of what one import did. Each rejected record and skipped line was handed to
+/// [`Backfill::notice`] as it was met, not kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BackfillReport {
     pub imported: usize,
     pub duplicate: usize,
-    /// `(line, reason)` of each malformed record.
-    pub rejected: Vec<(usize, String)>,
-    /// `(line, text)` of each line outside a record.
-    pub skipped: Vec<(usize, String)>,
+    pub rejected: usize,
+    pub skipped: usize,
+    /// The encoding the archive was read in (detected, when not given).
+    pub encoding: &'static Encoding,
 }
 
 /// Options for one import.
 pub struct Backfill<'a> {
     /// Source name the records are stored under (`archive` by default).
     pub source: &'a str,
-    /// Queue imported records for the digests whose filters take them (`--notify`).
+    /// Put imported records in the digests whose filters take them (`--notify`).
     pub routing: Option<&'a crate::notify::Routing>,
+    /// The archive's encoding (ASCII-compatible: UTF-8, GB18030, Big5 …); `None`: detected
+    /// from the opening of the input.
+    pub encoding: Option<&'static Encoding>,
     /// Called after each entry with the input's line number, for progress display.
     pub progress: &'a dyn Fn(usize),
+    /// Called with each rejected record and each skipped line, in file order, as they are met.
+    pub notice: &'a dyn Fn(&Entry),
 }
 
 /// Records are stored in batches of this many, one transaction each.
 const BATCH: usize = 256;
 
+/// How much of the input encoding detection looks at.
+const SAMPLE_BYTES: usize = 64 * 1024;
+
 /// What the reading thread hands to the writing one.
 enum Parsed {
     /// Articles ready to store, and the line of the last one.
     Batch(Vec<(Article, Vec<String>)>, usize),
-    Rejected(usize, String),
-    Skipped(usize, String),
+    /// A rejected record or a skipped line.
+    Notice(Entry),
     ReadError(std::io::Error),
+}
+
+/// The encoding of an archive whose opening is `sample` (`whole`: the sample is all of it).
+/// A byte-order mark or valid UTF-8 decides; else chardetng guesses (GBK read as its superset
+/// GB18030, as pages are).
+fn detect(sample: &[u8], whole: bool) -> &'static Encoding {
+    if sample.starts_with(b"\xEF\xBB\xBF") {
+        return UTF_8;
+    }
+    match std::str::from_utf8(sample) {
+        Ok(_) => return UTF_8,
+        // Cut inside the sample's last character: still UTF-8.
+        Err(e) if !whole && e.error_len().is_none() => return UTF_8,
+        Err(_) => {}
+    }
+    let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+    detector.feed(sample, whole);
+    let guess = detector.guess(Some(b"cn"), chardetng::Utf8Detection::Allow);
+    if guess == encoding_rs::GBK {
+        encoding_rs::GB18030
+    } else if guess.is_ascii_compatible() {
+        guess
+    } else {
+        UTF_8
+    }
 }
 
 impl Backfill<'_> {
     /// Imports every well-formed record of `input` (named `name` in messages) into `store`.
     /// Importing the same archive twice adds nothing: records are deduplicated by content hash.
+    /// A malformed record, an over-long line or a line not valid in the encoding is reported
+    /// through [`Backfill::notice`] and skipped; the import goes on.
     ///
     /// Reading and normalising (NFKC, hashing) run on a second thread while this one writes to
     /// the store, in batches, so both cores work; ids still follow the order of the file.
     pub fn run(
         &self,
         store: &Store,
-        input: impl BufRead + Send,
+        mut input: impl BufRead + Send,
         name: &str,
     ) -> Result<BackfillReport, BackfillError> {
-        let mut report = BackfillReport::default();
+        let read_error = |source| BackfillError::Read {
+            name: name.to_owned(),
+            source,
+        };
+        // The opening is read ahead to detect the encoding, then read again as part of the file.
+        let mut sample = Vec::new();
+        let encoding = match self.encoding {
+            Some(e) => e,
+            None => {
+                (&mut input)
+                    .take(SAMPLE_BYTES as u64)
+                    .read_to_end(&mut sample)
+                    .map_err(read_error)?;
+                detect(&sample, sample.len() < SAMPLE_BYTES)
+            }
+        };
+        let input = std::io::Cursor::new(sample).chain(input);
+        let mut report = BackfillReport {
+            imported: 0,
+            duplicate: 0,
+            rejected: 0,
+            skipped: 0,
+            encoding,
+        };
         let now = Utc::now();
         let source = self.source;
         let routing = self.routing;
@@ -72,7 +132,7 @@ impl Backfill<'_> {
             scope.spawn(move || {
                 let mut batch: Vec<(Article, Vec<String>)> = Vec::with_capacity(BATCH);
                 let mut last_line = 0;
-                for entry in Reader::new(input) {
+                for entry in Reader::with_encoding(input, encoding) {
                     let msg = match entry {
                         Err(e) => Parsed::ReadError(e),
                         Ok(Entry::Record(r)) => {
@@ -80,22 +140,21 @@ impl Backfill<'_> {
                             let article =
                                 Article::new(&r.title, &r.body, r.date, None, source, now);
                             if article.title.is_empty() || article.body.is_empty() {
-                                Parsed::Rejected(
-                                    r.line,
-                                    "title or body is empty after normalisation".into(),
-                                )
+                                Parsed::Notice(Entry::Rejected {
+                                    line: r.line,
+                                    reason: "title or body is empty after normalisation".into(),
+                                })
                             } else {
-                                let queues =
-                                    routing.map(|r| r.queues_for(&article)).unwrap_or_default();
-                                batch.push((article, queues));
+                                let digests =
+                                    routing.map(|r| r.digests_for(&article)).unwrap_or_default();
+                                batch.push((article, digests));
                                 if batch.len() < BATCH {
                                     continue;
                                 }
                                 Parsed::Batch(std::mem::take(&mut batch), r.line)
                             }
                         }
-                        Ok(Entry::Rejected { line, reason }) => Parsed::Rejected(line, reason),
-                        Ok(Entry::Skipped { line, text }) => Parsed::Skipped(line, text),
+                        Ok(other) => Parsed::Notice(other),
                     };
                     let stop = matches!(msg, Parsed::ReadError(_));
                     // What was read before a rejected line or an error goes first, in order.
@@ -124,14 +183,14 @@ impl Backfill<'_> {
                         }
                         (self.progress)(line);
                     }
-                    Parsed::Rejected(line, reason) => report.rejected.push((line, reason)),
-                    Parsed::Skipped(line, text) => report.skipped.push((line, text)),
-                    Parsed::ReadError(source) => {
-                        return Err(BackfillError::Read {
-                            name: name.to_owned(),
-                            source,
-                        });
+                    Parsed::Notice(entry) => {
+                        match entry {
+                            Entry::Skipped { .. } => report.skipped += 1,
+                            _ => report.rejected += 1,
+                        }
+                        (self.notice)(&entry);
                     }
+                    Parsed::ReadError(source) => return Err(read_error(source)),
                 }
             }
             Ok(())

@@ -1,8 +1,8 @@
 //! `newswatch check`: try a source now and show what it would store and why, without storing
 //! or sending anything. The tool for the person writing a source's selectors.
 
-use crate::config::{SourceConfig, SourceKind};
-use crate::crawl;
+use crate::crawl::{ExtractProblem, build};
+use crate::crawl::{Source, SourceKind};
 use crate::extract::{self, feed::FeedItem};
 use crate::fetch::{Fetched, Fetcher, Response, robots::Verdict};
 use chrono_tz::Tz;
@@ -28,20 +28,12 @@ fn opening(body: &str) -> String {
 }
 
 /// Fetches `source` and up to `limit` of its articles, describing each step.
-pub async fn check(
-    fetcher: &Fetcher,
-    source: &SourceConfig,
-    timezone: Tz,
-    limit: usize,
-) -> CheckReport {
+pub async fn check(fetcher: &Fetcher, source: &Source, timezone: Tz, limit: usize) -> CheckReport {
     let mut out = CheckReport {
         text: String::new(),
         ok: true,
     };
-    let kind = match source.kind {
-        SourceKind::Html { .. } => "html",
-        SourceKind::Feed { .. } => "feed",
-    };
+    let kind = source.kind.name();
     line(
         &mut out,
         format!("source {} ({kind}) {}", source.name, source.url),
@@ -103,7 +95,7 @@ pub async fn check(
                     (Some(link), true) => {
                         article(fetcher, source, link, Some(item), timezone, &mut out).await
                     }
-                    _ => show(crawl::item_article(source, item, timezone), &mut out),
+                    _ => show(build::item_article(&source.name, item, timezone), &mut out),
                 }
             }
         }
@@ -117,7 +109,7 @@ fn line(out: &mut CheckReport, text: String) {
 
 async fn fetch(
     fetcher: &Fetcher,
-    source: &SourceConfig,
+    source: &Source,
     url: &Url,
     what: &str,
     out: &mut CheckReport,
@@ -128,6 +120,17 @@ async fn fetch(
             line(
                 out,
                 format!("  robots.txt: BLOCKED ({why}); newswatch will not fetch this {what}"),
+            );
+            return None;
+        }
+        Verdict::Unavailable(cause) => {
+            out.ok = false;
+            line(
+                out,
+                format!(
+                    "  robots.txt: UNAVAILABLE ({}); newswatch fetches nothing from this site until it answers, and counts each crawl as failed",
+                    crate::error_chain(&*cause)
+                ),
             );
             return None;
         }
@@ -164,7 +167,7 @@ async fn fetch(
         }
         Err(e) => {
             out.ok = false;
-            line(out, format!("  FAILED: {e}"));
+            line(out, format!("  FAILED: {}", crate::error_chain(&e)));
             None
         }
     }
@@ -172,7 +175,7 @@ async fn fetch(
 
 async fn article(
     fetcher: &Fetcher,
-    source: &SourceConfig,
+    source: &Source,
     url: &Url,
     item: Option<&FeedItem>,
     timezone: Tz,
@@ -196,12 +199,12 @@ async fn article(
         .collect();
     line(out, format!("  selector matches: {}", counts.join(", ")));
     show(
-        crawl::page_article(source, &resp, url, item, timezone).map(|(a, _)| a),
+        build::page_article(source, &resp, url, item, timezone).map(|b| b.article),
         out,
     );
 }
 
-fn show(article: Result<crate::article::Article, String>, out: &mut CheckReport) {
+fn show(article: Result<crate::article::Article, ExtractProblem>, out: &mut CheckReport) {
     match article {
         Ok(a) => {
             line(out, format!("  title: {}", a.title));

@@ -3,15 +3,19 @@
 
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::status;
+use crate::status::Status;
 use crate::store::Store;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Clone)]
@@ -20,6 +24,18 @@ struct AppState {
     store: Store,
     metrics: Metrics,
 }
+
+/// Connections served at once. A status port serves a metrics scraper and an operator or two;
+/// past this, new connections are answered 503 and closed at once, so a flood of them (or of
+/// slow ones) costs the process a bounded number of file descriptors, which its crawls need.
+pub const MAX_CONNECTIONS: usize = 32;
+/// A client must send its request headers within this long (slow-loris clients are dropped).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// A connection is closed after this long, whatever it is doing (a client that never reads
+/// its response). Connections serve one request each: no idle keep-alive to hold a slot.
+pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(20);
+/// What a connection over [`MAX_CONNECTIONS`] is told before it is closed.
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\nretry-after: 1\r\n\r\n";
 
 /// Binds `addr` now (so a taken port fails at start-up) and serves until `cancel` fires.
 pub async fn serve(
@@ -40,15 +56,52 @@ pub async fn serve(
             store,
             metrics,
         });
-    Ok(tokio::spawn(async move {
-        let shutdown = async move { cancel.cancelled().await };
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
-            tracing::error!("status server stopped: {e}");
-        }
-    }))
+    Ok(tokio::spawn(accept_loop(listener, app, cancel)))
+}
+
+/// Accepts connections until `cancel` fires, at most [`MAX_CONNECTIONS`] served at once, each
+/// bounded by [`HEADER_READ_TIMEOUT`] and [`CONNECTION_TIMEOUT`]. `axum::serve` has none of
+/// these bounds, so connections are driven by hyper's own HTTP/1 server here.
+async fn accept_loop(listener: tokio::net::TcpListener, app: Router, cancel: CancellationToken) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .keep_alive(false);
+    let service = TowerToHyperService::new(app);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = cancel.cancelled() => return,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of file descriptors, or a connection reset before it was accepted:
+                // wait a little rather than spin, and go on.
+                tracing::warn!("status server: cannot accept a connection: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            // Never waits: the socket's buffer is empty, and a client that cannot take 100
+            // bytes is not worth a slot.
+            let _ = stream.try_write(BUSY);
+            continue;
+        };
+        let connection = http.serve_connection(TokioIo::new(stream), service.clone());
+        tokio::spawn(async move {
+            let _slot = slot;
+            match tokio::time::timeout(CONNECTION_TIMEOUT, connection).await {
+                Ok(Err(e)) => tracing::debug!("status server connection: {e}"),
+                Err(_) => {
+                    tracing::debug!("status server connection closed after {CONNECTION_TIMEOUT:?}")
+                }
+                Ok(Ok(())) => {}
+            }
+        });
+    }
 }
 
 /// 200 while the store answers; 503 otherwise.
@@ -60,15 +113,20 @@ async fn healthz(State(s): State<AppState>) -> impl IntoResponse {
 }
 
 async fn metrics_text(State(s): State<AppState>) -> impl IntoResponse {
-    for d in &s.config.digests {
-        s.metrics
-            .set_queue_depth(&d.name, s.store.queue_len(&d.name));
-    }
-    for source in &s.config.sources {
-        let state = s.store.source_state(&source.name).unwrap_or_default();
-        let last = state.last_success.map_or(0, |t| t.timestamp());
-        s.metrics
-            .set_source(&source.name, last, state.consecutive_failures);
+    // The gauges come from the same status model as `status`, the page and the digest footer.
+    if let Ok(status) = Status::from_store(&s.config, &s.store) {
+        for d in status.digests.iter().flatten() {
+            s.metrics.set_pending(&d.name, d.pending);
+        }
+        for source in &status.sources {
+            let last = source.state.last_success.map_or(0, |t| t.timestamp());
+            s.metrics.set_source(
+                &source.name,
+                last,
+                source.state.consecutive_failures,
+                source.failing(),
+            );
+        }
     }
     (
         [(
@@ -80,52 +138,12 @@ async fn metrics_text(State(s): State<AppState>) -> impl IntoResponse {
 }
 
 async fn status_page(State(s): State<AppState>) -> impl IntoResponse {
-    let states = s
-        .store
-        .source_states()
-        .unwrap_or_default()
-        .into_iter()
-        .collect();
-    let mut rows = String::new();
-    for st in status::collect(&s.config, &states) {
-        let colour = if st.failing {
-            "#fde2e1"
-        } else if st.state.consecutive_failures > 0 {
-            "#fef3c7"
-        } else {
-            "#ffffff"
-        };
-        rows.push_str(&format!(
-            "<tr style=\"background:{colour}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-            crate::escape_html(&st.name),
-            crate::escape_html(&st.health),
-            status::format_time(&s.config, st.state.last_success),
-            st.state.articles_stored,
-            crate::escape_html(st.next_run.as_deref().unwrap_or("unknown")),
-            st.state.errors_total,
-            crate::escape_html(st.state.last_error.as_deref().unwrap_or("")),
-        ));
+    match Status::from_store(&s.config, &s.store) {
+        Ok(status) => Html(status.render_html()).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("store unreadable: {}\n", crate::error_chain(&e)),
+        )
+            .into_response(),
     }
-    let queues: String = s
-        .config
-        .digests
-        .iter()
-        .map(|d| {
-            format!(
-                "<li>{}: {} waiting</li>",
-                crate::escape_html(&d.name),
-                s.store.queue_len(&d.name)
-            )
-        })
-        .collect();
-    Html(format!(
-        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>newswatch status</title>\
-         <style>body{{font-family:sans-serif;margin:2em;color:#1f2328}}table{{border-collapse:collapse}}\
-         td,th{{border:1px solid #d0d7de;padding:4px 8px;text-align:left;font-size:14px}}</style></head><body>\
-         <h1>newswatch</h1><p>{} sources, {} articles stored</p><ul>{queues}</ul>\
-         <table><tr><th>source</th><th>health</th><th>last success</th><th>stored</th><th>next run</th>\
-         <th>errors</th><th>last error</th></tr>\n{rows}</table></body></html>",
-        s.config.sources.len(),
-        s.store.len(),
-    ))
 }

@@ -14,6 +14,12 @@ struct FetchLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CrawlLabels {
+    source: String,
+    result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ArticleLabels {
     source: String,
     kind: String,
@@ -38,11 +44,13 @@ struct SourceLabels {
 struct Inner {
     registry: Registry,
     fetches: Family<FetchLabels, Counter>,
+    crawls: Family<CrawlLabels, Counter>,
     articles: Family<ArticleLabels, Counter>,
     digests: Family<DigestLabels, Counter>,
     queue_depth: Family<QueueLabels, Gauge>,
     last_success: Family<SourceLabels, Gauge>,
     failing_for: Family<SourceLabels, Gauge>,
+    failing: Family<SourceLabels, Gauge>,
 }
 
 /// Shared counters; cloning shares them.
@@ -61,15 +69,22 @@ impl Metrics {
     pub fn new() -> Metrics {
         let mut registry = Registry::with_prefix("newswatch");
         let fetches = Family::<FetchLabels, Counter>::default();
+        let crawls = Family::<CrawlLabels, Counter>::default();
         let articles = Family::<ArticleLabels, Counter>::default();
         let digests = Family::<DigestLabels, Counter>::default();
         let queue_depth = Family::<QueueLabels, Gauge>::default();
         let last_success = Family::<SourceLabels, Gauge>::default();
         let failing_for = Family::<SourceLabels, Gauge>::default();
+        let failing = Family::<SourceLabels, Gauge>::default();
         registry.register(
             "fetches",
-            "HTTP fetches by source and outcome (status code, 304, timeout, blocked, too_large, error)",
+            "HTTP fetches by source and outcome (status code, 304, timeout, blocked, too_large, robots_unavailable, error)",
             fetches.clone(),
+        );
+        registry.register(
+            "crawls",
+            "Crawls by source and result (ok, degraded: some pages failed, failed: the source could not be read)",
+            crawls.clone(),
         );
         registry.register(
             "articles",
@@ -78,12 +93,12 @@ impl Metrics {
         );
         registry.register(
             "digest_sends",
-            "Digest deliveries by digest and result (sent, failed)",
+            "Digest deliveries by digest and result (sent, failed, refused: for good, not retried)",
             digests.clone(),
         );
         registry.register(
             "queue_depth",
-            "Articles waiting for each digest",
+            "Articles pending for each digest",
             queue_depth.clone(),
         );
         registry.register(
@@ -96,15 +111,22 @@ impl Metrics {
             "Failed crawls in a row, by source",
             failing_for.clone(),
         );
+        registry.register(
+            "source_failing",
+            "1 when a source has failed alert_after_failures crawls in a row (as status and the digest footer report it), else 0",
+            failing.clone(),
+        );
         Metrics {
             inner: Arc::new(Inner {
                 registry,
                 fetches,
+                crawls,
                 articles,
                 digests,
                 queue_depth,
                 last_success,
                 failing_for,
+                failing,
             }),
         }
     }
@@ -116,6 +138,17 @@ impl Metrics {
             .get_or_create(&FetchLabels {
                 source: source.to_owned(),
                 status: status.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts one crawl of `source` with `result` (`ok`, `degraded`, `failed`).
+    pub fn crawl(&self, source: &str, result: &str) {
+        self.inner
+            .crawls
+            .get_or_create(&CrawlLabels {
+                source: source.to_owned(),
+                result: result.to_owned(),
             })
             .inc();
     }
@@ -144,8 +177,21 @@ impl Metrics {
             .inc();
     }
 
-    /// Sets the gauges read from the store at scrape time.
-    pub fn set_queue_depth(&self, digest: &str, depth: usize) {
+    /// Counts one digest the server refused for good (`result="refused"`): reported, not
+    /// retried; its items wait for the next digest.
+    pub fn digest_refused(&self, digest: &str) {
+        self.inner
+            .digests
+            .get_or_create(&DigestLabels {
+                digest: digest.to_owned(),
+                result: "refused".to_owned(),
+            })
+            .inc();
+    }
+
+    /// Sets the gauges read from the store at scrape time: articles pending for `digest`
+    /// (exposed as `newswatch_queue_depth`, the name dashboards already use).
+    pub fn set_pending(&self, digest: &str, depth: usize) {
         self.inner
             .queue_depth
             .get_or_create(&QueueLabels {
@@ -154,7 +200,13 @@ impl Metrics {
             .set(i64::try_from(depth).unwrap_or(i64::MAX));
     }
 
-    pub fn set_source(&self, source: &str, last_success_unix: i64, consecutive_failures: u32) {
+    pub fn set_source(
+        &self,
+        source: &str,
+        last_success_unix: i64,
+        consecutive_failures: u32,
+        failing: bool,
+    ) {
         let labels = SourceLabels {
             source: source.to_owned(),
         };
@@ -166,6 +218,10 @@ impl Metrics {
             .failing_for
             .get_or_create(&labels)
             .set(i64::from(consecutive_failures));
+        self.inner
+            .failing
+            .get_or_create(&labels)
+            .set(i64::from(failing));
     }
 
     /// Prometheus text exposition.
@@ -190,8 +246,11 @@ mod tests {
         m.fetch("qiaokou", "timeout");
         m.articles("qiaokou", "new", 3);
         m.digest("digest", false);
-        m.set_queue_depth("digest", 5);
-        m.set_source("qiaokou", 1_751_400_000, 0);
+        m.digest_refused("digest");
+        m.set_pending("digest", 5);
+        m.set_source("qiaokou", 1_751_400_000, 0, false);
+        m.set_source("down", 0, 3, true);
+        m.crawl("down", "failed");
         let text = m.render();
         assert!(
             text.contains(r#"newswatch_fetches_total{source="qiaokou",status="200"} 2"#),
@@ -204,10 +263,16 @@ mod tests {
         );
         assert!(text.contains(r#"newswatch_queue_depth{digest="digest"} 5"#));
         assert!(
+            text.contains(r#"newswatch_digest_sends_total{digest="digest",result="refused"} 1"#)
+        );
+        assert!(
             text.contains(
                 r#"newswatch_last_success_timestamp_seconds{source="qiaokou"} 1751400000"#
             )
         );
+        assert!(text.contains(r#"newswatch_source_failing{source="down"} 1"#));
+        assert!(text.contains(r#"newswatch_source_failing{source="qiaokou"} 0"#));
+        assert!(text.contains(r#"newswatch_crawls_total{source="down",result="failed"} 1"#));
         assert!(text.ends_with("# EOF\n"));
     }
 }

@@ -3,10 +3,12 @@
 //! Every route into the store — a crawled page, a feed item, an archive line — passes through
 //! here, so that the same article always gets the same [`ContentHash`](crate::article::ContentHash).
 //! The canonical form is the one of the archive files: NFKC-folded (full-width `，：？（）` become
-//! ASCII), whitespace collapsed to single spaces, paragraphs joined by one space, on one line.
+//! ASCII), whitespace collapsed to single spaces, paragraphs joined by one space, on one line,
+//! with no control characters, terminal escape sequences or invisible formatting characters.
 
 use chrono::NaiveDate;
 use regex::Regex;
+use std::borrow::Cow;
 use std::sync::LazyLock;
 use unicode_normalization::UnicodeNormalization;
 
@@ -23,9 +25,13 @@ pub const BLOCK_BREAK: char = '\u{2029}';
 /// sentence that an HTML author wrapped over two source lines in one piece. A run that contains a
 /// [`BLOCK_BREAK`] always becomes one space, because it separates paragraphs.
 ///
+/// Control characters, terminal escape sequences and invisible formatting characters are
+/// dropped first (see [`strip_controls`]), so a title never recolours a terminal, hides text or
+/// looks empty while it is not.
+///
 /// The result is a fixed point: `text(&text(x)) == text(x)`.
 pub fn text(raw: &str) -> String {
-    let folded = nfkc(raw);
+    let folded = nfkc(&strip_controls(raw));
     let mut out = String::with_capacity(folded.len());
     let mut chars = folded.chars().peekable();
     while let Some(c) = chars.next() {
@@ -57,6 +63,110 @@ pub fn text(raw: &str) -> String {
     // the same article would hash differently once re-imported. Composition adds no whitespace.
     // (The fast path makes this pass nearly free for ordinary Chinese text.)
     if out.is_ascii() { out } else { nfkc(&out) }
+}
+
+/// `raw` without what no reader should get from a news text: terminal escape sequences (ECMA-48
+/// CSI `ESC [ … m`, OSC `ESC ] … BEL` and their C1 forms, two-character escapes), every other
+/// C0 and C1 control character but whitespace (which [`text`] turns into spaces) and DEL, and
+/// invisible formatting characters: zero-width space, joiners and marks (U+200B–U+200F),
+/// bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069, U+061C),
+/// word joiner and invisible operators (U+2060–U+2064 and the deprecated U+206A–U+206F), the
+/// byte-order mark as zero-width no-break space (U+FEFF), soft hyphen (U+00AD), Mongolian vowel
+/// separator (U+180E), interlinear annotation marks (U+FFF9–U+FFFB) and tag characters
+/// (U+E0000–U+E007F).
+///
+/// Written here rather than taken from a crate: it is part of the normal form, so what it keeps
+/// must never change with a dependency's version (content hashes depend on it), and its common
+/// case — nothing to strip — must cost one scan.
+pub fn strip_controls(raw: &str) -> Cow<'_, str> {
+    if !raw.chars().any(|c| is_stripped(c) || is_escape_start(c)) {
+        return Cow::Borrowed(raw);
+    }
+    let chars: Vec<char> = raw.chars().collect();
+    let mut out = String::with_capacity(raw.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if is_escape_start(c) {
+            i += escape_len(&chars[i..]);
+            continue;
+        }
+        if !is_stripped(c) {
+            out.push(c);
+        }
+        i += 1;
+    }
+    Cow::Owned(out)
+}
+
+/// ESC and the C1 controls that open a sequence (CSI, OSC, DCS, SOS, PM, APC).
+fn is_escape_start(c: char) -> bool {
+    matches!(
+        c,
+        '\u{1b}' | '\u{9b}' | '\u{9d}' | '\u{90}' | '\u{98}' | '\u{9e}' | '\u{9f}'
+    )
+}
+
+/// A character dropped on its own.
+fn is_stripped(c: char) -> bool {
+    match c as u32 {
+        // C0 and C1 controls and DEL, except whitespace (tab, line feed, vertical tab, form
+        // feed, carriage return, next line), which becomes a space.
+        0x00..=0x08 | 0x0E..=0x1F | 0x7F..=0x84 | 0x86..=0x9F => true,
+        0x00AD | 0x061C | 0x180E | 0xFEFF => true,
+        0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2064 | 0x2066..=0x206F => true,
+        0xFFF9..=0xFFFB | 0xE0000..=0xE007F => true,
+        _ => false,
+    }
+}
+
+/// How many characters the escape sequence at the start of `s` spans (at least 1: the opener).
+fn escape_len(s: &[char]) -> usize {
+    let (body, control_string) = match s[0] {
+        '\u{1b}' => match s.get(1) {
+            Some('[') => (2, false),
+            Some(']' | 'P' | 'X' | '^' | '_') => (2, true),
+            // ESC, intermediates (space to `/`), a final (`0` to `~`): `ESC ( B`, `ESC 7`, `ESC c`.
+            Some(_) => {
+                let mut n = 1;
+                while s.get(n).is_some_and(|c| ('\u{20}'..='\u{2f}').contains(c)) {
+                    n += 1;
+                }
+                return match s.get(n) {
+                    Some(c) if ('\u{30}'..='\u{7e}').contains(c) => n + 1,
+                    _ => 1,
+                };
+            }
+            None => return 1,
+        },
+        '\u{9b}' => (1, false),
+        _ => (1, true),
+    };
+    if control_string {
+        // Text up to BEL or ST (`ESC \\` or U+009C). Unterminated: only the opener is dropped,
+        // so a stray ESC never swallows the text after it.
+        for (i, c) in s.iter().enumerate().skip(body) {
+            match c {
+                '\u{07}' | '\u{9c}' => return i + 1,
+                '\u{1b}' if s.get(i + 1) == Some(&'\\') => return i + 2,
+                _ => {}
+            }
+        }
+        return body;
+    }
+    // CSI: parameters (`0` to `?`), intermediates (space to `/`), one final (`@` to `~`). A
+    // character outside that ends it early; the opener and what was read are dropped.
+    let mut n = body;
+    while s.get(n).is_some_and(|c| ('\u{30}'..='\u{3f}').contains(c)) {
+        n += 1;
+    }
+    while s.get(n).is_some_and(|c| ('\u{20}'..='\u{2f}').contains(c)) {
+        n += 1;
+    }
+    match s.get(n) {
+        Some(c) if ('\u{40}'..='\u{7e}').contains(c) => n + 1,
+        _ => n,
+    }
 }
 
 /// NFKC of `raw`. Text made only of characters that NFKC maps one to one, on their own (ASCII,
@@ -227,6 +337,44 @@ mod tests {
             assert_eq!(text(&once), once, "{raw:?}");
         }
         assert_eq!(text("か\n\u{3099}"), "が");
+    }
+
+    #[test]
+    fn controls_escapes_and_invisible_characters_are_dropped() {
+        for (raw, want) in [
+            ("\u{1b}[31m红色\u{1b}[0m标题", "红色标题"),
+            ("\u{1b}[1;38;5;196m粗体\u{1b}[m", "粗体"),
+            (
+                "\u{1b}]8;;http://evil.example/\u{7}点我\u{1b}]8;;\u{1b}\\",
+                "点我",
+            ),
+            ("\u{1b}]0;窗口标题\u{7}正文", "正文"),
+            ("\u{9b}2J清屏\u{9d}0;t\u{9c}后", "清屏后"),
+            ("\u{1b}(B\u{1b}7保存\u{1b}8", "保存"),
+            ("a\u{0}b\u{7f}c\u{8}d\u{85}e", "abcd e"),
+            ("招\u{200b}商\u{200d}引\u{feff}资", "招商引资"),
+            ("\u{202e}txt.exe\u{202c} \u{2066}x\u{2069}", "txt.exe x"),
+            ("soft\u{ad}hyphen\u{e0041}", "softhyphen"),
+            // A stray ESC or an unterminated string drops only itself.
+            ("\u{1b}]没有结尾的文字", "没有结尾的文字"),
+            ("末尾\u{1b}", "末尾"),
+            ("\u{1b}[", ""),
+            ("\u{200b}", ""),
+            ("\u{200b} \u{200c}\u{2060}", ""),
+        ] {
+            let got = text(raw);
+            assert_eq!(got, want, "{raw:?}");
+            assert_eq!(text(&got), got, "idempotent for {raw:?}");
+        }
+        // Dropping one can bring composing characters together; the result is still a fixed
+        // point.
+        let joined = text("か\u{200b}\u{3099}");
+        assert_eq!(text(&joined), joined);
+        // Ordinary text is borrowed, not copied.
+        assert!(matches!(
+            strip_controls("武汉，光谷 abc\t\n"),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]

@@ -1,283 +1,79 @@
-//! Schedule: the daemon. Runs each source's crawl and the digest on their cron schedules until
-//! asked to stop.
-//!
-//! The scheduler starts a job again when its next tick comes even if the last run has not
-//! finished, so every job holds a per-job lock and skips a tick while still busy. On shutdown,
-//! in-flight work is abandoned at its next await point — safe, because each article is stored and
-//! queued in one transaction — and the store is flushed before returning.
+//! Schedule: when things run. A checked cron expression, in the form the scheduler runs; the
+//! daemon (`daemon.rs`) runs each source's crawl and each digest on theirs.
 
-use crate::config::Config;
-use crate::crawl::Crawler;
-use crate::notify::Outlet;
-use crate::store::Store;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::time::Duration;
-use thiserror::Error;
-use tokio::sync::Mutex;
-use tokio_cron_scheduler::{Job, JobScheduler};
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
+use chrono_tz::Tz;
+use std::fmt;
 
-#[derive(Debug, Error)]
-pub enum RunError {
-    #[error("scheduler: {0}")]
-    Scheduler(String),
-    #[error(transparent)]
-    Fetch(#[from] crate::fetch::FetchError),
-    #[error(transparent)]
-    Notify(#[from] crate::notify::NotifyError),
-    #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
-    #[error("cannot listen on {0}: {1}")]
-    Listen(std::net::SocketAddr, std::io::Error),
-}
+/// A checked cron schedule, kept in the six-field form (seconds first) the scheduler runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule(String);
 
-/// How long in-flight work gets to notice a shutdown before it is left behind.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
-
-type JobFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
-
-/// A piece of scheduled work (one source's crawl, one digest) that never overlaps itself,
-/// whether started by its cron tick or by the start-up catch-up, and stops when `cancel` fires.
-#[derive(Clone)]
-struct Task {
-    name: Arc<str>,
-    busy: Arc<Mutex<()>>,
-    cancel: CancellationToken,
-    tracker: TaskTracker,
-    work: Arc<dyn Fn() -> JobFuture + Send + Sync>,
-}
-
-impl Task {
-    fn new<F, Fut>(name: String, cancel: &CancellationToken, tracker: &TaskTracker, work: F) -> Task
-    where
-        F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        Task {
-            name: name.into(),
-            busy: Arc::new(Mutex::new(())),
-            cancel: cancel.clone(),
-            tracker: tracker.clone(),
-            work: Arc::new(move || Box::pin(work()) as JobFuture),
-        }
-    }
-
-    /// Runs the work unless it is already running or shutting down.
-    async fn run_once(self) {
-        let Ok(_guard) = self.busy.try_lock() else {
-            tracing::warn!(job = %self.name, "previous run still going; this tick is skipped");
-            return;
-        };
-        if self.cancel.is_cancelled() {
-            return;
-        }
-        let (work, cancel, name) = (self.work.clone(), self.cancel.clone(), self.name.clone());
-        self.tracker
-            .track_future(async move {
-                tokio::select! {
-                    () = work() => {}
-                    () = cancel.cancelled() => {
-                        tracing::info!(job = %name, "abandoned for shutdown");
-                    }
-                }
-            })
-            .await;
-    }
-
-    /// The job body for the cron scheduler.
-    fn job(&self) -> impl FnMut(uuid::Uuid, JobScheduler) -> JobFuture + Send + Sync + use<> {
-        let task = self.clone();
-        move |_, _| Box::pin(task.clone().run_once())
-    }
-}
-
-/// Whether `source` missed a scheduled run while the daemon was down (or never ran).
-fn is_overdue(store: &Store, source: &crate::config::SourceConfig, tz: chrono_tz::Tz) -> bool {
-    let state = store.source_state(&source.name).unwrap_or_default();
-    match state.last_attempt {
-        None => true,
-        Some(last) => source
-            .schedule
-            .next_after(last.with_timezone(&tz))
-            .is_some_and(|due| due < chrono::Utc::now().with_timezone(&tz)),
-    }
-}
-
-/// Runs the overdue crawls once, each at a random moment within `spread`, so a daemon that
-/// starts late does not hit every site at once. Per-host limits still apply to each request.
-fn catch_up(
-    overdue: Vec<Task>,
-    spread: Duration,
-    cancel: &CancellationToken,
-    tracker: &TaskTracker,
-) {
-    if overdue.is_empty() {
-        return;
-    }
-    tracing::info!(
-        sources = overdue.len(),
-        spread_secs = spread.as_secs(),
-        "catching up on overdue sources"
-    );
-    for task in overdue {
-        let delay = spread.mul_f64(fastrand::f64());
-        let cancel = cancel.clone();
-        tracker.spawn(async move {
-            tokio::select! {
-                () = tokio::time::sleep(delay) => task.run_once().await,
-                () = cancel.cancelled() => {}
-            }
-        });
-    }
-}
-
-/// Delivers a digest; after a failure (logged with the server's reply) tries again with
-/// doubling waits, as long as the next scheduled run is further away than the wait. Items stay
-/// queued throughout, and every attempt sends the same recorded digest.
-async fn deliver_with_retries(
-    outlet: &Outlet,
-    store: &Store,
-    tz: chrono_tz::Tz,
-    schedule: &crate::config::Schedule,
-    retry_base: Duration,
-    metrics: &crate::metrics::Metrics,
-) {
-    let mut wait = retry_base;
-    loop {
-        let result = outlet.deliver(store, tz).await;
-        if !matches!(result, Ok(crate::notify::Delivery::NothingPending)) {
-            metrics.digest(&outlet.config.name, result.is_ok());
-        }
-        match result {
-            Ok(outcome) => {
-                tracing::info!(digest = %outlet.config.name, ?outcome, "digest run");
-                return;
-            }
-            Err(e) => {
-                let now = chrono::Utc::now().with_timezone(&tz);
-                let next_run = schedule.next_after(now);
-                let retry_at =
-                    now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
-                if next_run.is_some_and(|n| n <= retry_at) {
-                    tracing::error!(digest = %outlet.config.name, "{e}; items stay queued for the next scheduled run");
-                    return;
-                }
-                tracing::error!(digest = %outlet.config.name, retry_in_secs = wait.as_secs(), "{e}; items stay queued, retrying");
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(Duration::from_secs(3600));
-            }
-        }
-    }
-}
-
-/// Runs the daemon until `shutdown` completes.
-pub async fn run(
-    config: Config,
-    store: Store,
-    shutdown: impl Future<Output = ()>,
-) -> Result<(), RunError> {
-    let sched_err = |e: tokio_cron_scheduler::JobSchedulerError| RunError::Scheduler(e.to_string());
-    let tz = config.settings.timezone;
-    let crawler = Crawler::new(&config, store.clone())?;
-    let metrics = crawler.metrics.clone();
-    let cancel = CancellationToken::new();
-    let tracker = TaskTracker::new();
-    let mut scheduler = JobScheduler::new().await.map_err(sched_err)?;
-
-    let mut overdue = Vec::new();
-    for source in &config.sources {
-        let source = Arc::new(source.clone());
-        let crawler = crawler.clone();
-        let body = {
-            let source = source.clone();
-            move || {
-                let (crawler, source) = (crawler.clone(), source.clone());
-                async move {
-                    let report = crawler.crawl(&source).await;
-                    if !report.succeeded() {
-                        tracing::warn!("{report}");
-                    }
-                }
+impl Schedule {
+    /// Accepts classic five-field cron (`*/30 * * * *`) or six fields with seconds first.
+    ///
+    /// Unlike classic cron, when both day-of-month and day-of-week are restricted, both must match
+    /// (the scheduler's rule); this is documented in the README.
+    pub fn parse(expr: &str) -> Result<Self, String> {
+        let fields = expr.split_whitespace().count();
+        let six = match fields {
+            5 => format!("0 {}", expr.trim()),
+            6 => expr.split_whitespace().collect::<Vec<_>>().join(" "),
+            n => {
+                return Err(format!(
+                    "cron expression {expr:?} has {n} fields; want 5, or 6 with seconds first"
+                ));
             }
         };
-        let task = Task::new(format!("crawl {}", source.name), &cancel, &tracker, body);
-        let job = Job::new_async_tz(source.schedule.as_str(), tz, task.job()).map_err(sched_err)?;
-        scheduler.add(job).await.map_err(sched_err)?;
-        if is_overdue(&store, &source, tz) {
-            overdue.push(task);
-        }
+        Self::cron(&six).map_err(|e| format!("invalid cron expression {expr:?}: {e}"))?;
+        Ok(Schedule(six))
     }
 
-    let outlets = Outlet::all(&config)?;
-    if outlets.is_empty() {
-        tracing::warn!("no [digest] or [[notify]] configured: articles are stored but never sent");
-    }
-    let retry_base = config.settings.digest_retry;
-    for outlet in outlets {
-        let outlet = Arc::new(outlet);
-        tracing::info!(digest = %outlet.config.name, to = %outlet.sender.destination(),
-            schedule = %outlet.config.schedule, "digest scheduled");
-        let store = store.clone();
-        let schedule = outlet.config.schedule.clone();
-        let body = {
-            let outlet = outlet.clone();
-            let metrics = metrics.clone();
-            move || {
-                let (store, outlet, schedule) = (store.clone(), outlet.clone(), schedule.clone());
-                let metrics = metrics.clone();
-                async move {
-                    deliver_with_retries(&outlet, &store, tz, &schedule, retry_base, &metrics).await
-                }
-            }
-        };
-        let task = Task::new(
-            format!("digest {}", outlet.config.name),
-            &cancel,
-            &tracker,
-            body,
-        );
-        let job = Job::new_async_tz(outlet.config.schedule.as_str(), tz, task.job())
-            .map_err(sched_err)?;
-        scheduler.add(job).await.map_err(sched_err)?;
+    fn cron(six: &str) -> Result<croner::Cron, croner::errors::CronError> {
+        croner::parser::CronParser::builder()
+            .seconds(croner::parser::Seconds::Required)
+            .dom_and_dow(true)
+            .build()
+            .parse(six)
     }
 
-    let server = match config.settings.listen {
-        Some(addr) => Some(
-            crate::health::serve(
-                addr,
-                Arc::new(config.clone()),
-                store.clone(),
-                metrics.clone(),
-                cancel.clone(),
-            )
-            .await
-            .map_err(|e| RunError::Listen(addr, e))?,
-        ),
-        None => None,
-    };
-    scheduler.start().await.map_err(sched_err)?;
-    tracing::info!(sources = config.sources.len(), "newswatch running");
-    catch_up(overdue, config.settings.startup_spread, &cancel, &tracker);
-    shutdown.await;
-    tracing::info!("shutting down");
-    cancel.cancel();
-    tracker.close();
-    if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait())
-        .await
-        .is_err()
-    {
-        tracing::warn!("some work did not stop in time and was left behind");
+    /// The six-field expression.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
-    if let Err(e) = tokio::time::timeout(SHUTDOWN_GRACE, scheduler.shutdown()).await {
-        tracing::warn!("scheduler did not stop in time: {e}");
+
+    /// The next time this schedule fires after `after`.
+    pub fn next_after(&self, after: chrono::DateTime<Tz>) -> Option<chrono::DateTime<Tz>> {
+        Self::cron(&self.0)
+            .ok()?
+            .find_next_occurrence(&after, false)
+            .ok()
     }
-    if let Some(server) = server {
-        let _ = tokio::time::timeout(SHUTDOWN_GRACE, server).await;
+}
+
+impl fmt::Display for Schedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
-    store.flush().await?;
-    tracing::info!("store flushed; bye");
-    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone as _;
+
+    #[test]
+    fn five_fields_run_at_second_zero_and_both_day_fields_must_match() {
+        let s = Schedule::parse("*/30 * * * *").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.as_str(), "0 */30 * * * *");
+        let tz = chrono_tz::Asia::Shanghai;
+        let after = tz.with_ymd_and_hms(2025, 7, 2, 8, 10, 0).single();
+        let next = after.and_then(|a| s.next_after(a));
+        assert_eq!(next, tz.with_ymd_and_hms(2025, 7, 2, 8, 30, 0).single());
+        // The 13th that is a Friday, not every 13th and every Friday.
+        let friday13 = Schedule::parse("0 9 13 * 5").unwrap_or_else(|e| panic!("{e}"));
+        let next = after.and_then(|a| friday13.next_after(a));
+        assert_eq!(next, tz.with_ymd_and_hms(2026, 2, 13, 9, 0, 0).single());
+        assert!(Schedule::parse("61 * * * *").is_err());
+        assert!(Schedule::parse("* * *").is_err_and(|e| e.contains("3 fields")));
+    }
 }

@@ -74,7 +74,6 @@ fn gbk_site(site: &Site) {
 #[tokio::test(flavor = "multi_thread")]
 async fn seed_archive_round_trips_byte_for_byte() {
     let Some(seed) = seed_archive() else {
-        eprintln!("skipped: shared seed archive not present");
         return;
     };
     let w = Workdir::new(None, "0 8 * * *", "");
@@ -147,6 +146,32 @@ async fn backfill_reports_malformed_records_by_line_and_reads_stdin() {
         .run(&["export", "--format", "jsonl", "--source", "old-site"])
         .await;
     assert_eq!(stdout(&export).lines().count(), 1);
+    let record: serde_json::Value =
+        serde_json::from_str(stdout(&export).trim()).expect("one JSON object");
+    let keys: Vec<&str> = record
+        .as_object()
+        .map(|o| o.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    let mut sorted = keys.clone();
+    sorted.sort_unstable();
+    assert_eq!(
+        sorted,
+        [
+            "body",
+            "date",
+            "fetched_at",
+            "hash",
+            "id",
+            "revised_at",
+            "revision",
+            "source",
+            "title",
+            "url"
+        ],
+        "every stored field, the first revision's revised_at as null"
+    );
+    assert_eq!(record["source"], "old-site");
+    assert_eq!(record["revision"], 1);
     let none = w.run(&["export", "--source", "archive"]).await;
     assert_eq!(stdout(&none), "");
     let on_the_day = w.run(&["export", "--since", "2025-07-02"]).await;
@@ -255,7 +280,6 @@ async fn crawled_page_deduplicates_against_its_archive_copy() {
 #[tokio::test(flavor = "multi_thread")]
 async fn seed_record_served_as_a_page_is_a_duplicate_of_the_archive() {
     let Some(seed) = seed_archive() else {
-        eprintln!("skipped: shared seed archive not present");
         return;
     };
     let text = std::fs::read_to_string(&seed).expect("seed");

@@ -1,6 +1,7 @@
 //! The state dir on a full or read-only filesystem: a clear error, and a store that opens
-//! afterwards with everything it acknowledged. Uses a small tmpfs, so it needs root; where
-//! `mount` is not allowed the tests say so and pass.
+//! afterwards with everything it acknowledged. Uses a small tmpfs, so it needs root: the tests
+//! are ignored by a plain `cargo test`, and `.ci/run` runs them (`-- --ignored`) where it is
+//! root. Asked to run, a test that cannot mount fails.
 
 mod common;
 
@@ -8,13 +9,17 @@ use common::{Workdir, stderr, stdout};
 use std::path::Path;
 use std::process::Command;
 
-/// Mounts a tmpfs of `size` on `dir`; `false` where mounting is not allowed here.
-fn mount(dir: &Path, size: &str) -> bool {
-    Command::new("mount")
+/// Mounts a tmpfs of `size` on `dir`.
+fn mount(dir: &Path, size: &str) {
+    let mounted = Command::new("mount")
         .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
         .arg(dir)
-        .status()
-        .is_ok_and(|s| s.success())
+        .status();
+    assert!(
+        mounted.is_ok_and(|s| s.success()),
+        "cannot mount a tmpfs on {} (this test needs root)",
+        dir.display()
+    );
 }
 
 fn remount(dir: &Path, opts: &str) {
@@ -45,14 +50,12 @@ fn archive(records: usize) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs root to mount a tmpfs; .ci/run runs it where it is root"]
 async fn full_disk_gives_a_clear_error_and_no_corrupt_store() {
     let w = Workdir::new(None, "0 8 * * *", "");
     let state = w.path().join("state");
     std::fs::create_dir_all(&state).expect("state dir");
-    if !mount(&state, "600k") {
-        eprintln!("skipped: cannot mount a tmpfs here (needs root)");
-        return;
-    }
+    mount(&state, "600k");
     let _guard = Unmount(&state);
     let input = archive(3000);
     let full = w
@@ -86,14 +89,12 @@ async fn full_disk_gives_a_clear_error_and_no_corrupt_store() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs root to mount a tmpfs; .ci/run runs it where it is root"]
 async fn read_only_state_dir_gives_a_clear_error() {
     let w = Workdir::new(None, "0 8 * * *", "");
     let state = w.path().join("state");
     std::fs::create_dir_all(&state).expect("state dir");
-    if !mount(&state, "16m") {
-        eprintln!("skipped: cannot mount a tmpfs here (needs root)");
-        return;
-    }
+    mount(&state, "16m");
     let _guard = Unmount(&state);
     let first = w
         .run_with_stdin(&["backfill", "-"], Some(archive(5).as_bytes()))

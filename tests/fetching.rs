@@ -148,19 +148,35 @@ async fn robots_txt_disallow_is_obeyed_and_reported_as_blocked() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn robots_txt_server_error_blocks_the_site_for_a_while() {
+async fn robots_txt_server_error_fails_the_crawl_and_keeps_off_the_site() {
     let site = Site::start().await;
     list_site(&site, &["甲"]);
     site.route("/robots.txt", 503, &[], "busy");
-    let w = Workdir::new(None, "0 8 * * *", &html_source("s", &site, ""));
-    let out = w.run(&["crawl"]).await;
-    assert!(
-        stdout(&out).contains("1 blocked by robots.txt"),
-        "{}",
-        stdout(&out)
+    let w = Workdir::new(
+        None,
+        "0 8 * * *",
+        &html_source("s", &site, "max_retries = 1"),
     );
-    assert!(stdout(&out).contains("HTTP 503"), "{}", stdout(&out));
-    assert_eq!(site.hits("/l/index.html"), 0);
+    let out = w.run(&["crawl"]).await;
+    let s = stdout(&out);
+    // A robots.txt the site could not serve is a failure of the crawl, not a policy block.
+    assert_eq!(out.status.code(), Some(1), "{s}");
+    assert!(s.contains("HTTP 503"), "{s}");
+    assert!(
+        s.contains("source failed") && s.contains("robots.txt unavailable"),
+        "{s}"
+    );
+    assert!(!s.contains("blocked by robots.txt"), "{s}");
+    assert_eq!(
+        site.hits("/l/index.html"),
+        0,
+        "nothing fetched while robots.txt fails"
+    );
+    assert_eq!(
+        site.hits("/robots.txt"),
+        2,
+        "robots.txt retried like a page"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

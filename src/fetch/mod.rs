@@ -8,14 +8,16 @@
 pub mod charset;
 pub mod politeness;
 pub mod robots;
+pub mod scope;
 
 use politeness::{HostLimits, HostPolicy};
 use reqwest::StatusCode;
 use reqwest::header::{
     CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderMap, HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH,
-    LAST_MODIFIED, RETRY_AFTER, USER_AGENT,
+    LAST_MODIFIED, LOCATION, RETRY_AFTER, USER_AGENT,
 };
 use robots::{RobotsCache, Rules, Verdict};
+pub use scope::{HostPattern, OffScope, Scope};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -24,22 +26,43 @@ use thiserror::Error;
 use tokio::time::Instant;
 use url::Url;
 
-/// The default `User-Agent`: names newswatch and its version so site operators can reach us.
-pub const DEFAULT_USER_AGENT: &str = concat!(
-    "newswatch/",
-    env!("CARGO_PKG_VERSION"),
-    " (+https://github.com/newswatch/newswatch)"
-);
-
 /// A `Retry-After` longer than this is not waited out inside a crawl: the request fails now and
 /// the host is left alone until then.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
 /// First retry waits about this long; each further one twice as long, with jitter.
 const BACKOFF_BASE: Duration = Duration::from_millis(500);
+/// Redirects followed for one request, as browsers allow about as many.
+const MAX_REDIRECTS: usize = 10;
 
-/// How to fetch for one source: `[settings]` with the source's overrides.
+/// How a URL is shown in every message, report and log line: without its user name and
+/// password, which are credentials (`https://user:secret@host/` shows as `https://host/`).
+pub fn shown(url: &Url) -> String {
+    if url.username().is_empty() && url.password().is_none() {
+        return url.to_string();
+    }
+    let mut bare = url.clone();
+    // Fails only for URLs that cannot have credentials, which then have none to hide.
+    let _ = bare.set_username("");
+    let _ = bare.set_password(None);
+    bare.to_string()
+}
+
+/// `text` with the credentials of every URL in it dropped, for text that may hold URLs from
+/// elsewhere (an error of another library, a last error stored by an older newswatch).
+pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
+    static USERINFO: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s@"'<>]*@"#).ok()
+    });
+    match &*USERINFO {
+        Some(re) => re.replace_all(text, "$1"),
+        None => std::borrow::Cow::Borrowed(text),
+    }
+}
+
+/// How to fetch for one source: the fetch stage's settings (`[settings]` with the source's
+/// overrides, assembled by the config).
 #[derive(Debug, Clone)]
-pub struct FetchPolicy {
+pub struct FetchSettings {
     pub user_agent: String,
     /// Whole-request limit, connect to last body byte.
     pub timeout: Duration,
@@ -52,26 +75,14 @@ pub struct FetchPolicy {
     pub per_host_delay: Duration,
     /// Proxy URL for this source; otherwise `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY` apply.
     pub proxy: Option<String>,
-    /// Extra request headers (cookies, referer).
+    /// Extra request headers (cookies, referer, credentials from the source URL): sent only
+    /// to the source's own origin (see [`Scope::sends_headers`]).
     pub headers: HeaderMap,
+    /// The hosts the source may fetch from; redirects elsewhere are refused.
+    pub scope: Scope,
 }
 
-impl Default for FetchPolicy {
-    fn default() -> Self {
-        FetchPolicy {
-            user_agent: DEFAULT_USER_AGENT.to_owned(),
-            timeout: Duration::from_secs(30),
-            max_body_bytes: 10 * 1024 * 1024,
-            max_retries: 2,
-            per_host_concurrency: 1,
-            per_host_delay: Duration::from_millis(1000),
-            proxy: None,
-            headers: HeaderMap::new(),
-        }
-    }
-}
-
-impl FetchPolicy {
+impl FetchSettings {
     fn host_policy(&self) -> HostPolicy {
         HostPolicy {
             concurrency: self.per_host_concurrency,
@@ -91,27 +102,82 @@ impl Validators {
     pub fn is_empty(&self) -> bool {
         self.etag.is_none() && self.last_modified.is_none()
     }
+
+    /// The bytes the store keeps for a URL (empty when there is nothing to keep).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        if self.is_empty() {
+            return Vec::new();
+        }
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Validators from [`Validators::to_bytes`]; unreadable bytes are as good as none (the
+    /// next request is simply unconditional).
+    pub fn from_bytes(bytes: &[u8]) -> Option<Validators> {
+        serde_json::from_slice(bytes).ok()
+    }
 }
 
-/// Why a fetch failed. Each names the URL, since a source's report lists many.
+/// Why a fetch failed. Each names the URL, since a source's report lists many; the cause, where
+/// there is one, is the error's source.
 #[derive(Debug, Error)]
 pub enum FetchError {
-    #[error("{url}: only http and https URLs are fetched")]
+    #[error("{}: only http and https URLs are fetched", crate::short_url(.url))]
     UnsupportedScheme { url: String },
-    #[error("{url}: blocked by robots.txt ({reason})")]
+    /// The site's own robots.txt disallows the URL: a policy, not a failure.
+    #[error("{}: blocked by robots.txt ({reason})", crate::short_url(.url))]
     Blocked { url: String, reason: String },
-    #[error("{url}: HTTP {status}{}", retry_note(.retry_after))]
+    /// robots.txt could not be read (5xx, 429, timeout, refused): the site may be down, and
+    /// nothing on it is fetched until robots.txt answers. A failure, not a policy.
+    #[error(
+        "{}: robots.txt unavailable, so nothing on this site is fetched for now",
+        crate::short_url(.url)
+    )]
+    RobotsUnavailable {
+        url: String,
+        #[source]
+        cause: Arc<FetchError>,
+    },
+    #[error("{}: HTTP {status}{}", crate::short_url(.url), retry_note(.retry_after))]
     Status {
         url: String,
         status: StatusCode,
         retry_after: Option<Duration>,
     },
-    #[error("{url}: timed out after {secs}s")]
+    #[error("{}: timed out after {secs}s", crate::short_url(.url))]
     Timeout { url: String, secs: u64 },
-    #[error("{url}: body larger than max_body_bytes ({limit} bytes)")]
+    #[error("{}: body larger than max_body_bytes ({limit} bytes)", crate::short_url(.url))]
     TooLarge { url: String, limit: usize },
-    #[error("{url}: {reason}")]
-    Network { url: String, reason: String },
+    #[error(
+        "{}: redirect to a non-http(s) URL {} refused",
+        crate::short_url(.url),
+        crate::short_url(.target)
+    )]
+    RedirectRefused { url: String, target: String },
+    #[error("{}: more than {MAX_REDIRECTS} redirects", crate::short_url(.url))]
+    TooManyRedirects { url: String },
+    #[error("{}: redirect loop at {}", crate::short_url(.url), crate::short_url(.target))]
+    RedirectLoop { url: String, target: String },
+    /// The URL (or a redirect on the way) leads outside the source's hosts: a policy, not a
+    /// failure. `target` is where the redirect pointed, when it was one.
+    #[error("{}: not fetched{}: {refusal}", crate::short_url(.url), .target.as_ref().map_or(String::new(), |t| format!(" (redirects to {})", crate::short_url(t))))]
+    OffScope {
+        url: String,
+        target: Option<String>,
+        refusal: OffScope,
+    },
+    #[error("{}", crate::short_url(.url))]
+    Network {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("cannot build an HTTP client{}", .proxy.as_ref().map_or(String::new(), |p| format!(" for proxy {}", redact(p))))]
+    Client {
+        proxy: Option<String>,
+        #[source]
+        source: reqwest::Error,
+    },
 }
 
 fn retry_note(retry_after: &Option<Duration>) -> String {
@@ -124,6 +190,39 @@ impl FetchError {
     /// robots.txt forbade the fetch: a policy outcome, not a failure of the source.
     pub fn is_blocked(&self) -> bool {
         matches!(self, FetchError::Blocked { .. })
+    }
+
+    /// The URL leads outside the source's hosts: a policy outcome, not a failure.
+    pub fn off_scope(&self) -> Option<&OffScope> {
+        match self {
+            FetchError::OffScope { refusal, .. } => Some(refusal),
+            _ => None,
+        }
+    }
+
+    /// A short name for what went wrong, for metrics and machine-readable reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FetchError::UnsupportedScheme { .. } => "unsupported_scheme",
+            FetchError::Blocked { .. } => "blocked",
+            FetchError::RobotsUnavailable { .. } => "robots_unavailable",
+            FetchError::Status { .. } => "status",
+            FetchError::Timeout { .. } => "timeout",
+            FetchError::TooLarge { .. } => "too_large",
+            FetchError::OffScope {
+                refusal: OffScope::Host { .. },
+                ..
+            } => "off_host",
+            FetchError::OffScope {
+                refusal: OffScope::OtherSource { .. },
+                ..
+            } => "other_source",
+            FetchError::RedirectRefused { .. }
+            | FetchError::TooManyRedirects { .. }
+            | FetchError::RedirectLoop { .. }
+            | FetchError::Network { .. } => "network",
+            FetchError::Client { .. } => "client",
+        }
     }
 }
 
@@ -194,31 +293,20 @@ fn host_key(url: &Url) -> String {
 }
 
 fn build_client(proxy: Option<&str>) -> Result<reqwest::Client, FetchError> {
+    // Redirects are followed by `Fetcher::once`, one hop at a time: each hop's host is checked
+    // against the source's scope and gets the source's headers only on its own origin, which
+    // reqwest's redirect policy cannot do per source.
     let mut builder = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::custom(|attempt| {
-            let target = attempt.url().to_string();
-            if attempt.previous().len() >= 10 {
-                attempt.error("more than 10 redirects")
-            } else if !matches!(attempt.url().scheme(), "http" | "https") {
-                attempt.error(format!("redirect to a non-http(s) URL {target}"))
-            } else if attempt.previous().contains(attempt.url()) {
-                attempt.error(format!("redirect loop at {target}"))
-            } else {
-                attempt.follow()
-            }
-        }));
+        .redirect(reqwest::redirect::Policy::none());
+    let client_error = |source| FetchError::Client {
+        proxy: proxy.map(str::to_owned),
+        source,
+    };
     if let Some(p) = proxy {
-        let proxy = reqwest::Proxy::all(p).map_err(|e| FetchError::Network {
-            url: p.to_owned(),
-            reason: format!("invalid proxy: {e}"),
-        })?;
-        builder = builder.proxy(proxy);
+        builder = builder.proxy(reqwest::Proxy::all(p).map_err(client_error)?);
     }
-    builder.build().map_err(|e| FetchError::Network {
-        url: String::new(),
-        reason: format!("cannot build HTTP client: {e}"),
-    })
+    builder.build().map_err(client_error)
 }
 
 fn parse_retry_after(v: &HeaderValue) -> Option<Duration> {
@@ -244,7 +332,7 @@ impl Fetcher {
     /// each source by its URL, so a host shared by several sources gets the strictest limits.
     pub fn new<'a>(
         concurrency: usize,
-        hosts: impl IntoIterator<Item = (&'a Url, &'a FetchPolicy)>,
+        hosts: impl IntoIterator<Item = (&'a Url, &'a FetchSettings)>,
     ) -> Result<Fetcher, FetchError> {
         let mut configured: HashMap<String, HostPolicy> = HashMap::new();
         let mut clients = HashMap::new();
@@ -283,128 +371,198 @@ impl Fetcher {
         Ok(c)
     }
 
-    /// GETs `url` if robots.txt allows, within the host's limits, retrying timeouts, connection
-    /// errors, 429 and 5xx with backoff (honouring `Retry-After`). With `validators`, a 304
-    /// answer is [`Fetched::NotModified`].
+    /// GETs `url` if it is within the source's scope and robots.txt allows, within the host's
+    /// limits, retrying timeouts, connection errors, 429 and 5xx with backoff (honouring
+    /// `Retry-After`). With `validators`, a 304 answer is [`Fetched::NotModified`].
     pub async fn get(
         &self,
         url: &Url,
-        policy: &FetchPolicy,
+        settings: &FetchSettings,
         validators: Option<&Validators>,
     ) -> Result<Fetched, FetchError> {
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(FetchError::UnsupportedScheme {
-                url: url.to_string(),
+            return Err(FetchError::UnsupportedScheme { url: shown(url) });
+        }
+        if let Err(refusal) = settings.scope.check(url) {
+            return Err(FetchError::OffScope {
+                url: shown(url),
+                target: None,
+                refusal,
             });
         }
-        if let Verdict::Blocked(reason) = self.robots(url, policy).await {
-            return Err(FetchError::Blocked {
-                url: url.to_string(),
-                reason,
-            });
+        match self.robots(url, settings).await {
+            Verdict::Allowed(_) => {}
+            Verdict::Blocked(reason) => {
+                return Err(FetchError::Blocked {
+                    url: shown(url),
+                    reason,
+                });
+            }
+            Verdict::Unavailable(cause) => {
+                return Err(FetchError::RobotsUnavailable {
+                    url: shown(url),
+                    cause,
+                });
+            }
         }
+        self.with_retries(url, settings, validators, None).await
+    }
+
+    /// [`Fetcher::once`] within the host's limits, retried as [`Fetcher::get`] describes.
+    async fn with_retries(
+        &self,
+        url: &Url,
+        settings: &FetchSettings,
+        validators: Option<&Validators>,
+        truncate_at: Option<usize>,
+    ) -> Result<Fetched, FetchError> {
         let host = host_key(url);
+        let policy = settings.host_policy();
         let mut attempt = 0;
         loop {
-            let permit = self.inner.limits.acquire(&host, policy.host_policy()).await;
-            let result = self.once(url, policy, validators, None).await;
+            let permit = self.inner.limits.acquire(&host, policy).await;
+            let result = self.once(url, settings, validators, truncate_at).await;
             drop(permit);
             let failure = match result {
                 Ok(fetched) => return Ok(fetched),
                 Err(f) => f,
             };
-            if !failure.retry || attempt >= policy.max_retries {
+            if !failure.retry || attempt >= settings.max_retries {
                 return Err(failure.error);
             }
             let wait = match failure.retry_after {
                 Some(wait) if wait > MAX_RETRY_WAIT => {
                     self.inner
                         .limits
-                        .hold_off(&host, policy.host_policy(), Instant::now() + wait)
+                        .hold_off(&host, policy, Instant::now() + wait)
                         .await;
                     return Err(failure.error);
                 }
                 Some(wait) => {
                     self.inner
                         .limits
-                        .hold_off(&host, policy.host_policy(), Instant::now() + wait)
+                        .hold_off(&host, policy, Instant::now() + wait)
                         .await;
                     wait
                 }
                 None => backoff(attempt),
             };
             attempt += 1;
-            tracing::debug!(%url, attempt, wait_ms = wait.as_millis() as u64, error = %failure.error, "retrying");
+            tracing::debug!(url = %crate::short_url(&shown(url)), attempt, wait_ms = wait.as_millis() as u64, error = %failure.error, "retrying");
             tokio::time::sleep(wait).await;
         }
     }
 
-    /// One request, no retries. `truncate_at` cuts the body there instead of failing.
+    /// One request, no retries, following redirects within the source's scope. `truncate_at`
+    /// cuts the body there instead of failing.
     async fn once(
         &self,
         url: &Url,
-        policy: &FetchPolicy,
+        settings: &FetchSettings,
         validators: Option<&Validators>,
         truncate_at: Option<usize>,
     ) -> Result<Fetched, AttemptError> {
         let client = self
-            .client(policy.proxy.as_ref())
+            .client(settings.proxy.as_ref())
             .map_err(AttemptError::fatal)?;
-        let mut request = client
-            .get(url.clone())
-            .timeout(policy.timeout)
-            .headers(policy.headers.clone())
-            .header(USER_AGENT, &policy.user_agent);
-        if let Some(v) = validators {
-            if let Some(etag) = &v.etag {
-                request = request.header(IF_NONE_MATCH, etag);
-            }
-            if let Some(lm) = &v.last_modified {
-                request = request.header(IF_MODIFIED_SINCE, lm);
-            }
-        }
         let transport_error = |e: reqwest::Error| {
             let retry = e.is_timeout() || e.is_connect() || e.is_request() || e.is_body();
             let error = if e.is_timeout() {
                 FetchError::Timeout {
-                    url: url.to_string(),
-                    secs: policy.timeout.as_secs(),
+                    url: shown(url),
+                    secs: settings.timeout.as_secs(),
                 }
             } else {
+                // The URL is in this error's own message; reqwest's would repeat it.
                 FetchError::Network {
-                    url: url.to_string(),
-                    reason: crate::error_chain(&e),
+                    url: shown(url),
+                    source: e.without_url(),
                 }
             };
             AttemptError {
                 error,
-                retry: retry && !e.is_redirect(),
+                retry,
                 retry_after: None,
             }
         };
-        let mut resp = request.send().await.map_err(transport_error)?;
+        let fatal = |error| Err(AttemptError::fatal(error));
+        // `timeout` bounds the whole request, every redirect hop and the body included.
+        let deadline = Instant::now() + settings.timeout;
+        let mut at = url.clone();
+        let mut hops: Vec<Url> = Vec::new();
+        let mut resp = loop {
+            let mut request = client
+                .get(at.clone())
+                .timeout(deadline.saturating_duration_since(Instant::now()))
+                .header(USER_AGENT, &settings.user_agent);
+            if settings.scope.sends_headers(&at) {
+                request = request.headers(settings.headers.clone());
+            }
+            if let Some(v) = validators {
+                if let Some(etag) = &v.etag {
+                    request = request.header(IF_NONE_MATCH, etag);
+                }
+                if let Some(lm) = &v.last_modified {
+                    request = request.header(IF_MODIFIED_SINCE, lm);
+                }
+            }
+            let resp = request.send().await.map_err(transport_error)?;
+            let status = resp.status().as_u16();
+            let location = resp.headers().get(LOCATION);
+            let (true, Some(location)) = (matches!(status, 301 | 302 | 303 | 307 | 308), location)
+            else {
+                break resp;
+            };
+            let location = String::from_utf8_lossy(location.as_bytes()).into_owned();
+            let target = match at.join(&location) {
+                Ok(t) if matches!(t.scheme(), "http" | "https") => t,
+                _ => {
+                    return fatal(FetchError::RedirectRefused {
+                        url: shown(url),
+                        target: redact(&location).into_owned(),
+                    });
+                }
+            };
+            if target == *url || hops.contains(&target) {
+                return fatal(FetchError::RedirectLoop {
+                    url: shown(url),
+                    target: shown(&target),
+                });
+            }
+            if hops.len() >= MAX_REDIRECTS {
+                return fatal(FetchError::TooManyRedirects { url: shown(url) });
+            }
+            if let Err(refusal) = settings.scope.check(&target) {
+                return fatal(FetchError::OffScope {
+                    url: shown(url),
+                    target: Some(shown(&target)),
+                    refusal,
+                });
+            }
+            hops.push(target.clone());
+            at = target;
+        };
         let status = resp.status();
         if status == StatusCode::NOT_MODIFIED && validators.is_some_and(|v| !v.is_empty()) {
             return Ok(Fetched::NotModified);
         }
         if status.is_redirection() {
-            // reqwest hands back redirects it will not follow (to file:, data:, …).
+            // A redirect without a target, or one no client follows (300, 305).
             let target = resp
                 .headers()
-                .get(reqwest::header::LOCATION)
+                .get(LOCATION)
                 .and_then(|v| v.to_str().ok())
-                .unwrap_or("nowhere")
-                .to_owned();
-            return Err(AttemptError::fatal(FetchError::Network {
-                url: url.to_string(),
-                reason: format!("redirect to a non-http(s) URL {target} refused"),
-            }));
+                .map_or_else(|| "nowhere".to_owned(), |t| redact(t).into_owned());
+            return fatal(FetchError::RedirectRefused {
+                url: shown(url),
+                target,
+            });
         }
         if !status.is_success() {
             let retry_after = resp.headers().get(RETRY_AFTER).and_then(parse_retry_after);
             return Err(AttemptError {
                 error: FetchError::Status {
-                    url: url.to_string(),
+                    url: shown(url),
                     status,
                     retry_after,
                 },
@@ -425,7 +583,7 @@ impl Fetcher {
             last_modified: header(LAST_MODIFIED),
         };
         let final_url = resp.url().clone();
-        let limit = truncate_at.unwrap_or(policy.max_body_bytes);
+        let limit = truncate_at.unwrap_or(settings.max_body_bytes);
         let mut body = Vec::new();
         // Chunks arrive decompressed, so a gzip bomb is stopped at the limit, not after.
         while let Some(chunk) = resp.chunk().await.map_err(transport_error)? {
@@ -434,10 +592,10 @@ impl Fetcher {
                     body.extend_from_slice(&chunk[..limit - body.len()]);
                     break;
                 }
-                return Err(AttemptError::fatal(FetchError::TooLarge {
-                    url: url.to_string(),
+                return fatal(FetchError::TooLarge {
+                    url: shown(url),
                     limit,
-                }));
+                });
             }
             body.extend_from_slice(&chunk);
         }
@@ -452,7 +610,8 @@ impl Fetcher {
     }
 
     /// What robots.txt says about `url`, fetching and caching the origin's file when needed.
-    pub async fn robots(&self, url: &Url, policy: &FetchPolicy) -> Verdict {
+    /// robots.txt is fetched with the same retries as any page.
+    pub async fn robots(&self, url: &Url, settings: &FetchSettings) -> Verdict {
         let origin = url.origin().ascii_serialization();
         if let Some(entry) = self.inner.robots.get(&origin) {
             return entry.verdict(url.as_str());
@@ -466,16 +625,19 @@ impl Fetcher {
             Ok(u) => u,
             Err(_) => return Verdict::Allowed("no robots.txt URL for this origin".into()),
         };
-        let host = host_key(url);
-        let permit = self.inner.limits.acquire(&host, policy.host_policy()).await;
+        // A robots.txt that redirects elsewhere is still the site's word (RFC 9309 follows
+        // redirects), so it is read wherever it leads; the headers still go only home.
+        let robots_settings = FetchSettings {
+            scope: settings.scope.unrestricted(),
+            ..settings.clone()
+        };
         let result = self
-            .once(&robots_url, policy, None, Some(robots::MAX_BYTES))
+            .with_retries(&robots_url, &robots_settings, None, Some(robots::MAX_BYTES))
             .await;
-        drop(permit);
         let now = Instant::now();
         let entry = match result {
             Ok(Fetched::Page(resp)) => robots::Entry {
-                rules: robots::parse(&policy.user_agent, &resp.body),
+                rules: robots::parse(&settings.user_agent, &resp.body),
                 expires: now + robots::ttl(resp.cache_control.as_deref()),
             },
             Ok(Fetched::NotModified) => robots::Entry {
@@ -484,41 +646,63 @@ impl Fetcher {
                 },
                 expires: now + robots::UNREACHABLE_TTL,
             },
-            Err(AttemptError {
-                error: FetchError::Status { status, .. },
-                ..
-            }) if status.is_server_error() => robots::Entry {
-                rules: Rules::DisallowAll {
-                    why: format!(
-                        "robots.txt answered HTTP {status}; the site is treated as disallowed for {} minutes",
-                        robots::SERVER_ERROR_TTL.as_secs() / 60
-                    ),
-                },
-                expires: now + robots::SERVER_ERROR_TTL,
-            },
-            Err(AttemptError {
-                error: FetchError::Status { status, .. },
-                ..
-            }) => robots::Entry {
+            // The server is in trouble (or asks us to slow down): nothing is fetched from it
+            // for a while, and that is reported as a failure of every crawl that meets it.
+            Err(error @ FetchError::Status { status, .. })
+                if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS =>
+            {
+                robots::Entry {
+                    rules: Rules::Unavailable(Arc::new(error)),
+                    expires: now + robots::SERVER_ERROR_TTL,
+                }
+            }
+            Err(FetchError::Status { status, .. }) => robots::Entry {
                 rules: Rules::AllowAll {
                     why: format!("no robots.txt (HTTP {status})"),
                 },
                 expires: now + robots::DEFAULT_TTL,
             },
-            Err(e) => robots::Entry {
+            // A robots.txt that redirects somewhere we do not go is as good as none.
+            Err(FetchError::RedirectRefused { target, .. }) => robots::Entry {
                 rules: Rules::AllowAll {
-                    why: format!("robots.txt unreachable ({})", e.error),
+                    why: format!("robots.txt redirects to {target}; treated as allow-all"),
                 },
+                expires: now + robots::DEFAULT_TTL,
+            },
+            Err(error) => robots::Entry {
+                rules: Rules::Unavailable(Arc::new(error)),
                 expires: now + robots::UNREACHABLE_TTL,
             },
         };
         if let Some(delay) = entry.crawl_delay() {
+            let host = host_key(url);
             self.inner
                 .limits
-                .raise_delay(&host, policy.host_policy(), delay)
+                .raise_delay(&host, settings.host_policy(), delay)
                 .await;
         }
         let entry = self.inner.robots.put(&origin, entry);
         entry.verdict(url.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_and_text_are_shown_without_credentials() {
+        let url = Url::parse("https://user:pa%40ss@portal.example:8443/a?b=c#d")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(shown(&url), "https://portal.example:8443/a?b=c#d");
+        let plain = Url::parse("http://portal.example/a").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(shown(&plain), "http://portal.example/a");
+        assert_eq!(
+            redact(
+                "http://u:secret@h.example/x: error; see socks5h://token@proxy:1080 and mailto:a@b.example"
+            ),
+            "http://h.example/x: error; see socks5h://proxy:1080 and mailto:a@b.example"
+        );
+        assert_eq!(redact("no URL here: a@b"), "no URL here: a@b");
     }
 }

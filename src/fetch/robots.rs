@@ -1,5 +1,11 @@
 //! robots.txt: fetched once per origin, cached until it expires, and obeyed.
+//!
+//! Three outcomes, kept apart because they mean different things to the user: the site's own
+//! rules (a URL they disallow is skipped, by policy), no robots.txt at all (4xx: everything is
+//! allowed), and no answer (5xx, 429, timeout, refused): the site may be down, nothing on it is
+//! fetched for a while, and every fetch meeting that reports it as a failure.
 
+use super::FetchError;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -7,23 +13,22 @@ use tokio::time::Instant;
 
 /// How long a robots.txt is trusted when the server says nothing about caching.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
-/// How long a 5xx on robots.txt blocks the whole origin before it is asked again.
+/// How long a 5xx or 429 on robots.txt keeps us off the whole origin before it is asked again,
+/// so a struggling server is not hammered by every source and page that shares it.
 pub const SERVER_ERROR_TTL: Duration = Duration::from_secs(10 * 60);
-/// How long an unreachable robots.txt is remembered (the pages themselves will fail anyway).
+/// How long an unreachable robots.txt (timeout, refused) is remembered.
 pub const UNREACHABLE_TTL: Duration = Duration::from_secs(60);
 /// Larger robots.txt files are cut here, as Google does at 500 KiB.
 pub const MAX_BYTES: usize = 512 * 1024;
 
 /// What robots.txt says about an origin.
 pub enum Rules {
-    /// No robots.txt (4xx), or it could not be fetched at all.
+    /// No robots.txt (4xx), or one that cannot be parsed.
     AllowAll {
         why: String,
     },
-    /// robots.txt answered 5xx: nothing may be fetched for a while.
-    DisallowAll {
-        why: String,
-    },
+    /// robots.txt did not answer: nothing is fetched until the entry expires.
+    Unavailable(Arc<FetchError>),
     Parsed(Box<texting_robots::Robot>),
 }
 
@@ -34,17 +39,20 @@ pub struct Entry {
 }
 
 /// Whether a URL may be fetched, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Verdict {
     Allowed(String),
+    /// The site's robots.txt disallows it.
     Blocked(String),
+    /// robots.txt could not be read; this is why.
+    Unavailable(Arc<FetchError>),
 }
 
 impl Entry {
     pub fn verdict(&self, url: &str) -> Verdict {
         match &self.rules {
             Rules::AllowAll { why } => Verdict::Allowed(why.clone()),
-            Rules::DisallowAll { why } => Verdict::Blocked(why.clone()),
+            Rules::Unavailable(cause) => Verdict::Unavailable(cause.clone()),
             Rules::Parsed(robot) if robot.allowed(url) => {
                 Verdict::Allowed("allowed by robots.txt".into())
             }
@@ -162,6 +170,24 @@ mod tests {
             bad.verdict("http://h/news/a.html"),
             Verdict::Blocked(_)
         ));
+    }
+
+    #[test]
+    fn unavailable_robots_txt_is_neither_allowed_nor_blocked() {
+        let cause = Arc::new(FetchError::Status {
+            url: "http://h/robots.txt".into(),
+            status: reqwest::StatusCode::SERVICE_UNAVAILABLE,
+            retry_after: None,
+        });
+        let entry = Entry {
+            rules: Rules::Unavailable(cause),
+            expires: Instant::now() + SERVER_ERROR_TTL,
+        };
+        let verdict = entry.verdict("http://h/news/a.html");
+        assert!(
+            matches!(&verdict, Verdict::Unavailable(e) if e.to_string().contains("HTTP 503")),
+            "{verdict:?}"
+        );
     }
 
     #[test]

@@ -1,12 +1,21 @@
 //! Rendering digests from minijinja templates: `digest.txt` and `digest.html` for mail,
 //! `digest.md` for chat. Built-in copies are compiled into the binary; a digest may name a
 //! folder of its own.
+//!
+//! Page text is escaped for where it goes: HTML in `.html` templates, the robot's markdown in
+//! `.md` templates ([`Markup`]), nothing in `.txt`. A render is bounded: minijinja's fuel caps
+//! the work (and the memory) one render may take, so a template that loops without end fails
+//! with an error instead of holding the digest — and the daemon's shutdown — forever. Loading
+//! renders a sample digest of the largest size the digest may send, so a template that cannot
+//! render one within the budget is refused at `validate` and start-up, naming the file.
 
 use super::NotifyError;
 use super::diff::changed_sentences;
 use super::filter::Filter;
+use super::markup::Markup;
+use crate::article::Article;
 use crate::store::{Change, PendingItem};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use minijinja::Value;
 use serde::Serialize;
@@ -19,9 +28,17 @@ use std::path::Path;
 pub enum Format {
     /// `digest.txt` and `digest.html`, for a `multipart/alternative` mail.
     Mail,
-    /// `digest.md`, for chat robots.
-    Markdown,
+    /// `digest.md`, for chat robots, with page text escaped for the robot's markdown.
+    Markdown(Markup),
 }
+
+/// Fuel (minijinja's unit of rendering work: about one instruction, or 64 bytes of data) a
+/// render may use: [`FUEL_BASE`] plus [`FUEL_PER_ITEM`] for each article the digest may hold.
+/// The built-in templates use 0.25–0.5 % of it on a sample of 200 articles (measured; the
+/// tests require under 2 %), so a template has room for far more than they do, and an endless
+/// loop stops within a fraction of a second.
+pub const FUEL_BASE: u64 = 200_000;
+pub const FUEL_PER_ITEM: u64 = 20_000;
 
 const TEXT: &str = "digest.txt";
 const HTML: &str = "digest.html";
@@ -39,6 +56,9 @@ fn builtin(name: &str) -> &'static str {
 pub struct Templates {
     env: minijinja::Environment<'static>,
     format: Format,
+    /// Where each template came from, for errors: its path, or "built-in digest.txt".
+    shown: BTreeMap<&'static str, String>,
+    fuel: u64,
 }
 
 /// Rendered output: subject, the text or markdown body, and the HTML body (mail only).
@@ -50,31 +70,59 @@ pub struct Rendered {
 }
 
 impl Templates {
-    /// Loads the templates for `format` from `dir`, or the built-in ones. A syntax error is
-    /// reported here, naming the file, rather than when the digest is due.
-    pub fn load(dir: Option<&Path>, format: Format) -> Result<Templates, NotifyError> {
+    /// Loads the templates for `format` from `dir`, or the built-in ones, for digests of at
+    /// most `max_items` articles. A syntax error is reported here, naming the file, rather
+    /// than when the digest is due; so is a template that cannot render a sample digest of
+    /// `max_items` articles within its budget of work.
+    pub fn load(
+        dir: Option<&Path>,
+        format: Format,
+        max_items: usize,
+    ) -> Result<Templates, NotifyError> {
         let mut env = minijinja::Environment::new();
-        // Article text is HTML-escaped in `.html` templates and left alone elsewhere.
+        // Article text is HTML-escaped in `.html` templates, escaped for the robot's markdown
+        // in `.md` templates, and left alone elsewhere.
         env.set_auto_escape_callback(|name| {
             if name.ends_with(".html") {
                 minijinja::AutoEscape::Html
+            } else if name.ends_with(".md") {
+                minijinja::AutoEscape::Custom(MARKDOWN_ESCAPE.into())
             } else {
                 minijinja::AutoEscape::None
             }
         });
-        let names: &[&str] = match format {
+        if let Format::Markdown(markup) = format {
+            env.set_formatter(move |out, state, value| {
+                if matches!(state.auto_escape(), minijinja::AutoEscape::Custom(_))
+                    && !value.is_safe()
+                {
+                    return out
+                        .write_str(&markup.escape(&value.to_string()))
+                        .map_err(|e| {
+                            minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string())
+                        });
+                }
+                minijinja::escape_formatter(out, state, value)
+            });
+        }
+        let fuel = FUEL_BASE.saturating_add(
+            FUEL_PER_ITEM.saturating_mul(u64::try_from(max_items).unwrap_or(u64::MAX)),
+        );
+        env.set_fuel(Some(fuel));
+        let names: &[&'static str] = match format {
             Format::Mail => &[TEXT, HTML],
-            Format::Markdown => &[MARKDOWN],
+            Format::Markdown(_) => &[MARKDOWN],
         };
+        let mut shown = BTreeMap::new();
         for name in names {
-            let shown = dir.map_or_else(
+            let place = dir.map_or_else(
                 || format!("built-in {name}"),
                 |d| d.join(name).display().to_string(),
             );
             let source = match dir {
                 Some(d) => {
                     std::fs::read_to_string(d.join(name)).map_err(|e| NotifyError::Template {
-                        name: shown.clone(),
+                        name: place.clone(),
                         reason: e.to_string(),
                     })?
                 }
@@ -82,19 +130,56 @@ impl Templates {
             };
             env.add_template_owned(*name, source)
                 .map_err(|e| NotifyError::Template {
-                    name: shown,
+                    name: place.clone(),
                     reason: e.to_string(),
                 })?;
+            shown.insert(*name, place);
         }
-        Ok(Templates { env, format })
+        let templates = Templates {
+            env,
+            format,
+            shown,
+            fuel,
+        };
+        templates.check_budget(max_items)?;
+        Ok(templates)
     }
 
-    pub fn format(&self) -> Format {
-        self.format
+    /// Renders a sample digest of `max_items` articles (some updated, with changed sentences,
+    /// and failing sources in the footer), so a template that loops without end, or does far
+    /// more work per article than a digest needs, is refused now rather than when it is due.
+    fn check_budget(&self, max_items: usize) -> Result<(), NotifyError> {
+        let items = sample_items(max_items.max(1));
+        let failing = [FailingSource {
+            source: "sample-source".into(),
+            failures: 3,
+            last_error: "HTTP 503 from http://sample.invalid/list.html".into(),
+            last_success: "2025-07-01".into(),
+        }];
+        let now = DateTime::from_timestamp(1_751_500_000, 0).unwrap_or_default();
+        self.render_counted(
+            "sample",
+            &items,
+            &Filter::default(),
+            &failing,
+            chrono_tz::Asia::Shanghai,
+            now,
+            0,
+        )
+        .map(drop)
+        .map_err(|e| match e {
+            NotifyError::Template { name, reason } => NotifyError::Template {
+                name,
+                reason: format!("on a sample digest of {} articles: {reason}", items.len()),
+            },
+            other => other,
+        })
     }
 
-    /// Renders `items` of digest `name`, with `failing` sources in the footer; `None` when
-    /// there is nothing to send.
+    /// Renders `items` of digest `name`, with `failing` sources in the footer and the number
+    /// of articles left for the next digest (`more_pending`); `None` when there is nothing to
+    /// send.
+    #[allow(clippy::too_many_arguments)]
     pub fn render(
         &self,
         name: &str,
@@ -103,6 +188,21 @@ impl Templates {
         failing: &[FailingSource],
         timezone: Tz,
         now: DateTime<Utc>,
+        more_pending: usize,
+    ) -> Result<Option<Rendered>, NotifyError> {
+        self.render_counted(name, items, filter, failing, timezone, now, more_pending)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn render_counted(
+        &self,
+        name: &str,
+        items: &[PendingItem],
+        filter: &Filter,
+        failing: &[FailingSource],
+        timezone: Tz,
+        now: DateTime<Utc>,
+        more_pending: usize,
     ) -> Result<Option<Rendered>, NotifyError> {
         if items.is_empty() {
             return Ok(None);
@@ -112,7 +212,7 @@ impl Templates {
         let mut sorted: Vec<&PendingItem> = items.iter().collect();
         sorted.sort_by(|a, b| b.article.date.cmp(&a.article.date).then(b.id.cmp(&a.id)));
         for item in sorted {
-            let view = ItemView::new(item, filter);
+            let view = ItemView::new(item, filter, self.format);
             let group = match item.change {
                 Change::New => &mut new,
                 Change::Updated { .. } => &mut updated,
@@ -126,8 +226,9 @@ impl Templates {
         let (n_new, n_updated) = (count(&new), count(&updated));
         let subject = subject(name, n_new, n_updated);
         let ctx = Context {
-            subject: &subject,
-            digest: name,
+            // Both come from the config, not from pages: in markdown they stay as written.
+            subject: self.configured(&subject),
+            digest: self.configured(name),
             new_count: n_new,
             updated_count: n_updated,
             generated_at: now
@@ -137,14 +238,23 @@ impl Templates {
             new: groups(new),
             updated: groups(updated),
             failing,
+            more_pending,
         };
         let render = |t: &str| {
             self.env
                 .get_template(t)
                 .and_then(|t| t.render(minijinja::value::Serde(&ctx)))
                 .map_err(|e| NotifyError::Template {
-                    name: t.to_owned(),
-                    reason: format!("{e:#}"),
+                    name: self.shown.get(t).cloned().unwrap_or_else(|| t.to_owned()),
+                    reason: if e.kind() == minijinja::ErrorKind::OutOfFuel {
+                        format!(
+                            "rendering used up its budget of {} units of work (does it loop \
+                             without end, or do far more work per article than a digest needs?)",
+                            self.fuel
+                        )
+                    } else {
+                        format!("{e:#}")
+                    },
                 })
         };
         Ok(Some(match self.format {
@@ -153,12 +263,23 @@ impl Templates {
                 html: render(HTML)?,
                 subject,
             },
-            Format::Markdown => Rendered {
+            Format::Markdown(_) => Rendered {
                 text: render(MARKDOWN)?,
                 html: String::new(),
                 subject,
             },
         }))
+    }
+}
+
+impl Templates {
+    /// Text from the config (the digest's name, the subject made from it): HTML-escaped in
+    /// `.html` templates like any text, but not escaped as page text in markdown.
+    fn configured(&self, text: &str) -> Value {
+        match self.format {
+            Format::Mail => Value::from(text),
+            Format::Markdown(_) => Value::from_safe_string(text.to_owned()),
+        }
     }
 }
 
@@ -180,14 +301,16 @@ fn subject(name: &str, new: usize, updated: usize) -> String {
 /// What the templates see (documented in the README).
 #[derive(Serialize)]
 struct Context<'a> {
-    subject: &'a str,
-    digest: &'a str,
+    subject: Value,
+    digest: Value,
     new_count: usize,
     updated_count: usize,
     generated_at: String,
     new: Vec<Group<'a>>,
     updated: Vec<Group<'a>>,
     failing: &'a [FailingSource],
+    /// Articles left for the next digest by the digest's size caps.
+    more_pending: usize,
 }
 
 /// A source that has failed `alert_after_failures` crawls in a row, for the digest footer.
@@ -213,18 +336,20 @@ fn groups(g: BTreeMap<&str, Vec<ItemView>>) -> Vec<Group<'_>> {
 }
 
 /// One article as the templates see it. `*_html` fields are escaped HTML with keyword
-/// matches in `<mark>`; `*_marked` fields are plain text with matches in `**…**`.
+/// matches in `<mark>`; `*_marked` fields are text with matches in `**…**` (in `.md`
+/// templates the text escaped for the robot, the `**` left as markup, and `url` made safe as
+/// a link target).
 #[derive(Serialize)]
 struct ItemView {
     title: String,
     title_html: Value,
-    title_marked: String,
+    title_marked: Value,
     source: String,
     date: String,
-    url: Option<String>,
+    url: Option<Value>,
     opening: String,
     opening_html: Value,
-    opening_marked: String,
+    opening_marked: Value,
     revision: u32,
     previous_title: Option<String>,
     added: Vec<String>,
@@ -234,8 +359,11 @@ struct ItemView {
 /// How much of the body the digest shows.
 const OPENING_CHARS: usize = 160;
 
+/// The name the `.md` templates' auto-escape mode goes by.
+const MARKDOWN_ESCAPE: &str = "markdown";
+
 impl ItemView {
-    fn new(item: &PendingItem, filter: &Filter) -> ItemView {
+    fn new(item: &PendingItem, filter: &Filter, format: Format) -> ItemView {
         let a = &item.article;
         let opening = excerpt(&a.body, filter);
         let (added, removed, previous_title) = match &item.previous {
@@ -249,18 +377,37 @@ impl ItemView {
             }
             None => (Vec::new(), Vec::new(), None),
         };
+        // Markup newswatch builds itself is safe where it is meant for (HTML in mail, the
+        // highlights and the link target in markdown); in markdown, the HTML fields are plain
+        // text like any other, so the formatter escapes them.
+        let markup = match format {
+            Format::Mail => None,
+            Format::Markdown(m) => Some(m),
+        };
+        let marked = |text: &str, ranges: &[Range<usize>]| match markup {
+            None => Value::from(mark_text(text, ranges, &|s: &str| s.to_owned())),
+            Some(m) => Value::from_safe_string(mark_text(text, ranges, &|s: &str| m.escape(s))),
+        };
+        let html = |h: String| {
+            if markup.is_some() {
+                Value::from(h)
+            } else {
+                Value::from_safe_string(h)
+            }
+        };
+        let url = a.url.as_deref().map(|u| match markup {
+            None => Value::from(u),
+            Some(m) => Value::from_safe_string(m.link_target(u)),
+        });
         ItemView {
-            title_html: Value::from_safe_string(mark_html(&a.title, &filter.highlights(&a.title))),
-            title_marked: mark_text(&a.title, &filter.highlights(&a.title)),
+            title_html: html(mark_html(&a.title, &filter.highlights(&a.title))),
+            title_marked: marked(&a.title, &filter.highlights(&a.title)),
             title: a.title.clone(),
             source: a.source.clone(),
             date: a.date.format("%Y-%m-%d").to_string(),
-            url: a.url.clone(),
-            opening_html: Value::from_safe_string(mark_html(
-                &opening,
-                &filter.highlights(&opening),
-            )),
-            opening_marked: mark_text(&opening, &filter.highlights(&opening)),
+            url,
+            opening_html: html(mark_html(&opening, &filter.highlights(&opening))),
+            opening_marked: marked(&opening, &filter.highlights(&opening)),
             opening,
             revision: a.revision,
             previous_title,
@@ -273,14 +420,15 @@ impl ItemView {
 /// The opening of the body, or — when a keyword first matches further in — the passage around
 /// that match, so the reader sees why the article is in this digest.
 fn excerpt(body: &str, filter: &Filter) -> String {
-    let chars: Vec<(usize, char)> = body.char_indices().collect();
-    if chars.len() <= OPENING_CHARS {
+    // Offsets are found by walking the characters, never by collecting them: a body can be
+    // megabytes (16 bytes a character collected), and its opening is all a digest shows.
+    if body.char_indices().nth(OPENING_CHARS).is_none() {
         return body.to_owned();
     }
     let first_match = filter.highlights(body).first().map(|r| r.start);
     let start_char = match first_match {
         Some(byte) => {
-            let at = chars.partition_point(|(i, _)| *i < byte);
+            let at = body[..byte].chars().count();
             if at + 20 < OPENING_CHARS {
                 0
             } else {
@@ -289,9 +437,11 @@ fn excerpt(body: &str, filter: &Filter) -> String {
         }
         None => 0,
     };
-    let end_char = (start_char + OPENING_CHARS).min(chars.len());
-    let start = chars[start_char].0;
-    let end = chars.get(end_char).map_or(body.len(), |(i, _)| *i);
+    let start = body.char_indices().nth(start_char).map_or(0, |(i, _)| i);
+    let end = body[start..]
+        .char_indices()
+        .nth(OPENING_CHARS)
+        .map_or(body.len(), |(i, _)| start + i);
     let mut s = String::new();
     if start_char > 0 {
         s.push('…');
@@ -317,18 +467,63 @@ fn mark_html(text: &str, ranges: &[Range<usize>]) -> String {
     out
 }
 
-fn mark_text(text: &str, ranges: &[Range<usize>]) -> String {
+/// `text` with `ranges` in `**…**`, each piece of text passed through `escape`.
+fn mark_text(text: &str, ranges: &[Range<usize>], escape: &dyn Fn(&str) -> String) -> String {
     let mut out = String::new();
     let mut at = 0;
     for r in ranges {
-        out.push_str(&text[at..r.start]);
+        out.push_str(&escape(&text[at..r.start]));
         out.push_str("**");
-        out.push_str(&text[r.clone()]);
+        out.push_str(&escape(&text[r.clone()]));
         out.push_str("**");
         at = r.end;
     }
-    out.push_str(&text[at..]);
+    out.push_str(&escape(&text[at..]));
     out
+}
+
+/// `n` articles for the budget check: a few sources, every fourth one updated with changed
+/// sentences and a new title, bodies of a usual length.
+fn sample_items(n: usize) -> Vec<PendingItem> {
+    const SENTENCE: &str = "东湖高新区举行招商引资项目集中签约活动，总投资约五十亿元，涵盖光电子信息、生物医药和新能源等产业。";
+    let day = NaiveDate::from_ymd_opt(2025, 7, 2).unwrap_or_default();
+    let fetched = DateTime::from_timestamp(1_751_400_000, 0).unwrap_or_default();
+    (0..n)
+        .map(|i| {
+            let source = format!("sample-{}", i % 5);
+            let url = Some(format!("http://sample.invalid/{i}.html"));
+            let body = SENTENCE.repeat(6);
+            let article = Article::new(
+                &format!("样例文章第{i}篇：营商环境优化举措发布"),
+                &format!("{body}第{i}次修订。"),
+                day,
+                url.clone(),
+                &source,
+                fetched,
+            );
+            let updated = i % 4 == 3;
+            let previous = updated.then(|| {
+                Article::new(
+                    &format!("样例文章第{i}篇"),
+                    &format!("{}旧的说法。另一句旧话。", SENTENCE.repeat(4)),
+                    day,
+                    url,
+                    &source,
+                    fetched,
+                )
+            });
+            PendingItem {
+                id: u64::try_from(i).unwrap_or(u64::MAX),
+                article,
+                change: if updated {
+                    Change::Updated { from: 1 }
+                } else {
+                    Change::New
+                },
+                previous,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -365,7 +560,7 @@ mod tests {
 
     #[test]
     fn sections_groups_counts_escaping_and_highlights() {
-        let t = Templates::load(None, Format::Mail).unwrap_or_else(|e| panic!("{e}"));
+        let t = Templates::load(None, Format::Mail, 10).unwrap_or_else(|e| panic!("{e}"));
         let day = NaiveDate::from_ymd_opt(2025, 7, 1).unwrap_or_default();
         let old = Article::new(
             "旧标题",
@@ -413,6 +608,7 @@ mod tests {
             &failing,
             chrono_tz::Asia::Shanghai,
             Utc::now(),
+            0,
         );
         let r = r.ok().flatten().unwrap_or_else(|| panic!("rendered"));
         assert_eq!(r.subject, "newswatch: 2 new, 1 updated");
@@ -459,10 +655,100 @@ mod tests {
     fn template_errors_name_the_file() {
         let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let _ = std::fs::write(tmp.path().join("digest.md"), "{% for x in %}");
-        let err = Templates::load(Some(tmp.path()), Format::Markdown)
+        let err = Templates::load(Some(tmp.path()), Format::Markdown(Markup::Chat), 10)
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.contains("digest.md"), "{err}");
+    }
+
+    #[test]
+    fn builtin_templates_use_a_small_part_of_the_budget() {
+        for format in [Format::Mail, Format::Markdown(Markup::Chat)] {
+            let mut t = Templates::load(None, format, 200).unwrap_or_else(|e| panic!("{e}"));
+            let budget = FUEL_BASE + FUEL_PER_ITEM * 200;
+            t.env.set_fuel(Some(budget / 50));
+            if let Err(e) = t.check_budget(200) {
+                panic!("built-in {format:?} templates need over 2 % of the budget: {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_template_that_loops_without_end_is_refused_at_load_naming_the_file() {
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let _ = std::fs::write(
+            tmp.path().join("digest.txt"),
+            "{% for a in range(100000) %}{% for b in range(100000) %}.{% endfor %}{% endfor %}",
+        );
+        let _ = std::fs::write(tmp.path().join("digest.html"), "<p>{{ subject }}</p>");
+        let started = std::time::Instant::now();
+        let err = Templates::load(Some(tmp.path()), Format::Mail, 200)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
+        assert!(
+            err.contains(&tmp.path().join("digest.txt").display().to_string())
+                && err.contains("budget")
+                && err.contains("sample digest of 200 articles"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn markdown_templates_escape_page_text_and_keep_their_own_markup() {
+        let hostile =
+            "[点此](https://evil.example/x) ![](https://evil.example/t.png) <font color=red>";
+        let items = vec![item(
+            1,
+            &format!("招商引资{hostile}"),
+            &format!("招商引资正文{hostile}"),
+            1,
+            "src*",
+            Change::New,
+            None,
+        )];
+        let filter = Filter {
+            keywords: vec![Pattern::parse("招商引资").unwrap_or_else(|e| panic!("{e}"))],
+            ..Filter::default()
+        };
+        for markup in [Markup::Chat, Markup::CommonMark] {
+            let t = Templates::load(None, Format::Markdown(markup), 10)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let r = t
+                .render(
+                    "d",
+                    &items,
+                    &filter,
+                    &[],
+                    chrono_tz::Asia::Shanghai,
+                    Utc::now(),
+                    3,
+                )
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| panic!("rendered"));
+            // Markup starts where its first character is not escaped by a backslash.
+            for planted in ["](https://evil", "<font", "![]"] {
+                let live = r
+                    .text
+                    .match_indices(planted)
+                    .any(|(i, _)| !r.text[..i].ends_with('\\'));
+                assert!(!live, "{planted}: {}", r.text);
+            }
+            assert!(r.text.contains(&markup.escape(hostile)), "{}", r.text);
+            assert!(
+                r.text.contains("**招商引资**"),
+                "highlights stay markup: {}",
+                r.text
+            );
+            assert!(
+                r.text.contains("](http://h/1)"),
+                "the link stays a link: {}",
+                r.text
+            );
+            assert!(r.text.contains("3 more"), "{}", r.text);
+        }
     }
 }

@@ -16,13 +16,20 @@
 //!   byte the card would still fit.
 //! - Plain webhook: our own format, no platform limit; 64 KiB per message keeps requests bounded.
 //!
-//! DingTalk and WeCom allow 20 messages a minute per robot (DingTalk then blocks for 10
-//! minutes), so a digest that needs more parts than that will be refused part-way; the error
-//! says which part failed.
+//! Rate limits: WeCom and DingTalk accept 20 messages a minute per robot (DingTalk then blocks
+//! the robot for 10 minutes); Feishu 100 a minute and 5 a second (custom-robot guide, "单租户单
+//! 机器人 100 次/分钟，5 次/秒"). [`ChatKind::pace`] gives them; the notify stage waits between
+//! parts to keep within them and records each part delivered, so a retry resumes at the part
+//! that failed. Answers that say "too fast" (WeCom 45009, DingTalk 130101, Feishu 11232 and
+//! 99991400) or "busy" are worth retrying; most other refusals are not ([`WebhookError::refusal`]).
 //!
 //! Robot URLs carry their access token and signing secrets are credentials: neither appears in
 //! logs, `Debug` output or error messages. Errors name the channel instead.
 
+use super::Secret;
+use super::markup::Markup;
+use super::pace::Pace;
+use crate::store::Refusal;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
@@ -34,45 +41,107 @@ use std::fmt;
 use std::time::Duration;
 use url::Url;
 
-/// Which robot a channel talks to; the signing secret, where the robot has one set.
+/// Which platform a chat robot is on, with the signing secret where the platform signs
+/// messages and the robot has one set. The one list of chat platforms newswatch knows.
 #[derive(Clone, PartialEq, Eq)]
-pub enum ChannelKind {
+pub enum ChatKind {
     WeCom,
-    DingTalk { secret: Option<String> },
-    Feishu { secret: Option<String> },
+    DingTalk { secret: Option<Secret> },
+    Feishu { secret: Option<Secret> },
     Webhook,
 }
 
-/// A named chat destination. `name` is what logs and errors show, since `url` holds a token.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Channel {
-    pub name: String,
-    pub kind: ChannelKind,
-    pub url: Url,
-}
+impl ChatKind {
+    /// The platforms by their config name, without secrets.
+    pub const NAMES: [&'static str; 4] = ["wecom", "dingtalk", "feishu", "webhook"];
 
-// Hand-written so that secrets and the token in the URL never reach a log line.
-impl fmt::Debug for ChannelKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let redacted = |s: &Option<String>| s.as_ref().map(|_| "<redacted>");
+    /// The platform named `name` in the config (`wecom`, `dingtalk`, `feishu`, `webhook`),
+    /// with `secret` where the platform signs; `Err` names what is wrong.
+    pub fn from_name(name: &str, secret: Option<Secret>) -> Result<ChatKind, String> {
+        let kind = match name {
+            "wecom" | "webhook" if secret.is_some() => {
+                return Err("only dingtalk and feishu sign their messages".into());
+            }
+            "wecom" => ChatKind::WeCom,
+            "dingtalk" => ChatKind::DingTalk { secret },
+            "feishu" => ChatKind::Feishu { secret },
+            "webhook" => ChatKind::Webhook,
+            other => {
+                return Err(format!(
+                    "unknown kind {other:?} (wecom, dingtalk, feishu or webhook)"
+                ));
+            }
+        };
+        Ok(kind)
+    }
+
+    /// The config name of the platform.
+    pub fn name(&self) -> &'static str {
         match self {
-            ChannelKind::WeCom => f.write_str("WeCom"),
-            ChannelKind::DingTalk { secret } => f
-                .debug_struct("DingTalk")
-                .field("secret", &redacted(secret))
-                .finish(),
-            ChannelKind::Feishu { secret } => f
-                .debug_struct("Feishu")
-                .field("secret", &redacted(secret))
-                .finish(),
-            ChannelKind::Webhook => f.write_str("Webhook"),
+            ChatKind::WeCom => "wecom",
+            ChatKind::DingTalk { .. } => "dingtalk",
+            ChatKind::Feishu { .. } => "feishu",
+            ChatKind::Webhook => "webhook",
         }
     }
 }
 
-impl fmt::Debug for Channel {
+impl ChatKind {
+    /// The robot's published rate limits (see the module docs); the plain webhook has none.
+    pub fn pace(&self) -> Vec<Pace> {
+        match self {
+            ChatKind::WeCom | ChatKind::DingTalk { .. } => vec![Pace::per_minute(20)],
+            ChatKind::Feishu { .. } => vec![
+                Pace::per_minute(100),
+                Pace {
+                    messages: 5,
+                    per: Duration::from_secs(1),
+                },
+            ],
+            ChatKind::Webhook => Vec::new(),
+        }
+    }
+
+    /// How page text is made inert in this robot's markdown.
+    pub fn markup(&self) -> Markup {
+        match self {
+            ChatKind::Webhook => Markup::CommonMark,
+            _ => Markup::Chat,
+        }
+    }
+}
+
+/// A named chat robot. `name` (the digest's) is what logs and errors show, since `url` holds a
+/// token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Robot {
+    pub name: String,
+    pub kind: ChatKind,
+    pub url: Url,
+}
+
+// Hand-written so that secrets and the token in the URL never reach a log line.
+impl fmt::Debug for ChatKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Channel")
+        let redacted = |s: &Option<Secret>| s.as_ref().map(|_| "<redacted>");
+        match self {
+            ChatKind::WeCom => f.write_str("WeCom"),
+            ChatKind::DingTalk { secret } => f
+                .debug_struct("DingTalk")
+                .field("secret", &redacted(secret))
+                .finish(),
+            ChatKind::Feishu { secret } => f
+                .debug_struct("Feishu")
+                .field("secret", &redacted(secret))
+                .finish(),
+            ChatKind::Webhook => f.write_str("Webhook"),
+        }
+    }
+}
+
+impl fmt::Debug for Robot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Robot")
             .field("name", &self.name)
             .field("kind", &self.kind)
             // Only the origin: the path (Feishu) or query (WeCom, DingTalk) is the token.
@@ -81,51 +150,91 @@ impl fmt::Debug for Channel {
     }
 }
 
-/// Why a message did not get through. Every variant names the channel and which message of
+/// Why a message did not get through. Every variant names the digest and which message of
 /// how many failed (the earlier ones were delivered), and carries what the server answered.
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
-    #[error("chat channel {channel}: message {part}/{parts} could not be built: {reason}")]
+    #[error("digest {digest:?} (chat robot): message {part}/{parts} could not be built: {reason}")]
     Request {
-        channel: String,
+        digest: String,
         part: usize,
         parts: usize,
         reason: String,
     },
-    #[error("chat channel {channel}: message {part}/{parts} got no answer: {reason}")]
+    #[error("digest {digest:?} (chat robot): message {part}/{parts} got no answer: {reason}")]
     Transport {
-        channel: String,
+        digest: String,
         part: usize,
         parts: usize,
         reason: String,
     },
-    #[error("chat channel {channel}: message {part}/{parts} refused with HTTP {status}: {answer}")]
+    #[error(
+        "digest {digest:?} (chat robot): message {part}/{parts} refused with HTTP {status}: {answer}"
+    )]
     Http {
-        channel: String,
+        digest: String,
         part: usize,
         parts: usize,
         status: u16,
         answer: String,
     },
     #[error(
-        "chat channel {channel}: message {part}/{parts} refused by the platform: code {code}: {message}"
+        "digest {digest:?} (chat robot): message {part}/{parts} refused by the platform: code {code}: {message}"
     )]
     Platform {
-        channel: String,
+        digest: String,
         part: usize,
         parts: usize,
         code: i64,
         message: String,
     },
     #[error(
-        "chat channel {channel}: message {part}/{parts} got an answer without a result code: {answer}"
+        "digest {digest:?} (chat robot): message {part}/{parts} got an answer without a result code: {answer}"
     )]
     Answer {
-        channel: String,
+        digest: String,
         part: usize,
         parts: usize,
         answer: String,
     },
+}
+
+/// Platform codes that mean "too fast" or "busy, try later": sending again later can succeed.
+/// WeCom 45009 "api freq out of limit", DingTalk 130101 "send too fast", Feishu 11232
+/// "frequency limited" and 99991400 "request trigger frequency limit", -1 "system busy".
+const RETRY_LATER_CODES: &[i64] = &[45009, 130101, 11232, 99991400, -1];
+/// Platform codes that mean "this message is too long": WeCom 40058, DingTalk 460101.
+const TOO_LONG_CODES: &[i64] = &[40058, 460101];
+
+impl WebhookError {
+    /// Whether sending the same message again cannot succeed, and why; `None` when a later
+    /// attempt may (no answer, a timeout, "too fast", a 5xx, an answer that is not the robot's).
+    pub fn refusal(&self) -> Option<Refusal> {
+        match self {
+            WebhookError::Request { .. } => Some(Refusal::Rejected),
+            WebhookError::Transport { .. } | WebhookError::Answer { .. } => None,
+            WebhookError::Http { status, answer, .. } => {
+                // Feishu's older endpoints answer a rate limit with HTTP 400 and the code.
+                let rate_limited = RETRY_LATER_CODES
+                    .iter()
+                    .any(|c| *c > 0 && answer.contains(&c.to_string()));
+                if *status == 408 || *status == 429 || *status >= 500 || rate_limited {
+                    None
+                } else {
+                    Some(Refusal::Rejected)
+                }
+            }
+            WebhookError::Platform { code, .. } => {
+                if RETRY_LATER_CODES.contains(code) {
+                    None
+                } else if TOO_LONG_CODES.contains(code) {
+                    Some(Refusal::TooLarge)
+                } else {
+                    Some(Refusal::Rejected)
+                }
+            }
+        }
+    }
 }
 
 /// How long one message may take, connect to last byte of the answer; a stuck robot must not
@@ -143,35 +252,84 @@ const ANSWER_QUOTE_BYTES: usize = 512;
 /// How much of an answer is read at all; robots answer with a few dozen bytes.
 const ANSWER_READ_BYTES: usize = 64 * 1024;
 
-impl ChannelKind {
+impl ChatKind {
     /// Bytes allowed in the field that carries the markdown (header included where the
     /// header is part of that field). See the module docs for the sources.
     fn limit(&self) -> usize {
         match self {
-            ChannelKind::WeCom => WECOM_LIMIT,
-            ChannelKind::DingTalk { .. } => DINGTALK_LIMIT,
-            ChannelKind::Feishu { .. } => FEISHU_LIMIT,
-            ChannelKind::Webhook => WEBHOOK_LIMIT,
+            ChatKind::WeCom => WECOM_LIMIT,
+            ChatKind::DingTalk { .. } => DINGTALK_LIMIT,
+            ChatKind::Feishu { .. } => FEISHU_LIMIT,
+            ChatKind::Webhook => WEBHOOK_LIMIT,
         }
     }
 
     /// Whether the title is repeated as a heading inside the markdown field: WeCom has no
     /// title field, and DingTalk's title only shows in the notification, not the message.
     fn heading_in_text(&self) -> bool {
-        matches!(self, ChannelKind::WeCom | ChannelKind::DingTalk { .. })
+        matches!(self, ChatKind::WeCom | ChatKind::DingTalk { .. })
     }
 }
 
-/// Posts `markdown` (split into as many messages as the platform's size limit needs, at line
-/// boundaries, each part titled "title (n/m)" when split; a single line longer than the limit
-/// is cut at a char boundary) and returns how many messages were sent.
-///
-/// Parts go out in order and sending stops at the first failure, so the chat never shows a
-/// later part without the earlier ones. Empty `markdown` still sends one message carrying the
-/// title. Each request is limited to [`REQUEST_TIMEOUT`].
+/// One message of a digest: its title ("title (n/m)" when split) and its markdown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    pub title: String,
+    pub text: String,
+}
+
+/// The messages `markdown` goes out as: split as the platform's size limit needs, at line
+/// boundaries, each titled "title (n/m)" when split (a single line longer than the limit is
+/// cut at a char boundary). Empty `markdown` still gives one message carrying the title. The
+/// same input always gives the same parts, so a retry can resume at a part number.
+pub fn parts(kind: &ChatKind, title: &str, markdown: &str) -> Vec<Part> {
+    let title = clean_title(title);
+    let markdown = strip_controls(markdown);
+    let mut texts = split_markdown(&markdown, room_for_markdown(kind, &title));
+    if texts.is_empty() {
+        texts.push(String::new());
+    }
+    let total = texts.len();
+    texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| Part {
+            title: if total == 1 {
+                title.clone()
+            } else {
+                format!("{title} ({}/{total})", i + 1)
+            },
+            // Blank lines at a cut are paragraph breaks that no longer separate anything.
+            text: text.trim_matches('\n').to_owned(),
+        })
+        .collect()
+}
+
+/// Posts message `part` (number `n` of `total`, counted from 1), within [`REQUEST_TIMEOUT`].
+pub async fn post(
+    client: &reqwest::Client,
+    channel: &Robot,
+    part: &Part,
+    (n, total): (usize, usize),
+) -> Result<(), WebhookError> {
+    tracing::debug!(channel = %channel.name, part = n, parts = total, "posting to chat webhook");
+    post_one(
+        client,
+        channel,
+        &part.title,
+        &part.text,
+        (n, total),
+        REQUEST_TIMEOUT,
+    )
+    .await
+}
+
+/// Posts every part of `markdown` (see [`parts`]) in order, without pacing, and returns how
+/// many messages were sent. Sending stops at the first failure, so the chat never shows a
+/// later part without the earlier ones.
 pub async fn send(
     client: &reqwest::Client,
-    channel: &Channel,
+    channel: &Robot,
     title: &str,
     markdown: &str,
 ) -> Result<usize, WebhookError> {
@@ -180,29 +338,23 @@ pub async fn send(
 
 async fn send_with_timeout(
     client: &reqwest::Client,
-    channel: &Channel,
+    channel: &Robot,
     title: &str,
     markdown: &str,
     timeout: Duration,
 ) -> Result<usize, WebhookError> {
-    let title = clean_title(title);
-    let markdown = strip_controls(markdown);
-    let mut parts = split_markdown(&markdown, room_for_markdown(&channel.kind, &title));
-    if parts.is_empty() {
-        parts.push(String::new());
-    }
+    let parts = parts(&channel.kind, title, markdown);
     let total = parts.len();
     for (i, part) in parts.iter().enumerate() {
-        let n = i + 1;
-        let part_title = if total == 1 {
-            title.clone()
-        } else {
-            format!("{title} ({n}/{total})")
-        };
-        // Blank lines at a cut are paragraph breaks that no longer separate anything.
-        let text = part.trim_matches('\n');
-        tracing::debug!(channel = %channel.name, part = n, parts = total, "posting to chat webhook");
-        post_one(client, channel, &part_title, text, (n, total), timeout).await?;
+        post_one(
+            client,
+            channel,
+            &part.title,
+            &part.text,
+            (i + 1, total),
+            timeout,
+        )
+        .await?;
     }
     tracing::info!(channel = %channel.name, messages = total, "digest posted to chat");
     Ok(total)
@@ -210,7 +362,7 @@ async fn send_with_timeout(
 
 /// Bytes left for the digest itself once the heading, with the widest possible "(n/m)", is
 /// accounted for.
-fn room_for_markdown(kind: &ChannelKind, title: &str) -> usize {
+fn room_for_markdown(kind: &ChatKind, title: &str) -> usize {
     let heading = if kind.heading_in_text() {
         with_heading(&format!("{title} ({}/{})", usize::MAX, usize::MAX), "").len() + 2
     } else {
@@ -319,7 +471,7 @@ fn feishu_sign(secret: &str, timestamp_s: i64) -> Result<String, String> {
 
 /// The URL and JSON body of one message. Pure, given the clock, so tests can pin the time.
 fn build_request(
-    channel: &Channel,
+    channel: &Robot,
     title: &str,
     text: &str,
     (part, parts): (usize, usize),
@@ -327,14 +479,14 @@ fn build_request(
 ) -> Result<(Url, Value), String> {
     let mut url = channel.url.clone();
     let body = match &channel.kind {
-        ChannelKind::WeCom => json!({
+        ChatKind::WeCom => json!({
             "msgtype": "markdown",
             "markdown": { "content": with_heading(title, text) },
         }),
-        ChannelKind::DingTalk { secret } => {
+        ChatKind::DingTalk { secret } => {
             if let Some(secret) = secret {
                 let timestamp = now.timestamp_millis();
-                let sign = dingtalk_sign(secret, timestamp)?;
+                let sign = dingtalk_sign(secret.expose(), timestamp)?;
                 url.query_pairs_mut()
                     .append_pair("timestamp", &timestamp.to_string())
                     .append_pair("sign", &sign);
@@ -344,7 +496,7 @@ fn build_request(
                 "markdown": { "title": title, "text": with_heading(title, text) },
             })
         }
-        ChannelKind::Feishu { secret } => {
+        ChatKind::Feishu { secret } => {
             let mut body = json!({
                 "msg_type": "interactive",
                 "card": {
@@ -356,11 +508,14 @@ fn build_request(
             if let (Some(secret), Some(obj)) = (secret, body.as_object_mut()) {
                 let timestamp = now.timestamp();
                 obj.insert("timestamp".into(), Value::from(timestamp.to_string()));
-                obj.insert("sign".into(), Value::from(feishu_sign(secret, timestamp)?));
+                obj.insert(
+                    "sign".into(),
+                    Value::from(feishu_sign(secret.expose(), timestamp)?),
+                );
             }
             body
         }
-        ChannelKind::Webhook => json!({
+        ChatKind::Webhook => json!({
             "title": title,
             "markdown": text,
             "part": part,
@@ -374,7 +529,7 @@ fn build_request(
 /// since the robots answer HTTP 200 for refused messages.
 async fn post_one(
     client: &reqwest::Client,
-    channel: &Channel,
+    channel: &Robot,
     title: &str,
     text: &str,
     (part, parts): (usize, usize),
@@ -384,20 +539,20 @@ async fn post_one(
     let (url, body) =
         build_request(channel, title, text, (part, parts), Utc::now()).map_err(|reason| {
             WebhookError::Request {
-                channel: channel_name(),
+                digest: channel_name(),
                 part,
                 parts,
                 reason,
             }
         })?;
     let body = serde_json::to_vec(&body).map_err(|e| WebhookError::Request {
-        channel: channel_name(),
+        digest: channel_name(),
         part,
         parts,
         reason: e.to_string(),
     })?;
     let transport = |e: reqwest::Error| WebhookError::Transport {
-        channel: channel_name(),
+        digest: channel_name(),
         part,
         parts,
         reason: describe(e, timeout),
@@ -421,7 +576,7 @@ async fn post_one(
     let answer = String::from_utf8_lossy(&answer);
     if !status.is_success() {
         return Err(WebhookError::Http {
-            channel: channel_name(),
+            digest: channel_name(),
             part,
             parts,
             status: status.as_u16(),
@@ -431,14 +586,14 @@ async fn post_one(
     match check_answer(&channel.kind, &answer) {
         Verdict::Accepted => Ok(()),
         Verdict::Refused { code, message } => Err(WebhookError::Platform {
-            channel: channel_name(),
+            digest: channel_name(),
             part,
             parts,
             code,
             message,
         }),
         Verdict::Unknown => Err(WebhookError::Answer {
-            channel: channel_name(),
+            digest: channel_name(),
             part,
             parts,
             answer: quote(&answer),
@@ -455,15 +610,15 @@ enum Verdict {
 
 /// Reads a 2xx answer: `{"errcode":0}` for WeCom and DingTalk, `{"code":0}` (or the older
 /// `{"StatusCode":0}`) for Feishu; the plain webhook needs only the 2xx.
-fn check_answer(kind: &ChannelKind, answer: &str) -> Verdict {
-    if *kind == ChannelKind::Webhook {
+fn check_answer(kind: &ChatKind, answer: &str) -> Verdict {
+    if *kind == ChatKind::Webhook {
         return Verdict::Accepted;
     }
     let Ok(v) = serde_json::from_str::<Value>(answer) else {
         return Verdict::Unknown;
     };
     let fields: &[(&str, &str)] = match kind {
-        ChannelKind::Feishu { .. } => &[("code", "msg"), ("StatusCode", "StatusMessage")],
+        ChatKind::Feishu { .. } => &[("code", "msg"), ("StatusCode", "StatusMessage")],
         _ => &[("errcode", "errmsg")],
     };
     for (code_field, message_field) in fields {
@@ -550,9 +705,9 @@ mod tests {
 
     #[test]
     fn dingtalk_url_gets_url_encoded_timestamp_and_sign() {
-        let channel = Channel {
+        let channel = Robot {
             name: "ding".into(),
-            kind: ChannelKind::DingTalk {
+            kind: ChatKind::DingTalk {
                 secret: Some(DING_SECRET.into()),
             },
             url: Url::parse("https://oapi.dingtalk.com/robot/send?access_token=abc").expect("url"),
@@ -568,9 +723,9 @@ mod tests {
 
     #[test]
     fn feishu_body_gets_timestamp_in_seconds_and_sign() {
-        let channel = Channel {
+        let channel = Robot {
             name: "fs".into(),
-            kind: ChannelKind::Feishu {
+            kind: ChatKind::Feishu {
                 secret: Some(FEISHU_SECRET.into()),
             },
             url: Url::parse("https://open.feishu.cn/open-apis/bot/v2/hook/tok").expect("url"),
@@ -626,20 +781,20 @@ mod tests {
         let title = "\"".repeat(MAX_TITLE_BYTES);
         for (kind, cap) in [
             (
-                ChannelKind::Feishu {
+                ChatKind::Feishu {
                     secret: Some("s".into()),
                 },
                 20_000,
             ),
             (
-                ChannelKind::DingTalk {
+                ChatKind::DingTalk {
                     secret: Some("s".into()),
                 },
                 20_000,
             ),
-            (ChannelKind::WeCom, usize::MAX),
+            (ChatKind::WeCom, usize::MAX),
         ] {
-            let channel = Channel {
+            let channel = Robot {
                 name: "c".into(),
                 kind: kind.clone(),
                 url: Url::parse("http://127.0.0.1/").expect("url"),
@@ -653,8 +808,8 @@ mod tests {
             assert!(encoded.len() < cap, "{kind:?}: {}", encoded.len());
             // The field the platform measures is within the platform's limit.
             let field = match kind {
-                ChannelKind::WeCom => body["markdown"]["content"].as_str(),
-                ChannelKind::DingTalk { .. } => body["markdown"]["text"].as_str(),
+                ChatKind::WeCom => body["markdown"]["content"].as_str(),
+                ChatKind::DingTalk { .. } => body["markdown"]["text"].as_str(),
                 _ => body["card"]["elements"][0]["content"].as_str(),
             };
             assert!(field.unwrap_or_default().len() <= kind.limit(), "{kind:?}");
@@ -663,9 +818,9 @@ mod tests {
 
     #[test]
     fn debug_output_hides_secret_and_token() {
-        let channel = Channel {
+        let channel = Robot {
             name: "研究部".into(),
-            kind: ChannelKind::DingTalk {
+            kind: ChatKind::DingTalk {
                 secret: Some("SECverysecret".into()),
             },
             url: Url::parse("https://oapi.dingtalk.com/robot/send?access_token=tok123")
@@ -678,9 +833,45 @@ mod tests {
     }
 
     #[test]
+    fn refusals_are_permanent_unless_waiting_can_help() {
+        let platform = |code| WebhookError::Platform {
+            digest: "d".into(),
+            part: 1,
+            parts: 1,
+            code,
+            message: String::new(),
+        };
+        let http = |status, answer: &str| WebhookError::Http {
+            digest: "d".into(),
+            part: 1,
+            parts: 1,
+            status,
+            answer: answer.into(),
+        };
+        for later in [45009, 130101, 11232, 99991400, -1] {
+            assert_eq!(platform(later).refusal(), None, "{later}");
+        }
+        assert_eq!(platform(93000).refusal(), Some(Refusal::Rejected));
+        assert_eq!(platform(310000).refusal(), Some(Refusal::Rejected));
+        assert_eq!(platform(40058).refusal(), Some(Refusal::TooLarge));
+        assert_eq!(platform(460101).refusal(), Some(Refusal::TooLarge));
+        assert_eq!(http(429, "").refusal(), None);
+        assert_eq!(http(502, "").refusal(), None);
+        assert_eq!(
+            http(
+                400,
+                r#"{"code":99991400,"msg":"request trigger frequency limit"}"#
+            )
+            .refusal(),
+            None
+        );
+        assert_eq!(http(404, "not found").refusal(), Some(Refusal::Rejected));
+    }
+
+    #[test]
     fn answers_are_read_per_platform() {
-        let ding = ChannelKind::DingTalk { secret: None };
-        let feishu = ChannelKind::Feishu { secret: None };
+        let ding = ChatKind::DingTalk { secret: None };
+        let feishu = ChatKind::Feishu { secret: None };
         assert_eq!(
             check_answer(&ding, r#"{"errcode":0,"errmsg":"ok"}"#),
             Verdict::Accepted
@@ -693,7 +884,7 @@ mod tests {
             }
         );
         assert_eq!(check_answer(&ding, "<html>proxy</html>"), Verdict::Unknown);
-        assert_eq!(check_answer(&ChannelKind::WeCom, "{}"), Verdict::Unknown);
+        assert_eq!(check_answer(&ChatKind::WeCom, "{}"), Verdict::Unknown);
         assert_eq!(
             check_answer(&feishu, r#"{"code":0,"msg":"success"}"#),
             Verdict::Accepted
@@ -709,7 +900,7 @@ mod tests {
                 message: "sign match fail".into()
             }
         );
-        assert_eq!(check_answer(&ChannelKind::Webhook, ""), Verdict::Accepted);
+        assert_eq!(check_answer(&ChatKind::Webhook, ""), Verdict::Accepted);
     }
 
     /// One request as the receiver saw it.
@@ -812,9 +1003,9 @@ mod tests {
     #[tokio::test]
     async fn wecom_posts_markdown_payload() {
         let robot = Receiver::start(ok(r#"{"errcode":0,"errmsg":"ok"}"#)).await;
-        let channel = Channel {
+        let channel = Robot {
             name: "wecom-research".into(),
-            kind: ChannelKind::WeCom,
+            kind: ChatKind::WeCom,
             url: robot.url("/cgi-bin/webhook/send?key=KEY1"),
         };
         let sent = send(
@@ -866,9 +1057,9 @@ mod tests {
             (StatusCode::OK, reply.to_owned())
         });
         let robot = Receiver::start(answer).await;
-        let channel = Channel {
+        let channel = Robot {
             name: "ding-desk".into(),
-            kind: ChannelKind::DingTalk {
+            kind: ChatKind::DingTalk {
                 secret: Some(DING_SECRET.into()),
             },
             url: robot.url("/robot/send?access_token=TOKEN"),
@@ -920,9 +1111,9 @@ mod tests {
             (StatusCode::OK, reply.to_owned())
         });
         let robot = Receiver::start(answer).await;
-        let channel = Channel {
+        let channel = Robot {
             name: "feishu-ops".into(),
-            kind: ChannelKind::Feishu {
+            kind: ChatKind::Feishu {
                 secret: Some(FEISHU_SECRET.into()),
             },
             url: robot.url("/open-apis/bot/v2/hook/HOOK"),
@@ -963,9 +1154,9 @@ mod tests {
     #[tokio::test]
     async fn long_digest_is_split_into_titled_parts_in_order() {
         let robot = Receiver::start(ok(r#"{"errcode":0,"errmsg":"ok"}"#)).await;
-        let channel = Channel {
+        let channel = Robot {
             name: "wecom-research".into(),
-            kind: ChannelKind::WeCom,
+            kind: ChatKind::WeCom,
             url: robot.url("/send?key=K"),
         };
         let text = digest(300); // about 28 KB
@@ -995,9 +1186,9 @@ mod tests {
     #[tokio::test]
     async fn platform_error_names_channel_and_errmsg_and_stops() {
         let robot = Receiver::start(ok(r#"{"errcode":310000,"errmsg":"sign not match"}"#)).await;
-        let channel = Channel {
+        let channel = Robot {
             name: "ding-desk".into(),
-            kind: ChannelKind::DingTalk {
+            kind: ChatKind::DingTalk {
                 secret: Some("SECdonotleak".into()),
             },
             url: robot.url("/robot/send?access_token=TOKENdonotleak"),
@@ -1033,9 +1224,9 @@ mod tests {
     async fn plain_webhook_gets_parts_and_non_2xx_is_an_error() {
         let robot =
             Receiver::start(Arc::new(|_: &Hit| (StatusCode::NO_CONTENT, String::new()))).await;
-        let channel = Channel {
+        let channel = Robot {
             name: "relay".into(),
-            kind: ChannelKind::Webhook,
+            kind: ChatKind::Webhook,
             url: robot.url("/hook"),
         };
         let sent = send(&reqwest::Client::new(), &channel, "T", "line")
@@ -1051,7 +1242,7 @@ mod tests {
             (StatusCode::BAD_GATEWAY, "upstream down".to_owned())
         }))
         .await;
-        let channel = Channel {
+        let channel = Robot {
             url: failing.url("/hook?token=TOKENdonotleak"),
             ..channel
         };
@@ -1074,9 +1265,9 @@ mod tests {
     async fn answer_without_result_code_is_an_error() {
         // A captive proxy or a wrong URL answering 200 with a page is not a delivery.
         let robot = Receiver::start(ok("<html>login</html>")).await;
-        let channel = Channel {
+        let channel = Robot {
             name: "wecom-research".into(),
-            kind: ChannelKind::WeCom,
+            kind: ChatKind::WeCom,
             url: robot.url("/send?key=K"),
         };
         let err = send(&reqwest::Client::new(), &channel, "T", "x")
@@ -1093,9 +1284,9 @@ mod tests {
             Duration::from_secs(10),
         )
         .await;
-        let channel = Channel {
+        let channel = Robot {
             name: "slow".into(),
-            kind: ChannelKind::WeCom,
+            kind: ChatKind::WeCom,
             url: robot.url("/send?key=K"),
         };
         let started = std::time::Instant::now();

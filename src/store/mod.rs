@@ -1,61 +1,125 @@
-//! Store: articles, their indexes, the digest queue and per-source state, in one sled database.
+//! Store: articles, their indexes, what waits for each digest and per-source state, in one sled
+//! database.
 //!
-//! Every write that must be all-or-nothing (an article with its indexes and its queue entry) is one
-//! sled transaction. Nothing outside this module touches sled, so the storage engine can change
-//! behind [`Store`]'s small API.
+//! Every write that must be all-or-nothing (an article with its indexes and its digest entries)
+//! is one sled transaction. Nothing outside this module touches sled, so the storage engine can
+//! change behind [`Store`]'s small API. The store knows articles, not HTTP: validators and the
+//! like are opaque bytes to it.
 
 mod backup;
-mod queue;
+mod pending;
+mod serial;
 
-pub use queue::{Change, DigestRecord, PendingItem};
+pub use backup::BackupError;
+pub use pending::{Change, DeliveryState, DigestRecord, PendingItem, Refusal};
 
 use crate::article::{Article, ContentHash, Fingerprint};
-use crate::fetch::Validators;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use thiserror::Error;
 
-/// The on-disk layout version this build writes and understands.
-pub const FORMAT_VERSION: u32 = 1;
+/// The on-disk layout version this build writes and understands. 2 added the per-source index
+/// of articles by first-stored time (built on first open of a version-1 store).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// sled's page cache, at most.
 const CACHE_BYTES: u64 = 256 * 1024 * 1024;
 
+/// The `meta` key of the id counter a restored backup carried (8 bytes, big-endian).
+const NEXT_ID: &str = "next_id";
+
 /// A stored article's id: the order in which articles were first stored.
 pub type ArticleId = u64;
 
+/// Why the store could not do what was asked. Messages name the place; the cause, where there
+/// is one, is the error's source.
 #[derive(Debug, Error)]
 pub enum StoreError {
     #[error("state dir {path} is in use by another newswatch process (only one may open it)")]
     Locked { path: PathBuf },
-    #[error("cannot open state dir {path}: {reason}")]
-    Open { path: PathBuf, reason: String },
+    #[error("cannot open state dir {path}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot open state dir {path}")]
+    Database {
+        path: PathBuf,
+        #[source]
+        source: sled::Error,
+    },
+    #[error("state dir {path} exists and is not a folder")]
+    NotAFolder { path: PathBuf },
     #[error(
         "state dir {path} was written by a newer newswatch (store format {found}); this build reads format {FORMAT_VERSION} and will not touch it"
     )]
     NewerFormat { path: PathBuf, found: u32 },
-    #[error("state dir {path} holds data that is not a newswatch store")]
-    Foreign { path: PathBuf },
-    #[error("store damaged at {what}: {reason}")]
-    Corrupt { what: String, reason: String },
-    #[error("store I/O error: {0}")]
+    #[error("state dir {path} holds {what}, not a newswatch store")]
+    Foreign { path: PathBuf, what: String },
+    /// A usage error, not damage: restore wants a fresh state dir.
+    #[error("state dir {path} already holds articles; restore into a new state_dir")]
+    NotEmpty { path: PathBuf },
+    #[error("store damaged at {what}")]
+    Corrupt {
+        what: String,
+        #[source]
+        source: Damage,
+    },
+    #[error("cannot write {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A fault in a backup file (or in writing one): the place is the file's, not the store's.
+    #[error("{at}")]
+    Backup {
+        /// `FILE:LINE`, `FILE`, or `backup` when writing one.
+        at: String,
+        #[source]
+        source: BackupError,
+    },
+    #[error("store I/O error")]
     Sled(#[from] sled::Error),
+    /// A flush or snapshot handed to a worker thread that did not come back (the runtime is
+    /// shutting down).
+    #[error("store {0} was interrupted")]
+    Interrupted(&'static str),
+}
+
+/// What is wrong with a damaged entry.
+#[derive(Debug, Error)]
+pub enum Damage {
+    #[error("not the JSON expected")]
+    Json(#[from] serde_json::Error),
+    #[error("{found} bytes where {expected} belong")]
+    Length { found: usize, expected: usize },
+    #[error("{0}")]
+    Missing(&'static str),
+}
+
+fn corrupt(what: impl Into<String>, source: impl Into<Damage>) -> StoreError {
+    StoreError::Corrupt {
+        what: what.into(),
+        source: source.into(),
+    }
 }
 
 /// What [`Store::insert`] or [`Store::revise`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Inserted {
-    /// Stored (and queued, if asked) under this id.
+    /// Stored (and put in its digests' pending lists) under this id.
     New(ArticleId),
     /// An article with the same content hash was already stored under this id.
     Duplicate(ArticleId),
-    /// Stored as a new revision of this article, and queued as updated.
+    /// Stored as a new revision of this article, and pending as updated.
     Revised { id: ArticleId, revision: u32 },
-    /// A near-copy of this article from another source; its URL now leads to it.
-    Repost(ArticleId),
 }
 
 /// What newswatch remembers about one source between crawls.
@@ -78,16 +142,34 @@ pub struct Store {
     articles: sled::Tree,
     by_hash: sled::Tree,
     by_url: sled::Tree,
+    /// Articles waiting for each digest: digest ‖ 0 ‖ id → entry.
     pending: sled::Tree,
     sources: sled::Tree,
+    /// Opaque per-URL bytes for the fetch stage (HTTP validators).
     http_cache: sled::Tree,
     /// Older revisions: id ‖ revision → article.
     revisions: sled::Tree,
     /// SimHash bands: band ‖ 16 bits ‖ id → full fingerprint (see [`Store::near_duplicate`]).
     fingerprints: sled::Tree,
-    /// Digests built for sending: queue ‖ 0 ‖ id → record.
+    /// Digests built for sending: digest ‖ 0 ‖ record id → record.
     digests: sled::Tree,
+    /// Articles with a URL by source and first-stored time: source ‖ 0 ‖ time ‖ id → ().
+    recent: sled::Tree,
     dir: PathBuf,
+    /// What every clone of this store shares: the id counter, and the one-at-a-time flush and
+    /// status snapshot.
+    shared: Arc<Shared>,
+}
+
+/// State shared by the clones of one open [`Store`].
+struct Shared {
+    /// The next id for an article or a digest record. Never below the highest id stored (see
+    /// [`Store::id_floor`]), so no id is handed out twice, whatever path the data came by.
+    next_id: AtomicU64,
+    flush: serial::Serial,
+    snapshot: serial::Serial,
+    /// Async callers queue here so at most one of them holds a blocking thread at a time.
+    flush_turn: tokio::sync::Mutex<()>,
 }
 
 /// The file `status` reads while a daemon holds the store.
@@ -106,16 +188,102 @@ pub fn read_status_snapshot(dir: &Path) -> Result<Option<StatusSnapshot>, StoreE
     match std::fs::read(&path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
-            .map_err(|e| StoreError::Corrupt {
-                what: path.display().to_string(),
-                reason: e.to_string(),
-            }),
+            .map_err(|e| corrupt(path.display().to_string(), e)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(StoreError::Open {
-            path,
-            reason: e.to_string(),
-        }),
+        Err(source) => Err(StoreError::Open { path, source }),
     }
+}
+
+/// What newswatch keeps in a state dir besides the database (`db`).
+const OWN_ENTRIES: &[&str] = &[
+    "db",
+    "outbox",
+    ".gitkeep",
+    "newswatch.lock",
+    STATUS_SNAPSHOT,
+    "status.json.tmp",
+    backup::STAGING,
+];
+
+/// Whether `name` is something sled 0.34 keeps in its folder.
+fn is_sled_file(name: &str) -> bool {
+    matches!(name, "conf" | "db" | "blobs") || name.starts_with("snap.")
+}
+
+/// Checks, without creating or locking anything, that `dir` can be a state dir: absent (it is
+/// created on first use), or a folder holding a newswatch store or nothing else. Refuses a
+/// regular file, a folder of other files (the user's home, `/`), and a `db` folder that holds
+/// anything but sled's files (the user's own `db/`), so the store is never written among
+/// someone else's files.
+pub fn check_dir(dir: &Path) -> Result<(), StoreError> {
+    let open_err = |source: std::io::Error| StoreError::Open {
+        path: dir.to_owned(),
+        source,
+    };
+    match std::fs::metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(open_err(e)),
+        Ok(m) if !m.is_dir() => {
+            return Err(StoreError::NotAFolder {
+                path: dir.to_owned(),
+            });
+        }
+        Ok(_) => {}
+    }
+    let names = |d: &Path| -> Result<Vec<String>, StoreError> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(d).map_err(open_err)? {
+            let entry = entry.map_err(open_err)?;
+            out.push(entry.file_name().to_string_lossy().into_owned());
+        }
+        out.sort();
+        Ok(out)
+    };
+    let shown = |names: &[String]| {
+        let mut s = names.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+        if names.len() > 3 {
+            s.push_str(", …");
+        }
+        s
+    };
+    let foreign = |what: String| StoreError::Foreign {
+        path: dir.to_owned(),
+        what,
+    };
+    let db = dir.join("db");
+    let others: Vec<String> = names(dir)?
+        .into_iter()
+        .filter(|n| !OWN_ENTRIES.contains(&n.as_str()))
+        .collect();
+    let inside = match std::fs::symlink_metadata(&db) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(open_err(e)),
+        Ok(m) if !m.is_dir() => return Err(foreign("a `db` that is not a folder".into())),
+        Ok(_) => names(&db)?,
+    };
+    if inside.is_empty() {
+        // No store yet: the folder must hold nothing of anyone else's.
+        return if others.is_empty() {
+            Ok(())
+        } else {
+            Err(foreign(format!("other files ({})", shown(&others))))
+        };
+    }
+    let strange: Vec<String> = inside
+        .iter()
+        .filter(|n| !is_sled_file(n))
+        .cloned()
+        .collect();
+    if !strange.is_empty() {
+        return Err(foreign(format!(
+            "a `db` folder with other files ({})",
+            shown(&strange)
+        )));
+    }
+    if !inside.iter().any(|n| n == "conf") {
+        return Err(foreign("a `db` folder without sled's `conf`".into()));
+    }
+    Ok(())
 }
 
 fn key(id: ArticleId) -> [u8; 8] {
@@ -123,41 +291,49 @@ fn key(id: ArticleId) -> [u8; 8] {
 }
 
 fn id_of(bytes: &[u8]) -> Result<ArticleId, StoreError> {
-    let arr: [u8; 8] = bytes.try_into().map_err(|_| StoreError::Corrupt {
-        what: "an index entry".into(),
-        reason: format!("{} bytes where an 8-byte id belongs", bytes.len()),
+    let arr: [u8; 8] = bytes.try_into().map_err(|_| {
+        corrupt(
+            "an index entry",
+            Damage::Length {
+                found: bytes.len(),
+                expected: 8,
+            },
+        )
     })?;
     Ok(u64::from_be_bytes(arr))
+}
+
+/// `source ‖ 0`, the prefix of a source's entries in the recent index.
+fn recent_prefix(source: &str) -> Vec<u8> {
+    let mut k = source.as_bytes().to_vec();
+    k.push(0);
+    k
+}
+
+/// Microseconds since the epoch with the sign bit flipped, so byte order is time order.
+fn time_bytes(t: DateTime<Utc>) -> [u8; 8] {
+    ((t.timestamp_micros() as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+fn recent_key(article: &Article, id: ArticleId) -> Option<Vec<u8>> {
+    article.url.as_ref()?;
+    let mut k = recent_prefix(&article.source);
+    k.extend_from_slice(&time_bytes(article.fetched_at));
+    k.extend_from_slice(&key(id));
+    Some(k)
 }
 
 impl Store {
     /// Opens (creating if needed) the store in `dir`, refusing a store in use, from a newer
     /// version, or a folder that holds something else.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let open_err = |reason: String| StoreError::Open {
+        let open_err = |source: std::io::Error| StoreError::Open {
             path: dir.to_owned(),
-            reason,
+            source,
         };
-        if dir.exists() && !dir.is_dir() {
-            return Err(open_err("it exists and is not a folder".into()));
-        }
-        std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
+        check_dir(dir)?;
+        std::fs::create_dir_all(dir).map_err(open_err)?;
         let db_path = dir.join("db");
-        let foreign = std::fs::read_dir(dir)
-            .map_err(|e| open_err(e.to_string()))?
-            .filter_map(Result::ok)
-            .any(|e| {
-                let name = e.file_name();
-                !matches!(
-                    name.to_str(),
-                    Some("db" | "outbox" | ".gitkeep" | "newswatch.lock")
-                )
-            });
-        if foreign && !db_path.exists() {
-            return Err(StoreError::Foreign {
-                path: dir.to_owned(),
-            });
-        }
         let db = sled::Config::new()
             .path(&db_path)
             // sled's default cache (1 GiB) lets a long-running daemon with a big store grow
@@ -170,23 +346,14 @@ impl Store {
                         path: dir.to_owned(),
                     }
                 }
-                other => open_err(other.to_string()),
+                source => StoreError::Database {
+                    path: dir.to_owned(),
+                    source,
+                },
             })?;
         let meta = db.open_tree("meta")?;
-        match meta.get("format_version")? {
-            Some(v) => {
-                let found = v.as_ref().try_into().map(u32::from_be_bytes).map_err(|_| {
-                    StoreError::Foreign {
-                        path: dir.to_owned(),
-                    }
-                })?;
-                if found > FORMAT_VERSION {
-                    return Err(StoreError::NewerFormat {
-                        path: dir.to_owned(),
-                        found,
-                    });
-                }
-            }
+        let fresh = match meta.get("format_version")? {
+            Some(_) => false,
             None => {
                 let has_data = db.tree_names().iter().any(|n| {
                     n.as_ref() != b"meta" && db.open_tree(n).map(|t| !t.is_empty()).unwrap_or(true)
@@ -194,13 +361,15 @@ impl Store {
                 if has_data || !db.is_empty() {
                     return Err(StoreError::Foreign {
                         path: dir.to_owned(),
+                        what: "a database without newswatch's format version".into(),
                     });
                 }
                 meta.insert("format_version", &FORMAT_VERSION.to_be_bytes())?;
                 db.flush()?;
+                true
             }
-        }
-        Ok(Store {
+        };
+        let store = Store {
             articles: db.open_tree("articles")?,
             by_hash: db.open_tree("by_hash")?,
             by_url: db.open_tree("by_url")?,
@@ -210,21 +379,110 @@ impl Store {
             revisions: db.open_tree("revisions")?,
             fingerprints: db.open_tree("fingerprints")?,
             digests: db.open_tree("digests")?,
+            recent: db.open_tree("recent")?,
             dir: dir.to_owned(),
             db,
-        })
+            shared: Arc::new(Shared {
+                next_id: AtomicU64::new(0),
+                flush: serial::Serial::default(),
+                snapshot: serial::Serial::default(),
+                flush_turn: tokio::sync::Mutex::new(()),
+            }),
+        };
+        if !fresh {
+            store.upgrade()?;
+        }
+        store
+            .shared
+            .next_id
+            .store(store.id_floor()?, Ordering::SeqCst);
+        Ok(store)
     }
 
-    /// Stores `article` unless its content hash is already stored, and queues it as new in
-    /// each of `queues` — all in one transaction. Its URL and `aliases` (the listed link, the
-    /// address before redirects) are indexed either way, so none of them is fetched again.
+    /// The lowest id that is safe to hand out: past every article and digest record stored,
+    /// past the counter a restored backup carried (`meta/next_id`), and past sled's own counter
+    /// (which earlier versions used). A backup restored into a fresh store, a store written in
+    /// several runs: ids are never reused, so a new article can never overwrite a stored one.
+    fn id_floor(&self) -> Result<u64, StoreError> {
+        let mut floor = 0;
+        if let Some((k, _)) = self.articles.last()? {
+            floor = floor.max(id_of(&k)?.saturating_add(1));
+        }
+        for kv in self.digests.iter() {
+            let (k, _) = kv?;
+            let id = id_of(&k[k.len().saturating_sub(8)..])?;
+            floor = floor.max(id.saturating_add(1));
+        }
+        if let Some(v) = self.db.open_tree("meta")?.get(NEXT_ID)? {
+            floor = floor.max(id_of(&v)?);
+        }
+        Ok(floor)
+    }
+
+    /// A fresh id for an article or a digest record.
+    fn new_id(&self) -> ArticleId {
+        self.shared.next_id.fetch_add(1, Ordering::SeqCst)
+    }
+
+    /// The next id this store would hand out (carried in backups).
+    pub(crate) fn next_id(&self) -> u64 {
+        self.shared.next_id.load(Ordering::SeqCst)
+    }
+
+    /// The store format recorded in `meta`.
+    fn format_version(&self) -> Result<u32, StoreError> {
+        let meta = self.db.open_tree("meta")?;
+        let Some(v) = meta.get("format_version")? else {
+            return Ok(FORMAT_VERSION);
+        };
+        v.as_ref()
+            .try_into()
+            .map(u32::from_be_bytes)
+            .map_err(|_| StoreError::Foreign {
+                path: self.dir.clone(),
+                what: format!("a format version of {} bytes", v.len()),
+            })
+    }
+
+    /// Brings an older store up to [`FORMAT_VERSION`]; refuses a newer one.
+    fn upgrade(&self) -> Result<(), StoreError> {
+        let found = self.format_version()?;
+        if found > FORMAT_VERSION {
+            return Err(StoreError::NewerFormat {
+                path: self.dir.clone(),
+                found,
+            });
+        }
+        if found < 2 {
+            // Version 1 had no recent index: build it once from the articles. Safe to repeat
+            // after a crash, since every entry is written with the same key.
+            for item in self.articles() {
+                let (id, article) = item?;
+                if let Some(k) = recent_key(&article, id) {
+                    self.recent.insert(k, &[])?;
+                }
+            }
+        }
+        if found < FORMAT_VERSION {
+            self.db
+                .open_tree("meta")?
+                .insert("format_version", &FORMAT_VERSION.to_be_bytes())?;
+            self.flush_blocking()?;
+        }
+        Ok(())
+    }
+
+    /// Stores `article` unless its content hash is already stored, and puts it as new in the
+    /// pending list of each of `digests` — all in one transaction. Its URL and `aliases` (the
+    /// listed link, the address before redirects) are indexed either way, so none of them is
+    /// fetched again.
     pub fn insert(
         &self,
         article: &Article,
-        queues: &[String],
+        digests: &[String],
         aliases: &[&str],
     ) -> Result<Inserted, StoreError> {
-        self.insert_fingerprinted(article, Fingerprint::of(&article.body), queues, aliases)
+        self.insert_fingerprinted(article, Fingerprint::of(&article.body), digests, aliases)
     }
 
     /// [`Store::insert`] for a caller that already computed `Fingerprint::of(&article.body)`
@@ -233,55 +491,61 @@ impl Store {
         &self,
         article: &Article,
         fingerprint: Option<Fingerprint>,
-        queues: &[String],
+        digests: &[String],
         aliases: &[&str],
     ) -> Result<Inserted, StoreError> {
         let json = to_json(article)?;
-        let id = self.db.generate_id()?;
+        let id = self.new_id();
         let hash = article.hash.as_bytes();
         let urls = url_keys(article, aliases);
         let bands = fingerprint.map(|fp| band_keys(fp, id));
-        let entry = queue::PendingEntry {
+        let recent = recent_key(article, id);
+        let entry = to_json(&pending::PendingEntry {
             change: Change::New,
             revision: article.revision,
-        };
-        let entry = to_json(&entry)?;
+        })?;
         let result = (
             &self.articles,
             &self.by_hash,
             &self.by_url,
             &self.pending,
             &self.fingerprints,
+            &self.recent,
         )
-            .transaction(|(articles, by_hash, by_url, pending, fingerprints)| {
-                if let Some(existing) = by_hash.get(hash)? {
-                    for url in &urls {
-                        if by_url.get(url)?.is_none() {
-                            by_url.insert(url.as_slice(), existing.clone())?;
+            .transaction(
+                |(articles, by_hash, by_url, pending, fingerprints, recent_tree)| {
+                    if let Some(existing) = by_hash.get(hash)? {
+                        for url in &urls {
+                            if by_url.get(url)?.is_none() {
+                                by_url.insert(url.as_slice(), existing.clone())?;
+                            }
                         }
+                        return Ok(Inserted::Duplicate(
+                            id_of(&existing).map_err(ConflictableTransactionError::Abort)?,
+                        ));
                     }
-                    return Ok(Inserted::Duplicate(
-                        id_of(&existing).map_err(ConflictableTransactionError::Abort)?,
-                    ));
-                }
-                articles.insert(&key(id), json.as_slice())?;
-                by_hash.insert(hash, &key(id))?;
-                for url in &urls {
-                    by_url.insert(url.as_slice(), &key(id))?;
-                }
-                for q in queues {
-                    pending.insert(queue::entry_key(q, id), entry.as_slice())?;
-                }
-                for (band, fp) in bands.iter().flatten() {
-                    fingerprints.insert(band.as_slice(), fp)?;
-                }
-                Ok(Inserted::New(id))
-            });
+                    articles.insert(&key(id), json.as_slice())?;
+                    by_hash.insert(hash, &key(id))?;
+                    for url in &urls {
+                        by_url.insert(url.as_slice(), &key(id))?;
+                    }
+                    for d in digests {
+                        pending.insert(pending::entry_key(d, id), entry.as_slice())?;
+                    }
+                    for (band, fp) in bands.iter().flatten() {
+                        fingerprints.insert(band.as_slice(), fp)?;
+                    }
+                    if let Some(k) = &recent {
+                        recent_tree.insert(k.as_slice(), &[])?;
+                    }
+                    Ok(Inserted::New(id))
+                },
+            );
         abort_or_storage(result)
     }
 
-    /// [`Store::insert`] for many articles at once (an archive import), each queued in its own
-    /// queues, in one transaction: cheaper per article than one transaction each. Each article
+    /// [`Store::insert`] for many articles at once (an archive import), each pending for its own
+    /// digests, in one transaction: cheaper per article than one transaction each. Each article
     /// is deduplicated against the store and the articles before it, exactly as one by one.
     pub fn insert_batch(
         &self,
@@ -293,23 +557,25 @@ impl Store {
             hash: &'a [u8; 32],
             urls: Vec<Vec<u8>>,
             bands: Option<Vec<(Vec<u8>, [u8; 8])>>,
+            recent: Option<Vec<u8>>,
             entry: Vec<u8>,
-            queues: &'a [String],
+            digests: &'a [String],
         }
         let mut prepared = Vec::with_capacity(batch.len());
-        for (article, queues) in batch {
-            let id = self.db.generate_id()?;
+        for (article, digests) in batch {
+            let id = self.new_id();
             prepared.push(Prepared {
                 id,
                 json: to_json(article)?,
                 hash: article.hash.as_bytes(),
                 urls: url_keys(article, &[]),
                 bands: Fingerprint::of(&article.body).map(|fp| band_keys(fp, id)),
-                entry: to_json(&queue::PendingEntry {
+                recent: recent_key(article, id),
+                entry: to_json(&pending::PendingEntry {
                     change: Change::New,
                     revision: article.revision,
                 })?,
-                queues,
+                digests,
             });
         }
         let result = (
@@ -318,47 +584,54 @@ impl Store {
             &self.by_url,
             &self.pending,
             &self.fingerprints,
+            &self.recent,
         )
-            .transaction(|(articles, by_hash, by_url, pending, fingerprints)| {
-                let mut out = Vec::with_capacity(prepared.len());
-                for p in &prepared {
-                    if let Some(existing) = by_hash.get(p.hash)? {
-                        for url in &p.urls {
-                            if by_url.get(url)?.is_none() {
-                                by_url.insert(url.as_slice(), existing.clone())?;
+            .transaction(
+                |(articles, by_hash, by_url, pending, fingerprints, recent_tree)| {
+                    let mut out = Vec::with_capacity(prepared.len());
+                    for p in &prepared {
+                        if let Some(existing) = by_hash.get(p.hash)? {
+                            for url in &p.urls {
+                                if by_url.get(url)?.is_none() {
+                                    by_url.insert(url.as_slice(), existing.clone())?;
+                                }
                             }
+                            out.push(Inserted::Duplicate(
+                                id_of(&existing).map_err(ConflictableTransactionError::Abort)?,
+                            ));
+                            continue;
                         }
-                        out.push(Inserted::Duplicate(
-                            id_of(&existing).map_err(ConflictableTransactionError::Abort)?,
-                        ));
-                        continue;
+                        articles.insert(&key(p.id), p.json.as_slice())?;
+                        by_hash.insert(p.hash, &key(p.id))?;
+                        for url in &p.urls {
+                            by_url.insert(url.as_slice(), &key(p.id))?;
+                        }
+                        for d in p.digests {
+                            pending.insert(pending::entry_key(d, p.id), p.entry.as_slice())?;
+                        }
+                        for (band, fp) in p.bands.iter().flatten() {
+                            fingerprints.insert(band.as_slice(), fp)?;
+                        }
+                        if let Some(k) = &p.recent {
+                            recent_tree.insert(k.as_slice(), &[])?;
+                        }
+                        out.push(Inserted::New(p.id));
                     }
-                    articles.insert(&key(p.id), p.json.as_slice())?;
-                    by_hash.insert(p.hash, &key(p.id))?;
-                    for url in &p.urls {
-                        by_url.insert(url.as_slice(), &key(p.id))?;
-                    }
-                    for q in p.queues {
-                        pending.insert(queue::entry_key(q, p.id), p.entry.as_slice())?;
-                    }
-                    for (band, fp) in p.bands.iter().flatten() {
-                        fingerprints.insert(band.as_slice(), fp)?;
-                    }
-                    out.push(Inserted::New(p.id));
-                }
-                Ok(out)
-            });
+                    Ok(out)
+                },
+            );
         abort_or_storage(result)
     }
 
-    /// Stores `article` as the next revision of article `id` and queues it as updated in each of
-    /// `queues`, keeping at most `max_revisions` versions. The previous text moves to the
-    /// revision history; the digest shows what changed since the version readers last saw.
+    /// Stores `article` as the next revision of article `id` and puts it as updated in the
+    /// pending list of each of `digests`, keeping at most `max_revisions` versions. The previous
+    /// text moves to the revision history; the digest shows what changed since the version its
+    /// readers last saw.
     pub fn revise(
         &self,
         id: ArticleId,
         article: &Article,
-        queues: &[String],
+        digests: &[String],
         aliases: &[&str],
         max_revisions: u32,
     ) -> Result<Inserted, StoreError> {
@@ -377,10 +650,10 @@ impl Store {
                 |(articles, revisions, by_hash, by_url, pending, fingerprints)| {
                     let abort = ConflictableTransactionError::Abort;
                     let Some(current) = articles.get(key(id))? else {
-                        return Err(abort(StoreError::Corrupt {
-                            what: format!("article {id}"),
-                            reason: "revised but not stored".into(),
-                        }));
+                        return Err(abort(corrupt(
+                            format!("article {id}"),
+                            Damage::Missing("revised but not stored"),
+                        )));
                     };
                     let current = decode(id, &current).map_err(abort)?;
                     if current.hash == article.hash {
@@ -394,7 +667,10 @@ impl Store {
                     let revision = current.revision + 1;
                     let mut latest = article.clone();
                     latest.revision = revision;
+                    // The first-stored time and source are the article's identity in the recent
+                    // index; a revision keeps them.
                     latest.fetched_at = current.fetched_at;
+                    latest.source = current.source.clone();
                     latest.revised_at = Some(chrono::Utc::now());
                     revisions.insert(
                         revision_key(id, current.revision).as_slice(),
@@ -411,16 +687,16 @@ impl Store {
                     for (band, fp) in bands.iter().flatten() {
                         fingerprints.insert(band.as_slice(), fp)?;
                     }
-                    for q in queues {
-                        let k = queue::entry_key(q, id);
+                    for d in digests {
+                        let k = pending::entry_key(d, id);
                         let change = match pending.get(&k)? {
                             // Still unread: stays new (or keeps the version readers last saw).
-                            Some(v) => queue::decode_entry(&v).map_err(abort)?.change,
+                            Some(v) => pending::decode_entry(&v).map_err(abort)?.change,
                             None => Change::Updated {
                                 from: current.revision,
                             },
                         };
-                        let entry = queue::PendingEntry { change, revision };
+                        let entry = pending::PendingEntry { change, revision };
                         pending.insert(k, to_json(&entry).map_err(abort)?)?;
                     }
                     Ok(Inserted::Revised { id, revision })
@@ -454,14 +730,16 @@ impl Store {
             for kv in self.fingerprints.scan_prefix(&prefix) {
                 let (k, v) = kv?;
                 let id = id_of(&k[3..])?;
-                let other =
-                    Fingerprint(u64::from_be_bytes(v.as_ref().try_into().map_err(|_| {
-                        StoreError::Corrupt {
-                            what: "a fingerprint".into(),
-                            reason: "not 8 bytes".into(),
-                        }
-                    })?));
-                let d = fp.distance(other);
+                let bits: [u8; 8] = v.as_ref().try_into().map_err(|_| {
+                    corrupt(
+                        "a fingerprint",
+                        Damage::Length {
+                            found: v.len(),
+                            expected: 8,
+                        },
+                    )
+                })?;
+                let d = fp.distance(Fingerprint(u64::from_be_bytes(bits)));
                 if d <= max_bits && best.is_none_or(|(_, b)| d < b) {
                     best = Some((id, d));
                 }
@@ -475,25 +753,30 @@ impl Store {
         self.by_url.get(url)?.map(|v| id_of(&v)).transpose()
     }
 
-    /// Articles of `source` with a URL first stored at or after `since`, newest first.
+    /// Articles of `source` with a URL first stored at or after `since`, newest first. Read
+    /// from the recent index, so the cost follows the source's recent articles, not the store's.
     pub fn recent(
         &self,
         source: &str,
         since: DateTime<Utc>,
     ) -> Result<Vec<(ArticleId, Article)>, StoreError> {
+        let prefix = recent_prefix(source);
+        let mut from = prefix.clone();
+        from.extend_from_slice(&time_bytes(since));
+        let mut to = prefix;
+        // One past the last possible time ‖ id under this source.
+        to.extend_from_slice(&[0xff; 17]);
         let mut out = Vec::new();
-        for kv in self.articles.iter().rev() {
-            let (k, v) = kv?;
-            let id = id_of(&k)?;
-            let a = decode(id, &v)?;
-            // Ids grow with first storage, and imports carry their import time, so the scan
-            // can stop at the first article older than the window.
-            if a.fetched_at < since {
-                break;
-            }
-            if a.source == source && a.url.is_some() {
-                out.push((id, a));
-            }
+        for kv in self.recent.range(from..to).rev() {
+            let (k, _) = kv?;
+            let id = id_of(&k[k.len().saturating_sub(8)..])?;
+            let Some(article) = self.article(id)? else {
+                return Err(corrupt(
+                    format!("recent index entry {id}"),
+                    Damage::Missing("its article is missing"),
+                ));
+            };
+            out.push((id, article));
         }
         Ok(out)
     }
@@ -566,18 +849,14 @@ impl Store {
     pub fn source_state(&self, name: &str) -> Result<SourceState, StoreError> {
         match self.sources.get(name)? {
             None => Ok(SourceState::default()),
-            Some(v) => serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
-                what: format!("state of source {name:?}"),
-                reason: e.to_string(),
-            }),
+            Some(v) => serde_json::from_slice(&v)
+                .map_err(|e| corrupt(format!("state of source {name:?}"), e)),
         }
     }
 
     pub fn set_source_state(&self, name: &str, state: &SourceState) -> Result<(), StoreError> {
-        let json = serde_json::to_vec(state).map_err(|e| StoreError::Corrupt {
-            what: format!("state of source {name:?}"),
-            reason: e.to_string(),
-        })?;
+        let json = serde_json::to_vec(state)
+            .map_err(|e| corrupt(format!("state of source {name:?}"), e))?;
         self.sources.insert(name, json)?;
         Ok(())
     }
@@ -596,54 +875,92 @@ impl Store {
     }
 
     /// Writes every source's state to `status.json` beside the database (write, then rename),
-    /// so `newswatch status` can report while a daemon holds the store.
+    /// so `newswatch status` can report while a daemon holds the store. One writer at a time
+    /// (they share the temporary file), and a caller whose request a later write already covered
+    /// returns at once: a hundred crawls ending together write it a few times, not a hundred.
     pub fn write_status_snapshot(&self) -> Result<(), StoreError> {
+        let ticket = self.shared.snapshot.ticket();
+        self.shared
+            .snapshot
+            .run(ticket, || self.write_status_snapshot_now())
+    }
+
+    fn write_status_snapshot_now(&self) -> Result<(), StoreError> {
         let snapshot = StatusSnapshot {
             written_at: Some(Utc::now()),
             sources: self.source_states()?.into_iter().collect(),
         };
         let path = self.dir.join(STATUS_SNAPSHOT);
         let tmp = self.dir.join("status.json.tmp");
-        let io = |e: std::io::Error| StoreError::Open {
-            path: path.clone(),
-            reason: e.to_string(),
-        };
-        let json = serde_json::to_vec_pretty(&snapshot).map_err(|e| StoreError::Corrupt {
-            what: "status snapshot".into(),
-            reason: e.to_string(),
+        let json =
+            serde_json::to_vec_pretty(&snapshot).map_err(|e| corrupt("the status snapshot", e))?;
+        std::fs::write(&tmp, json).map_err(|source| StoreError::Write {
+            path: tmp.clone(),
+            source,
         })?;
-        std::fs::write(&tmp, json).map_err(io)?;
-        std::fs::rename(&tmp, &path).map_err(io)
+        std::fs::rename(&tmp, &path).map_err(|source| StoreError::Write { path, source })
     }
 
-    /// The HTTP validators last seen for `url`.
-    pub fn validators(&self, url: &str) -> Result<Option<Validators>, StoreError> {
-        match self.http_cache.get(url)? {
-            None => Ok(None),
-            Some(v) => Ok(serde_json::from_slice(&v).ok()),
-        }
+    /// The bytes the fetch stage last left for `url` (its HTTP validators).
+    pub fn validators(&self, url: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.http_cache.get(url)?.map(|v| v.to_vec()))
     }
 
-    /// Remembers `url`'s validators (or forgets them when empty).
-    pub fn set_validators(&self, url: &str, validators: &Validators) -> Result<(), StoreError> {
-        if validators.is_empty() {
+    /// Remembers `bytes` for `url`, or forgets them when empty.
+    pub fn set_validators(&self, url: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        if bytes.is_empty() {
             self.http_cache.remove(url)?;
-        } else if let Ok(json) = serde_json::to_vec(validators) {
-            self.http_cache.insert(url, json)?;
+        } else {
+            self.http_cache.insert(url, bytes)?;
         }
         Ok(())
     }
 
     /// Waits until everything written so far is on disk.
+    ///
+    /// sled 0.34's `flush_async` deadlocks when called concurrently (spacejam/sled#1308, fixed
+    /// upstream but never released): a daemon whose crawls ended together stopped for good. So
+    /// every flush is sled's blocking one, on tokio's blocking pool, one at a time, and callers
+    /// whose writes an already started flush does not cover share the next one.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await?;
-        Ok(())
+        let ticket = self.shared.flush.ticket();
+        let _turn = self.shared.flush_turn.lock().await;
+        if self.shared.flush.covers(ticket) {
+            return Ok(());
+        }
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.flush_for(ticket))
+            .await
+            .map_err(|_| StoreError::Interrupted("flush"))?
     }
 
-    /// Blocking flush, for the synchronous command-line paths.
+    /// [`Store::flush`] and the status snapshot, on the blocking pool: what a finished crawl
+    /// needs before its outcome is reported.
+    pub async fn commit(&self) -> Result<(), StoreError> {
+        self.flush().await?;
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.write_status_snapshot())
+            .await
+            .map_err(|_| StoreError::Interrupted("status snapshot"))?
+    }
+
+    /// Blocking flush, for the synchronous command-line paths; shares the one-at-a-time rule
+    /// with [`Store::flush`].
     pub fn flush_blocking(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
-        Ok(())
+        let ticket = self.shared.flush.ticket();
+        self.flush_for(ticket)
+    }
+
+    fn flush_for(&self, ticket: u64) -> Result<(), StoreError> {
+        self.shared.flush.run(ticket, || {
+            self.db.flush()?;
+            Ok(())
+        })
+    }
+
+    /// The state dir this store lives in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 }
 
@@ -682,10 +999,7 @@ fn band_keys(fp: Fingerprint, id: ArticleId) -> Vec<(Vec<u8>, [u8; 8])> {
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(value).map_err(|e| StoreError::Corrupt {
-        what: "a value being written".into(),
-        reason: e.to_string(),
-    })
+    serde_json::to_vec(value).map_err(|e| corrupt("a value being written", e))
 }
 
 fn abort_or_storage<T>(result: Result<T, TransactionError<StoreError>>) -> Result<T, StoreError> {
@@ -696,10 +1010,7 @@ fn abort_or_storage<T>(result: Result<T, TransactionError<StoreError>>) -> Resul
 }
 
 fn decode(id: ArticleId, bytes: &[u8]) -> Result<Article, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
-        what: format!("article {id}"),
-        reason: e.to_string(),
-    })
+    serde_json::from_slice(bytes).map_err(|e| corrupt(format!("article {id}"), e))
 }
 
 #[cfg(test)]
@@ -719,11 +1030,34 @@ mod tests {
         )
     }
 
+    /// Opens the store in `dir`. After a `drop`, sled's flusher thread can hold the lock a few
+    /// milliseconds longer on a busy machine, so a reopen waits for it (up to a second).
     fn open(dir: &Path) -> Store {
+        for _ in 0..50 {
+            match Store::open(dir) {
+                Err(StoreError::Locked { .. }) => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                other => return other.unwrap_or_else(|e| panic!("{e}")),
+            }
+        }
         Store::open(dir).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    fn queues(names: &[&str]) -> Vec<String> {
+    /// [`Store::restore`] of `file` into `dir`, waiting out sled's lock as [`open`] does.
+    fn restore(dir: &Path, file: &[u8]) -> Result<u64, StoreError> {
+        for _ in 0..50 {
+            match Store::restore(dir, file, "backup.jsonl") {
+                Err(StoreError::Locked { .. }) => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                other => return other,
+            }
+        }
+        Store::restore(dir, file, "backup.jsonl")
+    }
+
+    fn digests(names: &[&str]) -> Vec<String> {
         names.iter().map(|s| s.to_string()).collect()
     }
 
@@ -731,7 +1065,7 @@ mod tests {
     async fn dedups_by_hash_indexes_urls_and_queues_atomically() {
         let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let store = open(tmp.path());
-        let q = queues(&["morning", "wecom"]);
+        let q = digests(&["morning", "wecom"]);
         let a = store.insert(
             &article("甲", Some("http://h/1")),
             &q,
@@ -754,11 +1088,11 @@ mod tests {
             store.insert(&article("乙", None), &q[..1], &[]),
             Ok(Inserted::New(_))
         ));
-        assert_eq!(store.queue_len("morning"), 2);
+        assert_eq!(store.pending_len("morning"), 2);
         assert_eq!(
-            store.queue_len("wecom"),
+            store.pending_len("wecom"),
             1,
-            "each queue holds only what was routed to it"
+            "each digest holds only what was routed to it"
         );
         assert_eq!(store.len(), 2);
     }
@@ -767,7 +1101,7 @@ mod tests {
     fn batch_insert_dedups_within_the_batch_and_against_the_store() {
         let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let store = open(tmp.path());
-        let q = queues(&["d"]);
+        let q = digests(&["d"]);
         let Ok(Inserted::New(first)) = store.insert(&article("甲", None), &q, &[]) else {
             panic!("insert")
         };
@@ -789,22 +1123,22 @@ mod tests {
         );
         assert!(matches!(got[3], Inserted::New(_)));
         assert_eq!(store.len(), 3);
-        assert_eq!(store.queue_len("d"), 2, "queued as each article asked");
+        assert_eq!(store.pending_len("d"), 2, "queued as each article asked");
     }
 
     #[tokio::test]
     async fn revisions_keep_history_and_queue_updates() {
         let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let store = open(tmp.path());
-        let q = queues(&["d"]);
+        let q = digests(&["d"]);
         let Ok(Inserted::New(id)) = store.insert(&article("甲", Some("http://h/1")), &q, &[])
         else {
             panic!("insert")
         };
-        // Delivered: the queue is empty again.
+        // Delivered: nothing pending again.
         let record = DigestRecord {
             id: 1,
-            queue: "d".into(),
+            digest: "d".into(),
             message_id: "<m@x>".into(),
             created_at: Utc::now(),
             items: vec![(id, 1)],
@@ -814,9 +1148,10 @@ mod tests {
             attempts: 0,
             last_error: None,
             sent_at: None,
+            delivery: Default::default(),
         };
         assert!(store.complete_digest(&record).await.is_ok());
-        assert_eq!(store.queue_len("d"), 0);
+        assert_eq!(store.pending_len("d"), 0);
         let mut edited = article("甲", Some("http://h/1"));
         edited.body = "正文。更正。".into();
         edited.hash = ContentHash::of(&edited.title, &edited.body);
@@ -877,13 +1212,13 @@ mod tests {
     async fn digest_records_survive_until_completed() {
         let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let store = open(tmp.path());
-        let q = queues(&["d"]);
+        let q = digests(&["d"]);
         let Ok(Inserted::New(id)) = store.insert(&article("甲", None), &q, &[]) else {
             panic!()
         };
         let record = DigestRecord {
             id: store.new_digest_id().unwrap_or(7),
-            queue: "d".into(),
+            digest: "d".into(),
             message_id: "<a@b>".into(),
             created_at: Utc::now(),
             items: vec![(id, 1)],
@@ -893,6 +1228,7 @@ mod tests {
             attempts: 1,
             last_error: Some("451".into()),
             sent_at: None,
+            delivery: Default::default(),
         };
         assert!(store.save_digest(&record).await.is_ok());
         drop(store);
@@ -900,12 +1236,12 @@ mod tests {
         let back = store.digest_in_flight("d").ok().flatten();
         assert_eq!(back.as_ref().map(|r| r.message_id.as_str()), Some("<a@b>"));
         assert_eq!(
-            store.queue_len("d"),
+            store.pending_len("d"),
             1,
             "items stay queued until the send succeeds"
         );
         assert!(store.complete_digest(&record).await.is_ok());
-        assert_eq!(store.queue_len("d"), 0);
+        assert_eq!(store.pending_len("d"), 0);
         assert!(store.digest_in_flight("d").ok().flatten().is_none());
         assert_eq!(store.sent_digests("d").map(|v| v.len()).ok(), Some(1));
     }
@@ -914,7 +1250,7 @@ mod tests {
     async fn backup_and_restore_round_trip_every_tree() {
         let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let store = open(&tmp.path().join("a"));
-        let q = queues(&["d"]);
+        let q = digests(&["d"]);
         let Ok(Inserted::New(id)) = store.insert(&article("甲", Some("http://h/1")), &q, &[])
         else {
             panic!()
@@ -930,18 +1266,14 @@ mod tests {
                 ..SourceState::default()
             },
         );
-        let _ = store.set_validators(
-            "http://h/1",
-            &Validators {
-                etag: Some("\"e\"".into()),
-                last_modified: None,
-            },
-        );
+        let _ = store.set_validators("http://h/1", br#"{"etag":"\"e\""}"#);
         let mut file = Vec::new();
         let n = store.backup(&mut file).unwrap_or(0);
         assert!(n >= 8, "{n} entries");
-        let copy = open(&tmp.path().join("b"));
-        assert_eq!(copy.restore(file.as_slice()).ok(), Some(n));
+        let b = tmp.path().join("b");
+        let restored = restore(&b, &file);
+        assert_eq!(restored.ok(), Some(n));
+        let copy = open(&b);
         assert_eq!(copy.revisions(id).map(|r| r.len()).ok(), Some(2));
         assert_eq!(copy.pending("d").map(|p| p.len()).ok(), Some(1));
         assert_eq!(
@@ -950,18 +1282,33 @@ mod tests {
         );
         assert!(copy.validators("http://h/1").ok().flatten().is_some());
         assert!(copy.has_url("http://h/1").unwrap_or(false));
+        drop(copy);
         assert!(
-            copy.restore(file.as_slice()).is_err(),
-            "refuses a store holding articles"
+            matches!(restore(&b, &file), Err(StoreError::NotEmpty { .. })),
+            "refuses a store holding articles, as a usage error, not as damage"
         );
         let newer = String::from_utf8_lossy(&file).replacen(
             &format!("\"format_version\":{FORMAT_VERSION}"),
             "\"format_version\":99",
             1,
         );
-        let empty = open(&tmp.path().join("c"));
+        let refused = restore(&tmp.path().join("c"), newer.as_bytes());
         assert!(
-            matches!(empty.restore(newer.as_bytes()), Err(StoreError::Corrupt { reason, .. }) if reason.contains("newer"))
+            matches!(
+                &refused,
+                Err(StoreError::Backup {
+                    source: BackupError::Newer { found: 99 },
+                    ..
+                })
+            ),
+            "{refused:?}"
+        );
+        assert!(
+            refused
+                .err()
+                .and_then(|e| std::error::Error::source(&e).map(ToString::to_string))
+                .is_some_and(|s| s.contains("newer")),
+            "the cause says why"
         );
     }
 
@@ -991,5 +1338,91 @@ mod tests {
             Store::open(tmp.path()),
             Err(StoreError::Foreign { .. })
         ));
+    }
+
+    #[test]
+    fn recent_reads_one_sources_window_newest_first() {
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = open(tmp.path());
+        let now = Utc::now();
+        let at = |title: &str, source: &str, days: i64, url: Option<&str>| {
+            let mut a = article(title, url);
+            a.source = source.into();
+            a.fetched_at = now - chrono::Duration::days(days);
+            a
+        };
+        let mut ids = Vec::new();
+        for a in [
+            at("old", "s", 30, Some("http://h/old")),
+            at("mid", "s", 3, Some("http://h/mid")),
+            at("other", "t", 1, Some("http://h/other")),
+            at("no url", "s", 1, None),
+            at("new", "s", 0, Some("http://h/new")),
+        ] {
+            let Ok(Inserted::New(id)) = store.insert(&a, &[], &[]) else {
+                panic!("insert")
+            };
+            ids.push(id);
+        }
+        let got = store
+            .recent("s", now - chrono::Duration::days(7))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let titles: Vec<&str> = got.iter().map(|(_, a)| a.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            ["new", "mid"],
+            "only s, only with a URL, newest first"
+        );
+        assert_eq!(got[0].0, ids[4]);
+        assert!(
+            store
+                .recent("", now - chrono::Duration::days(365))
+                .is_ok_and(|v| v.is_empty()),
+            "a source name is not a prefix match"
+        );
+    }
+
+    #[test]
+    fn a_version_1_store_gets_its_recent_index_on_open() {
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = open(tmp.path());
+        let Ok(Inserted::New(id)) = store.insert(&article("甲", Some("http://h/1")), &[], &[])
+        else {
+            panic!("insert")
+        };
+        // What a version-1 store looked like: no recent index.
+        let _ = store.recent.clear();
+        let meta = store.db.open_tree("meta").unwrap_or_else(|e| panic!("{e}"));
+        let _ = meta.insert("format_version", &1u32.to_be_bytes());
+        let _ = store.flush_blocking();
+        drop((meta, store));
+        let store = open(tmp.path());
+        let got = store.recent("s", Utc::now() - chrono::Duration::days(1));
+        assert_eq!(got.map(|v| v.len()).ok(), Some(1));
+        assert_eq!(store.format_version().ok(), Some(FORMAT_VERSION));
+        assert!(store.article(id).is_ok_and(|a| a.is_some()));
+    }
+
+    #[test]
+    fn damage_keeps_its_cause() {
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = open(tmp.path());
+        let _ = store.sources.insert("s", &b"{not json"[..]);
+        let err = store.source_state("s").err();
+        assert!(
+            matches!(
+                &err,
+                Some(StoreError::Corrupt {
+                    source: Damage::Json(_),
+                    ..
+                })
+            ),
+            "{err:?}"
+        );
+        let shown = err.map(|e| crate::error_chain(&e)).unwrap_or_default();
+        assert!(
+            shown.contains("state of source \"s\"") && shown.contains("not the JSON expected"),
+            "{shown}"
+        );
     }
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod pages;
+pub mod postgres;
 
 use axum::body::Body;
 use axum::http::{Request, Response, StatusCode};
@@ -416,10 +417,38 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// The seed archive shared with the team, when present.
+/// A file of the data shared with the team (`../shared/<rel>`).
+///
+/// CI always has it: under `CI=true` a missing file fails the test. Elsewhere the test is
+/// skipped, and says so with a `SKIPPED:` line written past the test harness's capture, so it
+/// shows in `cargo test`'s output and `.ci/run` counts it in its closing total.
+pub fn shared(rel: &str) -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared")
+        .join(rel);
+    if p.is_file() {
+        return Some(p);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{} is missing, and CI always has it", p.display());
+    }
+    skipped(&format!("{} is missing", p.display()));
+    None
+}
+
+/// Reports the running test as skipped on standard error directly, not through `eprintln!`,
+/// which the test harness captures and hides for a passing test. The harness names each test's
+/// thread after the test.
+pub fn skipped(why: &str) {
+    use std::io::Write as _;
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    let _ = std::io::stderr().write_all(format!("SKIPPED: {test}: {why}\n").as_bytes());
+}
+
+/// The seed archive shared with the team, when present (see [`shared`]).
 pub fn seed_archive() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/seeds/000_708f4c76f94c8937.txt");
-    p.is_file().then_some(p)
+    shared("seeds/000_708f4c76f94c8937.txt")
 }
 
 /// Encodes `s` as GBK bytes (what a server labelling its pages gb2312 really sends).

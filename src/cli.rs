@@ -1,0 +1,459 @@
+//! The commands behind the `newswatch` binary. Each does its work and hands back what there is
+//! to show; `main.rs` parses the arguments, prints, and turns a [`CliError`] into an exit code
+//! (2 for bad usage or config, found before anything started; 1 for a failure while working).
+
+use crate::archive;
+use crate::article::Article;
+use crate::backfill::{Backfill, BackfillError, BackfillReport};
+use crate::check::CheckReport;
+use crate::config::{Config, ConfigError};
+use crate::crawl::{CrawlReport, Crawler, build};
+use crate::daemon::RunError;
+use crate::extract::FieldSelectors;
+use crate::fetch::{FetchError, Fetched, Fetcher, HostPattern, Scope, charset};
+use crate::notify::{Delivery, Digest, MAX_DIGESTS_PER_RUN, NotifyError, Routing};
+use crate::status::Status;
+use crate::store::{ArticleId, DigestRecord, Store, StoreError};
+use chrono::NaiveDate;
+use serde::Serialize;
+use std::future::Future;
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+use url::Url;
+
+#[derive(Debug, Error)]
+pub enum CliError {
+    /// Bad usage, found before anything started.
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A digest's templates or transport could not be loaded: a config problem.
+    #[error(transparent)]
+    Digests(NotifyError),
+    /// An input file named on the command line could not be opened.
+    #[error("cannot open {path}")]
+    Input {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error(transparent)]
+    Backfill(#[from] BackfillError),
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// The command did its work, and some of it failed, as printed above.
+    #[error("{0}")]
+    Failed(String),
+    #[error("cannot write {path}")]
+    Output {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+impl CliError {
+    /// 2 for bad usage or config (nothing was started), 1 for a failure while working.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_)
+            | CliError::Config(_)
+            | CliError::Digests(_)
+            | CliError::Input { .. }
+            | CliError::Store(StoreError::NotEmpty { .. }) => 2,
+            _ => 1,
+        }
+    }
+}
+
+fn open_store(config: &Config) -> Result<Store, CliError> {
+    Ok(Store::open(&config.settings.state_dir)?)
+}
+
+fn sources<'a>(
+    config: &'a Config,
+    names: &[String],
+) -> Result<Vec<&'a crate::crawl::Source>, CliError> {
+    config.select_sources(names).map_err(CliError::Usage)
+}
+
+/// Every digest loaded: a broken template fails here, before anything starts.
+pub fn digests(config: &Config) -> Result<Vec<Digest>, CliError> {
+    Digest::load_all(&config.digests, &config.settings.state_dir).map_err(CliError::Digests)
+}
+
+/// `run`: the daemon, until `shutdown` completes.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), CliError> {
+    digests(&config)?;
+    let store = open_store(&config)?;
+    crate::daemon::run(config, store, shutdown).await?;
+    Ok(())
+}
+
+/// `crawl [SOURCE...]`: every named source (all when none) crawled once, together.
+pub async fn crawl(config: &Config, names: &[String]) -> Result<Vec<CrawlReport>, CliError> {
+    let sources = sources(config, names)?;
+    let store = open_store(config)?;
+    let crawler = Crawler::new(
+        &config.sources,
+        config.settings.concurrency,
+        config.settings.timezone,
+        Routing::new(&config.digests),
+        store,
+    )?;
+    Ok(crawler.crawl_all(&sources).await)
+}
+
+/// An input file named on the command line (`-`: standard input).
+pub struct Input {
+    pub reader: Box<dyn BufRead + Send>,
+    /// How messages name it.
+    pub name: String,
+}
+
+/// Opens `file` (`-` is standard input).
+pub fn open_input(file: &Path) -> Result<Input, CliError> {
+    if file.as_os_str() == "-" {
+        return Ok(Input {
+            reader: Box::new(BufReader::new(io::stdin())),
+            name: "standard input".into(),
+        });
+    }
+    let f = std::fs::File::open(file).map_err(|source| CliError::Input {
+        path: file.to_owned(),
+        source,
+    })?;
+    Ok(Input {
+        reader: Box::new(BufReader::new(f)),
+        name: file.display().to_string(),
+    })
+}
+
+/// `backfill FILE`: imports an archive under `source`, pending for the digests that take each
+/// record when `notify`. `encoding` is a charset label (`utf-8`, `gbk`, `gb18030`, `big5` …) or
+/// `auto` to detect it; UTF-8 when `None`. Each rejected record and skipped line goes to
+/// `notice` as it is met.
+pub fn backfill(
+    config: &Config,
+    input: Input,
+    source: &str,
+    notify: bool,
+    encoding: Option<&str>,
+    progress: &dyn Fn(usize),
+    notice: &dyn Fn(&archive::Entry),
+) -> Result<BackfillReport, CliError> {
+    let encoding = match encoding {
+        None => Some(encoding_rs::UTF_8),
+        Some(label) if label.eq_ignore_ascii_case("auto") => None,
+        Some(label) => match charset::encoding_for_label(label) {
+            Some(e) if e.is_ascii_compatible() => Some(e),
+            Some(e) => {
+                return Err(CliError::Usage(format!(
+                    "--encoding {label}: {} archives are not read (lines must end in an ASCII line feed); convert the file to UTF-8",
+                    e.name()
+                )));
+            }
+            None => {
+                return Err(CliError::Usage(format!(
+                    "--encoding {label:?}: not an encoding; try utf-8, gbk, gb18030, big5 or auto"
+                )));
+            }
+        },
+    };
+    let store = open_store(config)?;
+    let routing = Routing::new(&config.digests);
+    Ok(Backfill {
+        source,
+        routing: notify.then_some(&routing),
+        encoding,
+        progress,
+        notice,
+    }
+    .run(&store, input.reader, &input.name)?)
+}
+
+/// How `export` writes articles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// The plain-text archive format (`-`, title, body, date).
+    Archive,
+    /// One JSON object per line: the article's id and every stored field.
+    Jsonl,
+}
+
+/// Which articles `export` writes.
+#[derive(Debug, Clone, Default)]
+pub struct ExportFilter {
+    pub source: Option<String>,
+    pub since: Option<NaiveDate>,
+    /// Every kept revision, oldest first, instead of the latest only.
+    pub revisions: bool,
+}
+
+/// One `export --format jsonl` line: the stored article as serde writes it, with its id.
+#[derive(Serialize)]
+struct ExportRecord<'a> {
+    id: ArticleId,
+    #[serde(flatten)]
+    article: &'a Article,
+}
+
+/// `export`: stored articles to `out`, in the order first stored. A closed pipe (`| head`) is
+/// the reader's choice, not a failure.
+pub fn export(
+    config: &Config,
+    filter: &ExportFilter,
+    format: ExportFormat,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let store = open_store(config)?;
+    let mut out = io::BufWriter::new(out);
+    for item in store.articles() {
+        let (id, latest) = item?;
+        if filter.source.as_ref().is_some_and(|s| *s != latest.source)
+            || filter.since.is_some_and(|d| latest.date < d)
+        {
+            continue;
+        }
+        let versions = if filter.revisions {
+            store.revisions(id)?
+        } else {
+            vec![latest]
+        };
+        for article in &versions {
+            let written = match format {
+                ExportFormat::Archive => archive::write_record(&mut out, article),
+                ExportFormat::Jsonl => {
+                    serde_json::to_writer(&mut out, &ExportRecord { id, article })
+                        .map_err(io::Error::from)
+                        .and_then(|()| out.write_all(b"\n"))
+                }
+            };
+            match written {
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
+                other => other?,
+            }
+        }
+    }
+    match out.flush() {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+/// What `digest` did with one digest.
+pub struct DigestRun {
+    pub name: String,
+    /// Where it goes, for messages (never a robot URL).
+    pub destination: String,
+    pub outcome: DigestOutcome,
+}
+
+pub enum DigestOutcome {
+    /// `--dry-run`: what would be sent, if anything.
+    Preview(Option<DigestRecord>),
+    Delivered(Delivery),
+    /// Not sent: every item stays pending.
+    Failed(NotifyError),
+}
+
+/// `digest [--dry-run] [--name NAME]`: builds each digest (or the named one) and sends it, or
+/// with `dry_run` shows what would be sent and changes nothing.
+pub async fn digest(
+    config: &Config,
+    dry_run: bool,
+    only: Option<&str>,
+) -> Result<Vec<DigestRun>, CliError> {
+    if config.digests.is_empty() {
+        return Err(CliError::Usage(format!(
+            "{}: no [digest] or [[notify]] section",
+            config.path.display()
+        )));
+    }
+    if let Some(name) = only
+        && !config.digests.iter().any(|d| d.name == name)
+    {
+        let known: Vec<&str> = config.digests.iter().map(|d| d.name.as_str()).collect();
+        return Err(CliError::Usage(format!(
+            "no digest named {name:?} (known: {})",
+            known.join(", ")
+        )));
+    }
+    let digests = digests(config)?;
+    let store = open_store(config)?;
+    let tz = config.settings.timezone;
+    let failing = Status::from_store(config, &store)?.failing();
+    let mut runs = Vec::new();
+    for digest in digests
+        .iter()
+        .filter(|d| only.is_none_or(|n| n == d.name()))
+    {
+        // What the size caps leave goes out in the next digest, right after, up to a limit.
+        for _ in 0..MAX_DIGESTS_PER_RUN {
+            let outcome = if dry_run {
+                DigestOutcome::Preview(
+                    digest
+                        .preview(&store, tz, &failing)
+                        .map_err(CliError::Digests)?,
+                )
+            } else {
+                match digest.deliver(&store, tz, &failing).await {
+                    Ok(d) => DigestOutcome::Delivered(d),
+                    Err(NotifyError::Store(e)) => return Err(e.into()),
+                    Err(e) => DigestOutcome::Failed(e),
+                }
+            };
+            let again = matches!(
+                outcome,
+                DigestOutcome::Delivered(Delivery::Sent { more_pending, .. }) if more_pending > 0
+            );
+            runs.push(DigestRun {
+                name: digest.name().to_owned(),
+                destination: digest.destination(),
+                outcome,
+            });
+            if !again {
+                break;
+            }
+        }
+    }
+    Ok(runs)
+}
+
+/// `check SOURCE`: fetches the source now and describes what it would store; stores nothing.
+pub async fn check(
+    config: &Config,
+    name: &str,
+    limit: Option<usize>,
+) -> Result<CheckReport, CliError> {
+    let source = sources(config, &[name.to_owned()])?.remove(0);
+    let fetcher = Fetcher::new(config.settings.concurrency, [(&source.url, &source.fetch)])?;
+    let limit = limit.unwrap_or(source.max_articles);
+    Ok(crate::check::check(&fetcher, source, config.settings.timezone, limit).await)
+}
+
+/// `status`: every source's health, from the store or the running daemon's snapshot.
+pub fn status(config: &Config) -> Result<Status, CliError> {
+    Ok(Status::load(config)?)
+}
+
+/// `validate`: the config is already checked when this runs; this loads every digest too
+/// (templates compile) and says how many there are.
+pub fn validate(config: &Config) -> Result<usize, CliError> {
+    Ok(digests(config)?.len())
+}
+
+/// `backup FILE`: the whole state to `file` (`-`: `out`). Written beside the target and
+/// renamed, so a failed backup never replaces a good one.
+pub fn backup(config: &Config, file: &Path, out: &mut dyn Write) -> Result<u64, CliError> {
+    let store = open_store(config)?;
+    if file.as_os_str() == "-" {
+        return Ok(store.backup(&mut io::BufWriter::new(out))?);
+    }
+    let tmp = file.with_extension("partial");
+    let output = |source| CliError::Output {
+        path: file.to_owned(),
+        source,
+    };
+    let f = std::fs::File::create(&tmp).map_err(|source| CliError::Output {
+        path: tmp.clone(),
+        source,
+    })?;
+    let n = store.backup(&mut io::BufWriter::new(f))?;
+    std::fs::rename(&tmp, file).map_err(output)?;
+    Ok(n)
+}
+
+/// `restore FILE`: loads a backup into an empty state dir, all or nothing.
+pub fn restore(config: &Config, input: Input) -> Result<u64, CliError> {
+    Ok(Store::restore(
+        &config.settings.state_dir,
+        input.reader,
+        &input.name,
+    )?)
+}
+
+/// What `extract` read.
+pub struct Extracted {
+    pub article: Article,
+    /// Whether the page gave a date (else the article has today's).
+    pub dated: bool,
+}
+
+/// `extract FILE|URL`: the article newswatch reads from a saved page or a URL, built as the
+/// crawler builds it, with `source`'s selectors and encoding where given.
+pub async fn extract(
+    config: &Config,
+    input: &str,
+    base: Option<Url>,
+    source: Option<&str>,
+) -> Result<Extracted, CliError> {
+    let source = match source {
+        Some(name) => Some(sources(config, &[name.to_owned()])?.remove(0)),
+        None => None,
+    };
+    let settings = source.map_or(&config.settings.fetch, |s| &s.fetch);
+    let encoding = source.and_then(|s| s.encoding.as_deref());
+    let (text, page_url) = match Url::parse(input) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => {
+            // Without a source, the URL given is the origin [settings] headers go to.
+            let mut settings = settings.clone();
+            if source.is_none() {
+                settings.scope = Scope::new(&u, vec![HostPattern::Any]);
+            }
+            let settings = &settings;
+            let fetcher = Fetcher::new(1, [(&u, settings)])?;
+            match fetcher.get(&u, settings, None).await? {
+                Fetched::Page(resp) => {
+                    (resp.decode(encoding).text, base.unwrap_or(resp.url.clone()))
+                }
+                Fetched::NotModified => {
+                    return Err(CliError::Failed(format!("{u}: unexpected 304")));
+                }
+            }
+        }
+        _ => {
+            let bytes = std::fs::read(input).map_err(|source| CliError::Input {
+                path: input.into(),
+                source,
+            })?;
+            let page_url = match base {
+                Some(b) => b,
+                None => {
+                    let abs = std::path::absolute(input).unwrap_or_else(|_| PathBuf::from(input));
+                    Url::from_file_path(&abs).map_err(|_| {
+                        CliError::Usage(format!("{input}: give --url for this file"))
+                    })?
+                }
+            };
+            (charset::decode(&bytes, None, encoding).text, page_url)
+        }
+    };
+    let fields = source.map_or_else(FieldSelectors::default, |s| s.fields.clone());
+    let at = build::At {
+        page: &page_url,
+        listed: &page_url,
+        scope: source.map_or(&config.settings.fetch.scope, |s| &s.fetch.scope),
+    };
+    let built = build::html_article(
+        &text,
+        at,
+        &fields,
+        "extract",
+        None,
+        config.settings.timezone,
+    )
+    .map_err(|problem| CliError::Failed(format!("{input}: {problem}")))?;
+    Ok(Extracted {
+        article: built.article,
+        dated: built.dated,
+    })
+}
