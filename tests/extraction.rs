@@ -179,7 +179,7 @@ async fn pages_without_title_or_h1_still_give_a_record() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_list_link_names_a_page_that_names_itself_nowhere() {
     use newswatch::extract::{FieldSelectors, PageHints, links, read_page};
-    use newswatch::fetch::{FetchPolicy, Fetched, Fetcher};
+    use newswatch::fetch::{Fetched, Fetcher, Scope};
     let site = Site::start().await;
     let headlines = [
         "硚口区召开一季度经济运行分析会",
@@ -207,9 +207,10 @@ async fn the_list_link_names_a_page_that_names_itself_nowhere() {
         format!("<div class=\"nav\"><a href=\"/\">首页</a></div><div class=\"c\">{paras}</div>"),
     );
     let list_url = url::Url::parse(&site.url("/xw/index.html")).expect("url");
-    let policy = FetchPolicy {
+    let policy = newswatch::fetch::FetchSettings {
         per_host_delay: std::time::Duration::ZERO,
-        ..FetchPolicy::default()
+        scope: Scope::new(&list_url, Vec::new()),
+        ..newswatch::config::DEFAULTS.fetch()
     };
     let fetcher = Fetcher::new(1, [(&list_url, &policy)]).expect("fetcher");
     let fetch = |u: url::Url| {
