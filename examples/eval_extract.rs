@@ -136,7 +136,7 @@ fn half(site: &str) -> char {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    if h % 2 == 0 { 'A' } else { 'B' }
+    if h.is_multiple_of(2) { 'A' } else { 'B' }
 }
 
 /// One page's result.
@@ -685,11 +685,12 @@ fn list_pages(dir: &Path, labels: &Path) {
             println!("{}: bad selector", file.display());
             continue;
         };
-        let want: HashSet<String> = newswatch::extract::list_page(&html, &page_url, &sel, None)
-            .links
-            .iter()
-            .map(Url::to_string)
-            .collect();
+        let want: HashSet<String> =
+            newswatch::extract::list_page(&html, &page_url, Some(&sel), None)
+                .links
+                .iter()
+                .map(|l| l.url.to_string())
+                .collect();
         let found = newswatch::extract::links::article_links(&html, &page_url);
         let got: HashSet<String> = found
             .as_ref()

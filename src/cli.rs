@@ -441,6 +441,7 @@ pub async fn extract(
     let at = build::At {
         page: &page_url,
         listed: &page_url,
+        anchor: None,
         scope: source.map_or(&config.settings.fetch.scope, |s| &s.fetch.scope),
     };
     let built = build::html_article(

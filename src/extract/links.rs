@@ -125,9 +125,13 @@ struct Judged {
 /// The article links of a list page, without a selector: the group of links that reads most
 /// like a news list. `None` when no group has at least three links that look like headlines.
 pub fn article_links(html: &str, page_url: &Url) -> Option<ArticleLinks> {
-    let doc = parse_document(html);
-    let base = base_url(&doc, page_url);
-    let links = page_links(&doc, &base);
+    article_links_in(&parse_document(html), page_url)
+}
+
+/// [`article_links`] of a parsed page.
+pub(super) fn article_links_in(doc: &Html, page_url: &Url) -> Option<ArticleLinks> {
+    let base = base_url(doc, page_url);
+    let links = page_links(doc, &base);
     let mut groups = group_links(links);
     if groups.is_empty() {
         return None;
@@ -189,12 +193,11 @@ fn page_links<'a>(doc: &'a Html, base: &Url) -> Vec<Link<'a>> {
                 return None;
             }
             let mut anchor = normalise::text(&visible_text(el));
-            if anchor.chars().count() < 4 {
-                if let Some(t) = el.attr("title").map(normalise::text) {
-                    if t.chars().count() > anchor.chars().count() {
-                        anchor = t;
-                    }
-                }
+            if anchor.chars().count() < 4
+                && let Some(t) = el.attr("title").map(normalise::text)
+                && t.chars().count() > anchor.chars().count()
+            {
+                anchor = t;
             }
             if anchor.is_empty() || PAGING_TEXT.is_match(&anchor) {
                 return None;
@@ -486,10 +489,10 @@ fn ramp(x: f64, lo: f64, hi: f64) -> f64 {
 /// The group's place as a CSS-like path: `div.news > ul > li (a)`.
 fn describe(g: &Group<'_>) -> String {
     let mut parts = vec![signature(g.container)];
-    if let Some(parent) = g.container.parent().and_then(ElementRef::wrap) {
-        if !matches!(parent.value().name(), "body" | "html") {
-            parts.insert(0, signature(parent));
-        }
+    if let Some(parent) = g.container.parent().and_then(ElementRef::wrap)
+        && !matches!(parent.value().name(), "body" | "html")
+    {
+        parts.insert(0, signature(parent));
     }
     format!("{} > {} ({})", parts.join(" > "), g.item, g.shape)
 }
@@ -498,8 +501,12 @@ fn describe(g: &Group<'_>) -> String {
 /// or TRS's `createPageHTML(…)` pager script. Links back to the page itself and `javascript:`
 /// links are passed over.
 pub fn next_page(html: &str, page_url: &Url) -> Option<NextPage> {
-    let doc = parse_document(html);
-    let base = base_url(&doc, page_url);
+    next_page_in(&parse_document(html), page_url)
+}
+
+/// [`next_page`] of a parsed page.
+pub(super) fn next_page_in(doc: &Html, page_url: &Url) -> Option<NextPage> {
+    let base = base_url(doc, page_url);
     let here = clean_url(page_url.clone());
     let resolve = |href: &str| -> Option<Url> {
         let href = href.trim();
@@ -509,16 +516,15 @@ pub fn next_page(html: &str, page_url: &Url) -> Option<NextPage> {
         let url = clean_url(base.join(href).ok()?);
         (matches!(url.scheme(), "http" | "https") && url != here).then_some(url)
     };
-    if let Some(sel) = REL_NEXT.as_ref() {
-        if let Some(url) = doc
+    if let Some(sel) = REL_NEXT.as_ref()
+        && let Some(url) = doc
             .select(sel)
             .find_map(|el| el.attr("href").and_then(resolve))
-        {
-            return Some(NextPage {
-                url,
-                why: "rel=next".to_string(),
-            });
-        }
+    {
+        return Some(NextPage {
+            url,
+            why: "rel=next".to_string(),
+        });
     }
     if let Some(sel) = A.as_ref() {
         for el in doc.select(sel) {
@@ -546,13 +552,13 @@ pub fn next_page(html: &str, page_url: &Url) -> Option<NextPage> {
     let sel = SCRIPT.as_ref()?;
     for script in doc.select(sel) {
         let code: String = script.text().collect();
-        if let Some(next) = trs_next(&code) {
-            if let Some(url) = resolve(&next) {
-                return Some(NextPage {
-                    url,
-                    why: format!("TRS pager script, next page {next}"),
-                });
-            }
+        if let Some(next) = trs_next(&code)
+            && let Some(url) = resolve(&next)
+        {
+            return Some(NextPage {
+                url,
+                why: format!("TRS pager script, next page {next}"),
+            });
         }
     }
     None

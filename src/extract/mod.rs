@@ -9,6 +9,8 @@ pub mod feed;
 pub mod links;
 pub mod text;
 
+pub use links::ListedLink;
+
 use crate::normalise::BLOCK_BREAK;
 use chrono::NaiveDate;
 use scraper::{ElementRef, Html, Selector};
@@ -23,36 +25,66 @@ pub fn parse_document(html: &str) -> Html {
 /// What a list page offers: article links in page order, and the next list page.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ListPage {
-    pub links: Vec<Url>,
-    /// The visible text of each link, index for index: the article's title as the list shows it
-    /// (see [`PageHints::list_anchor`]).
-    pub anchors: Vec<String>,
+    /// Each link with its visible text: the article's title as the list shows it (see
+    /// [`PageHints::list_anchor`]).
+    pub links: Vec<ListedLink>,
     pub next: Option<Url>,
+    /// Why these links, when no `links` selector chose them: the group chosen and the groups
+    /// passed over (see [`links::article_links`]).
+    pub links_why: Option<String>,
+    /// How the next page was recognised, when no `next` selector named it (see
+    /// [`links::next_page`]).
+    pub next_why: Option<String>,
 }
 
-/// Reads a list page: every element matched by `links` (an `<a>`, or an element holding one),
-/// resolved against the page URL (or its `<base href>`), fragments dropped, duplicates removed.
+/// Reads a list page. With a `links` selector, every element it matches (an `<a>`, or an
+/// element holding one); without, the group of links that reads like a news list
+/// ([`links::article_links`]). Links are resolved against the page URL (or its `<base href>`),
+/// fragments and tracking parameters dropped, duplicates removed. The next page is the first
+/// link `next` matches; without `next`, the usual next-page link ([`links::next_page`]). A
+/// selector given always wins: one that matches nothing means no links, or no next page.
 pub fn list_page(
     html: &str,
     page_url: &Url,
-    links: &Selector,
+    links: Option<&Selector>,
     next: Option<&Selector>,
 ) -> ListPage {
     let doc = parse_document(html);
     let base = base_url(&doc, page_url);
-    let mut seen = HashSet::new();
     let mut out = ListPage::default();
-    for el in doc.select(links) {
-        if let Some(url) = link_of(el, &base)
-            && seen.insert(url.clone())
-        {
-            out.links.push(url);
-            out.anchors
-                .push(crate::normalise::text(&text::visible_text(el)));
+    match links {
+        Some(links) => {
+            let mut seen = HashSet::new();
+            for el in doc.select(links) {
+                if let Some(url) = link_of(el, &base)
+                    && seen.insert(url.clone())
+                {
+                    out.links.push(ListedLink {
+                        url,
+                        anchor: crate::normalise::text(&text::visible_text(el)),
+                    });
+                }
+            }
         }
+        None => match links::article_links_in(&doc, page_url) {
+            Some(found) => {
+                out.links = found.links;
+                out.links_why = Some(found.why);
+            }
+            None => {
+                out.links_why =
+                    Some("no group of three or more links reads like a list of headlines".into());
+            }
+        },
     }
-    if let Some(next) = next {
-        out.next = doc.select(next).find_map(|el| link_of(el, &base));
+    match next {
+        Some(next) => out.next = doc.select(next).find_map(|el| link_of(el, &base)),
+        None => {
+            if let Some(found) = links::next_page_in(&doc, page_url) {
+                out.next = Some(found.url);
+                out.next_why = Some(found.why);
+            }
+        }
     }
     out
 }
@@ -301,10 +333,10 @@ mod tests {
         let got = list_page(
             html,
             &page,
-            &sel("ul.news li"),
+            Some(&sel("ul.news li")),
             Some(&sel("div.pages a.next")),
         );
-        let links: Vec<_> = got.links.iter().map(Url::as_str).collect();
+        let links: Vec<_> = got.links.iter().map(|l| l.url.as_str()).collect();
         assert_eq!(
             links,
             ["http://h.test/news/a1.html", "http://h.test/n/a2.html"]
@@ -338,8 +370,8 @@ mod tests {
     fn base_href_is_honoured() {
         let html = r#"<head><base href="http://cdn.test/x/"></head><a class=l href="y.html">y</a>"#;
         let page = Url::parse("http://h.test/").unwrap_or_else(|_| unreachable!());
-        let got = list_page(html, &page, &sel("a.l"), None);
-        assert_eq!(got.links[0].as_str(), "http://cdn.test/x/y.html");
+        let got = list_page(html, &page, Some(&sel("a.l")), Some(&sel("a.next")));
+        assert_eq!(got.links[0].url.as_str(), "http://cdn.test/x/y.html");
     }
 
     #[test]

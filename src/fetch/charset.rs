@@ -120,22 +120,23 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>, override_label: Option<&
     } else {
         Reason::Bom
     };
-    if had_errors && matches!(reason, Reason::Header | Reason::Meta | Reason::Detected) {
-        if let Some(better) = cleaner(bytes, chosen, &text) {
-            let (text, _, had_errors) = better.decode(bytes);
-            let reason = match reason {
-                Reason::Detected => Reason::Detected,
-                _ => Reason::DecodesDespiteLabel {
-                    declared: chosen.name().to_owned(),
-                },
-            };
-            return Decoded {
-                text: text.into_owned(),
-                encoding: better,
-                reason,
-                had_errors,
-            };
-        }
+    if had_errors
+        && matches!(reason, Reason::Header | Reason::Meta | Reason::Detected)
+        && let Some(better) = cleaner(bytes, chosen, &text)
+    {
+        let (text, _, had_errors) = better.decode(bytes);
+        let reason = match reason {
+            Reason::Detected => Reason::Detected,
+            _ => Reason::DecodesDespiteLabel {
+                declared: chosen.name().to_owned(),
+            },
+        };
+        return Decoded {
+            text: text.into_owned(),
+            encoding: better,
+            reason,
+            had_errors,
+        };
     }
     Decoded {
         text: text.into_owned(),
