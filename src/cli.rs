@@ -388,19 +388,45 @@ pub struct Extracted {
     pub dated: bool,
 }
 
+/// The config `extract` runs with: the file at `path`, or none when there is no such file and no
+/// `--source` asks for one — reading a page needs no source, store or digest, so a saved page can
+/// be tried anywhere.
+pub fn extract_config(path: &Path, source: Option<&str>) -> Result<Option<Config>, CliError> {
+    match Config::load(path) {
+        Ok(config) => Ok(Some(config)),
+        Err(ConfigError::Read { source: e, .. })
+            if e.kind() == io::ErrorKind::NotFound && source.is_none() =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// `extract FILE|URL`: the article newswatch reads from a saved page or a URL, built as the
-/// crawler builds it, with `source`'s selectors and encoding where given.
+/// crawler builds it, with `source`'s selectors and encoding where given. Without a config the
+/// built-in defaults apply (fetch settings, time zone).
 pub async fn extract(
-    config: &Config,
+    config: Option<&Config>,
     input: &str,
     base: Option<Url>,
     source: Option<&str>,
 ) -> Result<Extracted, CliError> {
-    let source = match source {
-        Some(name) => Some(sources(config, &[name.to_owned()])?.remove(0)),
-        None => None,
+    let source = match (config, source) {
+        (Some(config), Some(name)) => Some(sources(config, &[name.to_owned()])?.remove(0)),
+        (None, Some(name)) => {
+            return Err(CliError::Usage(format!(
+                "--source {name}: no config file to find it in"
+            )));
+        }
+        (_, None) => None,
     };
-    let settings = source.map_or(&config.settings.fetch, |s| &s.fetch);
+    let defaults = crate::config::DEFAULTS.fetch();
+    let settings = source.map_or_else(
+        || config.map_or(&defaults, |c| &c.settings.fetch),
+        |s| &s.fetch,
+    );
+    let timezone = config.map_or(crate::config::DEFAULTS.timezone, |c| c.settings.timezone);
     let encoding = source.and_then(|s| s.encoding.as_deref());
     let (text, page_url) = match Url::parse(input) {
         Ok(u) if matches!(u.scheme(), "http" | "https") => {
@@ -442,17 +468,10 @@ pub async fn extract(
         page: &page_url,
         listed: &page_url,
         anchor: None,
-        scope: source.map_or(&config.settings.fetch.scope, |s| &s.fetch.scope),
+        scope: &settings.scope,
     };
-    let built = build::html_article(
-        &text,
-        at,
-        &fields,
-        "extract",
-        None,
-        config.settings.timezone,
-    )
-    .map_err(|problem| CliError::Failed(format!("{input}: {problem}")))?;
+    let built = build::html_article(&text, at, &fields, "extract", None, timezone)
+        .map_err(|problem| CliError::Failed(format!("{input}: {problem}")))?;
     Ok(Extracted {
         article: built.article,
         dated: built.dated,

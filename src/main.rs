@@ -264,9 +264,18 @@ fn exit(ok: bool) -> ExitCode {
 }
 
 async fn dispatch(args: Cli) -> Result<ExitCode, Failure> {
-    let config = Config::load(&args.config).map_err(CliError::from)?;
     // Not locked: nothing else prints to stdout, and a lock held across awaits would be.
     let mut out = Stdout(io::stdout());
+    if let Command::Extract { input, url, source } = args.command {
+        let config = cli::extract_config(&args.config, source.as_deref())?;
+        let got = cli::extract(config.as_ref(), &input, url, source.as_deref()).await?;
+        newswatch::archive::write_record(&mut out, &got.article)?;
+        if !got.dated {
+            note!("{input}: no date found on the page; today's date used");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let config = Config::load(&args.config).map_err(CliError::from)?;
     match args.command {
         Command::Run => {
             cli::run(config, shutdown_signal()).await?;
@@ -399,14 +408,7 @@ async fn dispatch(args: Cli) -> Result<ExitCode, Failure> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Extract { input, url, source } => {
-            let got = cli::extract(&config, &input, url, source.as_deref()).await?;
-            newswatch::archive::write_record(&mut out, &got.article)?;
-            if !got.dated {
-                note!("{input}: no date found on the page; today's date used");
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Extract { .. } => unreachable!("extract is dispatched before the config is read"),
     }
 }
 

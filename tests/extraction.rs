@@ -102,6 +102,59 @@ async fn extract_command_reads_saved_pages_and_urls() {
     assert_eq!(missing.status.code(), Some(2));
 }
 
+/// Runs `newswatch args…` in `dir` with no `--config` and no `NEWSWATCH_CONFIG`.
+async fn run_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_newswatch"))
+        .current_dir(dir)
+        .env_remove("NEWSWATCH_CONFIG")
+        .args(args)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("run newswatch")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn extract_needs_no_config_file_and_names_each_cause_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("page.html"),
+        gbk(&pages::article(
+            "gb2312",
+            "硚口区深化整治作风优化营商环境",
+            "2025年07月02日",
+            &["武汉市硚口区将优化营商环境作为招商引资的关键抓手。"],
+        )),
+    )
+    .expect("save");
+    assert!(!dir.path().join("sources.toml").exists());
+    let out = run_in(dir.path(), &["extract", "page.html"]).await;
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    assert_eq!(
+        stdout(&out),
+        "-\n硚口区深化整治作风优化营商环境\n武汉市硚口区将优化营商环境作为招商引资的关键抓手。\n2025-07-02\n"
+    );
+    assert!(
+        !dir.path().join("state").exists(),
+        "nothing created: {:?}",
+        std::fs::read_dir(dir.path()).map(|d| d.count())
+    );
+
+    // Errors name the file and give the cause once.
+    let missing = run_in(dir.path(), &["extract", "gone.html"]).await;
+    let err = String::from_utf8_lossy(&missing.stderr).into_owned();
+    assert_eq!(missing.status.code(), Some(2), "{err}");
+    assert!(err.contains("gone.html"), "{err}");
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+    // A source can only come from a config file: asking for one without it says which file.
+    let sourced = run_in(dir.path(), &["extract", "page.html", "--source", "x"]).await;
+    let err = String::from_utf8_lossy(&sourced.stderr).into_owned();
+    assert_eq!(sourced.status.code(), Some(2), "{err}");
+    assert!(err.contains("sources.toml"), "{err}");
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+}
+
 /// A page that opens with `kb` KiB of ASCII script and style before any Chinese byte, as portal
 /// templates do, and declares no charset anywhere.
 fn script_heavy(kb: usize, body: &str) -> String {
