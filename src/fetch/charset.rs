@@ -260,6 +260,10 @@ fn detect(bytes: &[u8]) -> &'static Encoding {
     ) {
         (Some(0), None) => return GB18030,
         (None, Some(0)) => return encoding_rs::BIG5,
+        // Every Big5 pair is also a GBK pair, so Big5 text never errs as GBK; GBK text of the
+        // common (GB2312) range mostly reads as Big5 too, but not wholly. Errors as Big5 with
+        // none as GBK say GBK — a few of them, since a Big5 page may carry a broken byte or two.
+        (Some(0), Some(big5_errors)) if big5_errors >= 3 => return GB18030,
         _ => {}
     }
     let end = bytes.len().min(first + CHARDETNG_WINDOW);
