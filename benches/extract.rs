@@ -1,4 +1,5 @@
-//! Throughput of automatic extraction: parse a page and pull title, body and date from it.
+//! Throughput of automatic extraction: parse a page and pull title, body and date from it, and
+//! the whole path a fetched page takes (`read_page`: charset detection included).
 //!
 //! The pages are built here from a template shaped like a Chinese government/news site (menus,
 //! breadcrumbs, a byline line, a share bar, related news, a copyright footer, scripts), filled
@@ -103,6 +104,42 @@ fn bench_extract(c: &mut Criterion) {
             }
         })
     });
+    // The path every page takes into the store: charset detection, parsing, extraction. The
+    // GBK copies declare nothing, so detection reads them.
+    let utf8: Vec<Vec<u8>> = pages.iter().map(|p| p.clone().into_bytes()).collect();
+    let gbk: Vec<Vec<u8>> = pages
+        .iter()
+        .map(|p| {
+            let undeclared = p.replace("<meta charset=\"utf-8\">", "");
+            encoding_rs::GB18030.encode(&undeclared).0.into_owned()
+        })
+        .collect();
+    let url = url::Url::parse("http://www.example.gov.cn/xw/202507/t20250702_1.html")
+        .unwrap_or_else(|e| unreachable!("{e}"));
+    let hints = newswatch::extract::PageHints::default();
+    let selectors = newswatch::extract::FieldSelectors::default();
+    let gbk_bytes: usize = gbk.iter().map(Vec::len).sum();
+    for (name, set, size) in [
+        ("read_page utf-8", &utf8, bytes),
+        ("read_page gbk undeclared", &gbk, gbk_bytes),
+    ] {
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                for p in set.iter() {
+                    black_box(newswatch::extract::read_page(
+                        black_box(p),
+                        None,
+                        None,
+                        &url,
+                        &selectors,
+                        &hints,
+                    ));
+                }
+            })
+        });
+    }
+    group.throughput(Throughput::Bytes(bytes as u64));
     group.bench_function("parse only", |b| {
         b.iter(|| {
             for p in &pages {

@@ -83,7 +83,8 @@ static SELECTORS: LazyLock<FieldSelectors> = LazyLock::new(|| FieldSelectors {
 });
 
 /// HTML extraction: automatic and selector-driven article reading, list pages and fragment
-/// text on any input (read as lossy UTF-8): list links are http(s), fragment-free and unique;
+/// text on any input (read as lossy UTF-8): list links, by selector or found without one, are
+/// http(s), fragment-free and unique, and so is a next page;
 /// a canonical URL is http(s).
 pub fn html(data: &[u8]) {
     let html = String::from_utf8_lossy(data);
@@ -91,12 +92,17 @@ pub fn html(data: &[u8]) {
     let doc = extract::parse_document(&html);
     let _ = extract::auto::article(&doc, Some(&PAGE));
 
-    let list = extract::list_page(&html, &PAGE, &A, Some(&A));
-    let mut seen = HashSet::new();
-    for link in &list.links {
-        assert!(matches!(link.scheme(), "http" | "https"), "{link}");
-        assert!(link.fragment().is_none(), "{link}");
-        assert!(seen.insert(link), "duplicate {link}");
+    // By selector, and found without one (with the next page recognised).
+    for (links, next) in [(Some(&*A), Some(&*A)), (None, None)] {
+        let list = extract::list_page(&html, &PAGE, links, next);
+        let mut seen = HashSet::new();
+        for link in list.links.iter().map(|l| &l.url).chain(&list.next) {
+            assert!(matches!(link.scheme(), "http" | "https"), "{link}");
+        }
+        for link in list.links.iter().map(|l| &l.url) {
+            assert!(link.fragment().is_none(), "{link}");
+            assert!(seen.insert(link), "duplicate {link}");
+        }
     }
 
     let raw = extract::article(&html, &PAGE, &FieldSelectors::default());

@@ -44,35 +44,59 @@ pub async fn check(fetcher: &Fetcher, source: &Source, timezone: Tz, limit: usiz
     match &source.kind {
         SourceKind::Html { links, next, .. } => {
             let text = resp.decode(source.encoding.as_deref()).text;
-            let page = extract::list_page(&text, &resp.url, links, next.as_ref());
-            line(
-                &mut out,
-                format!(
-                    "  links selector matched {} element(s), giving {} link(s)",
-                    extract::count_matches(&text, links),
-                    page.links.len()
+            let page = extract::list_page(&text, &resp.url, links.as_ref(), next.as_ref());
+            match (links, &page.links_why) {
+                (Some(links), _) => line(
+                    &mut out,
+                    format!(
+                        "  links selector matched {} element(s), giving {} link(s)",
+                        extract::count_matches(&text, links),
+                        page.links.len()
+                    ),
                 ),
-            );
-            if let Some(next_sel) = next {
-                let shown = page.next.as_ref().map_or("none".to_owned(), Url::to_string);
-                line(
+                (None, Some(why)) => {
+                    line(&mut out, "  no links selector: found by their look".into());
+                    for reason in why.lines() {
+                        line(&mut out, format!("    {reason}"));
+                    }
+                }
+                (None, None) => {}
+            }
+            let shown = page.next.as_ref().map_or("none".to_owned(), Url::to_string);
+            match (next, &page.next_why) {
+                (Some(next_sel), _) => line(
                     &mut out,
                     format!(
                         "  next selector matched {} element(s): {shown}",
                         extract::count_matches(&text, next_sel)
                     ),
-                );
+                ),
+                (None, Some(why)) => line(&mut out, format!("  next page: {shown} ({why})")),
+                (None, None) => line(&mut out, "  next page: none found".into()),
             }
             if page.links.is_empty() {
                 out.ok = false;
+                let fix = match links {
+                    Some(_) => "fix the `links` selector",
+                    None => "give the source a `links` selector",
+                };
+                line(&mut out, format!("  no article links: {fix}"));
+            }
+            for (i, link) in page.links.iter().take(limit).enumerate() {
                 line(
                     &mut out,
-                    "  no article links: fix the `links` selector".into(),
+                    format!("article {}: {} \"{}\"", i + 1, link.url, link.anchor),
                 );
-            }
-            for (i, url) in page.links.iter().take(limit).enumerate() {
-                line(&mut out, format!("article {}: {url}", i + 1));
-                article(fetcher, source, url, None, timezone, &mut out).await;
+                article(
+                    fetcher,
+                    source,
+                    &link.url,
+                    Some(&link.anchor),
+                    None,
+                    timezone,
+                    &mut out,
+                )
+                .await;
             }
         }
         SourceKind::Feed { full_text } => {
@@ -93,7 +117,7 @@ pub async fn check(fetcher: &Fetcher, source: &Source, timezone: Tz, limit: usiz
                 line(&mut out, format!("item {}: {shown}", i + 1));
                 match (&item.link, full_text) {
                     (Some(link), true) => {
-                        article(fetcher, source, link, Some(item), timezone, &mut out).await
+                        article(fetcher, source, link, None, Some(item), timezone, &mut out).await
                     }
                     _ => show(build::item_article(&source.name, item, timezone), &mut out),
                 }
@@ -177,6 +201,7 @@ async fn article(
     fetcher: &Fetcher,
     source: &Source,
     url: &Url,
+    anchor: Option<&str>,
     item: Option<&FeedItem>,
     timezone: Tz,
     out: &mut CheckReport,
@@ -199,7 +224,7 @@ async fn article(
         .collect();
     line(out, format!("  selector matches: {}", counts.join(", ")));
     show(
-        build::page_article(source, &resp, url, item, timezone).map(|b| b.article),
+        build::page_article(source, &resp, url, anchor, item, timezone).map(|b| b.article),
         out,
     );
 }

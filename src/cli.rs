@@ -13,7 +13,7 @@ use crate::extract::FieldSelectors;
 use crate::fetch::{FetchError, Fetched, Fetcher, HostPattern, Scope, charset};
 use crate::notify::{Delivery, Digest, MAX_DIGESTS_PER_RUN, NotifyError, Routing};
 pub use crate::report::{GroupBy, Report};
-use crate::signals::Signals;
+use crate::signals::{Extractor, Signals};
 use crate::status::Status;
 use crate::store::{ArticleId, DigestRecord, Store, StoreError};
 use chrono::NaiveDate;
@@ -21,6 +21,7 @@ use serde::Serialize;
 use std::future::Future;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use thiserror::Error;
 use url::Url;
 
@@ -441,19 +442,45 @@ impl Extracted {
     }
 }
 
+/// The config `extract` runs with: the file at `path`, or none when there is no such file and no
+/// `--source` asks for one — reading a page needs no source, store or digest, so a saved page can
+/// be tried anywhere.
+pub fn extract_config(path: &Path, source: Option<&str>) -> Result<Option<Config>, CliError> {
+    match Config::load(path) {
+        Ok(config) => Ok(Some(config)),
+        Err(ConfigError::Read { source: e, .. })
+            if e.kind() == io::ErrorKind::NotFound && source.is_none() =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// `extract FILE|URL`: the article newswatch reads from a saved page or a URL, built as the
-/// crawler builds it, with `source`'s selectors and encoding where given.
+/// crawler builds it, with `source`'s selectors and encoding where given. Without a config the
+/// built-in defaults apply (fetch settings, time zone).
 pub async fn extract(
-    config: &Config,
+    config: Option<&Config>,
     input: &str,
     base: Option<Url>,
     source: Option<&str>,
 ) -> Result<Extracted, CliError> {
-    let source = match source {
-        Some(name) => Some(sources(config, &[name.to_owned()])?.remove(0)),
-        None => None,
+    let source = match (config, source) {
+        (Some(config), Some(name)) => Some(sources(config, &[name.to_owned()])?.remove(0)),
+        (None, Some(name)) => {
+            return Err(CliError::Usage(format!(
+                "--source {name}: no config file to find it in"
+            )));
+        }
+        (_, None) => None,
     };
-    let settings = source.map_or(&config.settings.fetch, |s| &s.fetch);
+    let defaults = crate::config::DEFAULTS.fetch();
+    let settings = source.map_or_else(
+        || config.map_or(&defaults, |c| &c.settings.fetch),
+        |s| &s.fetch,
+    );
+    let timezone = config.map_or(crate::config::DEFAULTS.timezone, |c| c.settings.timezone);
     let encoding = source.and_then(|s| s.encoding.as_deref());
     let (text, page_url) = match Url::parse(input) {
         Ok(u) if matches!(u.scheme(), "http" | "https") => {
@@ -494,19 +521,13 @@ pub async fn extract(
     let at = build::At {
         page: &page_url,
         listed: &page_url,
-        scope: source.map_or(&config.settings.fetch.scope, |s| &s.fetch.scope),
+        anchor: None,
+        scope: &settings.scope,
     };
-    let built = build::html_article(
-        &text,
-        at,
-        &fields,
-        "extract",
-        None,
-        config.settings.timezone,
-    )
-    .map_err(|problem| CliError::Failed(format!("{input}: {problem}")))?;
+    let built = build::html_article(&text, at, &fields, "extract", None, timezone)
+        .map_err(|problem| CliError::Failed(format!("{input}: {problem}")))?;
     let signals = config
-        .extractor
+        .map_or_else(Extractor::standard_shared, |c| Arc::clone(&c.extractor))
         .extract(&built.article.title, &built.article.body);
     Ok(Extracted {
         article: built.article,

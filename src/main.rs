@@ -299,9 +299,36 @@ fn exit(ok: bool) -> ExitCode {
 }
 
 async fn dispatch(args: Cli) -> Result<ExitCode, Failure> {
-    let config = Config::load(&args.config).map_err(CliError::from)?;
     // Not locked: nothing else prints to stdout, and a lock held across awaits would be.
     let mut out = Stdout(io::stdout());
+    if let Command::Extract {
+        input,
+        url,
+        source,
+        format,
+    } = args.command
+    {
+        let config = cli::extract_config(&args.config, source.as_deref())?;
+        let got = cli::extract(config.as_ref(), &input, url, source.as_deref()).await?;
+        match format {
+            Format::Archive => {
+                newswatch::archive::write_record(&mut out, &got.article)?;
+                out.flush()?;
+                // Beside the record, not in it: the record stays a valid archive entry
+                // for `backfill` and evaluations that read standard output.
+                note!("signals:");
+                for line in got.signals.lines() {
+                    note!("  {line}");
+                }
+            }
+            Format::Jsonl => writeln!(out, "{}", got.json_line()?)?,
+        }
+        if !got.dated {
+            note!("{input}: no date found on the page; today's date used");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let config = Config::load(&args.config).map_err(CliError::from)?;
     match args.command {
         Command::Run => {
             cli::run(config, shutdown_signal()).await?;
@@ -453,31 +480,7 @@ async fn dispatch(args: Cli) -> Result<ExitCode, Failure> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Extract {
-            input,
-            url,
-            source,
-            format,
-        } => {
-            let got = cli::extract(&config, &input, url, source.as_deref()).await?;
-            match format {
-                Format::Archive => {
-                    newswatch::archive::write_record(&mut out, &got.article)?;
-                    out.flush()?;
-                    // Beside the record, not in it: the record stays a valid archive entry
-                    // for `backfill` and evaluations that read standard output.
-                    note!("signals:");
-                    for line in got.signals.lines() {
-                        note!("  {line}");
-                    }
-                }
-                Format::Jsonl => writeln!(out, "{}", got.json_line()?)?,
-            }
-            if !got.dated {
-                note!("{input}: no date found on the page; today's date used");
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Extract { .. } => unreachable!("extract is dispatched before the config is read"),
     }
 }
 

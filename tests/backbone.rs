@@ -242,13 +242,16 @@ async fn crawl_normalises_utf8_and_gbk_sites_and_recrawl_adds_nothing() {
     assert!(export.contains("第二页的文章\n分页后的正文。\n2025-07-02"));
 
     let hits_before = site.hits("/news/a1.html");
+    let page2_before = site.hits("/news/index_1.html");
     let again = w.run(&["crawl", "utf8"]).await;
     assert!(again.status.success());
+    // Page 1 brings nothing new, so paging stops there.
     assert!(
-        stdout(&again).contains("utf8: 0 new, 0 duplicate, 0 failed, 3 known"),
+        stdout(&again).contains("utf8: 0 new, 0 duplicate, 0 failed, 2 known"),
         "{}",
         stdout(&again)
     );
+    assert_eq!(site.hits("/news/index_1.html"), page2_before);
     assert_eq!(
         site.hits("/news/a1.html"),
         hits_before,

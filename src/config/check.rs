@@ -343,16 +343,12 @@ pub fn source(
         body: selector("body", &s.body),
         date: selector("date", &s.date),
     };
-    let kind = match s.kind.get_ref().as_str() {
+    let kind = match s.kind.as_ref().map_or("html", |k| k.get_ref().as_str()) {
         "html" => {
+            // Without a `links` selector the list page's article links are found by their look
+            // (see `extract::links`), so a source needs only its name, url and schedule.
             let links = selector("links", &s.links);
             let next = selector("next", &s.next);
-            if s.links.is_none() {
-                p.add(
-                    s.kind.span(),
-                    format!("{}: an html source needs a `links` selector", at("links")),
-                );
-            }
             let max_pages = at_least_one(
                 &s.max_pages,
                 DEFAULTS.max_pages,
@@ -366,7 +362,8 @@ pub fn source(
                     format!("{}: only feed sources take `full_text`", at("full_text")),
                 );
             }
-            links.map(|links| SourceKind::Html {
+            // An invalid selector is a problem reported above, which fails the whole config.
+            Some(SourceKind::Html {
                 links,
                 next,
                 max_pages,
@@ -387,7 +384,7 @@ pub fn source(
         }
         other => {
             p.add(
-                s.kind.span(),
+                s.kind.as_ref().map_or(s.name.span(), |k| k.span()),
                 format!(
                     "{}: unknown kind {other:?} (expected \"html\" or \"feed\")",
                     at("kind")
@@ -986,7 +983,7 @@ mod tests {
             (got.fetch.max_retries, got.fetch.per_host_delay),
             (0, Duration::from_millis(250))
         );
-        assert!(matches!(got.kind, SourceKind::Html { max_pages: 1, .. }));
+        assert!(matches!(got.kind, SourceKind::Html { max_pages: 5, .. }));
         assert_eq!(
             got.fetch.headers.get("referer").map(|v| v.as_bytes()),
             Some(&b"http://x/"[..])

@@ -16,7 +16,8 @@ pub struct Defaults {
     pub digest_retry_secs: u64,
     pub alert_after_failures: u32,
     pub startup_spread_secs: u64,
-    /// `[[source]] max_pages`.
+    /// `[[source]] max_pages`: list pages read per crawl. Paging stops earlier at a list page
+    /// that brings no link not already known, so a regular crawl reads one or two.
     pub max_pages: usize,
     /// The name of a digest when there is only one and it has none.
     pub digest_name: &'static str,
@@ -48,7 +49,7 @@ pub const DEFAULTS: Defaults = Defaults {
     digest_retry_secs: 60,
     alert_after_failures: 3,
     startup_spread_secs: 120,
-    max_pages: 1,
+    max_pages: 5,
     digest_name: "digest",
     user_agent: concat!(
         "newswatch/",

@@ -112,7 +112,7 @@ with_fetch_keys! {
     #[serde(deny_unknown_fields)]
     pub struct RawSource {
         pub name: Spanned<String>,
-        pub kind: Spanned<String>,
+        pub kind: Option<Spanned<String>>,
         pub url: Spanned<String>,
         pub schedule: Spanned<String>,
         pub links: Option<Spanned<String>>,

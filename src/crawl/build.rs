@@ -3,7 +3,7 @@
 
 use super::outcome::ExtractProblem;
 use crate::article::Article;
-use crate::extract::{self, FieldSelectors, feed::FeedItem};
+use crate::extract::{self, FieldSelectors, PageHints, feed::FeedItem};
 use crate::fetch::{Response, Scope, shown};
 use chrono::{NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -20,12 +20,14 @@ pub struct Built {
 }
 
 /// Reads the article in a fetched page listed as `listed` for source `source`: stored under its
-/// canonical URL when it names one the source's scope accepts. A feed `item` fills in a title
-/// or date the page lacks.
+/// canonical URL when it names one the source's scope accepts. The `anchor` of the list link
+/// that led here, or a feed `item`'s title, names a page that names itself nowhere; the item's
+/// date fills in one the page lacks.
 pub fn page_article(
     source: &super::Source,
     resp: &Response,
     listed: &Url,
+    anchor: Option<&str>,
     item: Option<&FeedItem>,
     timezone: Tz,
 ) -> Result<Built, ExtractProblem> {
@@ -33,6 +35,7 @@ pub fn page_article(
     let at = At {
         page: &resp.url,
         listed,
+        anchor,
         scope: &source.fetch.scope,
     };
     html_article(&text, at, &source.fields, &source.name, item, timezone)
@@ -45,6 +48,8 @@ pub struct At<'a> {
     pub page: &'a Url,
     /// The URL it was listed under.
     pub listed: &'a Url,
+    /// The text of the list link that led here, if a list page did.
+    pub anchor: Option<&'a str>,
     /// The source's hosts: a canonical URL outside them is not believed.
     pub scope: &'a Scope,
 }
@@ -59,11 +64,15 @@ pub fn html_article(
     item: Option<&FeedItem>,
     timezone: Tz,
 ) -> Result<Built, ExtractProblem> {
-    let raw = extract::article(html, at.page, fields);
-    let title = raw
-        .title
-        .or_else(|| item.and_then(|i| i.title.clone()))
-        .ok_or(ExtractProblem::NoTitle)?;
+    let hints = PageHints {
+        list_anchor: at
+            .anchor
+            .or_else(|| item.and_then(|i| i.title.as_deref()))
+            .map(str::to_owned),
+        fetched_on: Utc::now().with_timezone(&timezone).date_naive(),
+    };
+    let raw = extract::article_with(html, at.page, fields, &hints);
+    let title = raw.title.ok_or(ExtractProblem::NoTitle)?;
     let body = raw.body.ok_or(ExtractProblem::NoBody)?;
     let date = raw.date.or_else(|| item.and_then(|i| i.date));
     // A page names its own canonical URL; pointing at another host it would store its text

@@ -35,8 +35,12 @@ use url::Url;
 pub enum SourceKind {
     /// An HTML list page whose links lead to article pages.
     Html {
-        links: scraper::Selector,
+        /// The article links; without it they are found by their look ([`extract::links`]).
+        links: Option<scraper::Selector>,
+        /// The next list page; without it the usual next-page link is followed.
         next: Option<scraper::Selector>,
+        /// List pages read per crawl at most; paging also stops at a list page that brings no
+        /// link not already known.
         max_pages: usize,
     },
     /// An RSS, Atom or JSON feed; with `full_text`, each item's link is fetched and its body
@@ -152,8 +156,14 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
                 next,
                 max_pages,
             } => {
-                self.crawl_html(source, links, next.as_ref(), *max_pages, &mut report)
-                    .await
+                self.crawl_html(
+                    source,
+                    links.as_ref(),
+                    next.as_ref(),
+                    *max_pages,
+                    &mut report,
+                )
+                .await
             }
             SourceKind::Feed { full_text } => {
                 self.crawl_feed(source, *full_text, &mut report).await
@@ -248,7 +258,7 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
     async fn crawl_html(
         &self,
         source: &Source,
-        links: &scraper::Selector,
+        links: Option<&scraper::Selector>,
         next: Option<&scraper::Selector>,
         max_pages: usize,
         report: &mut CrawlReport,
@@ -262,7 +272,7 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
         };
         let first_validators = first.validators.clone();
         let mut requested = vec![source.url.clone()];
-        let mut listed = Vec::new();
+        let mut listed: Vec<extract::ListedLink> = Vec::new();
         let mut seen = HashSet::new();
         let mut response = first;
         loop {
@@ -270,11 +280,15 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
             let page = extract::list_page(&text, &response.url, links, next);
             let page_url = requested.last().map_or_else(String::new, shown);
             if requested.len() == 1 && page.links.is_empty() {
+                let problem = match links {
+                    Some(_) => ExtractProblem::NoLinks,
+                    None => ExtractProblem::NoList,
+                };
                 report.pages.push(UrlReport {
                     url: page_url,
                     outcome: UrlOutcome::Failed(CrawlError::Extract {
                         url: shown(&response.url),
-                        problem: ExtractProblem::NoLinks,
+                        problem,
                     }),
                 });
                 return Ok(());
@@ -285,7 +299,19 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
                     links: page.links.len(),
                 },
             });
-            listed.extend(page.links.into_iter().filter(|u| seen.insert(u.clone())));
+            // A list page that brings nothing new ends paging: what follows is older still.
+            let mut fresh = false;
+            for link in page.links {
+                if !seen.insert(link.url.clone()) {
+                    continue;
+                }
+                fresh = fresh
+                    || (source.fetch.scope.check(&link.url).is_ok() && !self.known(&link.url)?);
+                listed.push(link);
+            }
+            if !fresh {
+                break;
+            }
             let Some(next_url) = page.next.filter(|n| !requested.contains(n)) else {
                 break;
             };
@@ -311,7 +337,7 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
         // Each listed link gets a slot, so the report keeps the listed order.
         let mut slots: Vec<(Url, Option<UrlOutcome>)> = Vec::with_capacity(listed.len());
         let mut to_fetch = Vec::new();
-        for url in listed {
+        for extract::ListedLink { url, anchor } in listed {
             // Checked before max_articles, so links to other hosts never crowd out the
             // source's own; the fetcher checks again, and every redirect.
             let outcome = if let Err(refusal) = source.fetch.scope.check(&url) {
@@ -323,7 +349,7 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
                     limit: source.max_articles,
                 }))
             } else {
-                to_fetch.push((slots.len(), url.clone()));
+                to_fetch.push((slots.len(), url.clone(), anchor));
                 None
             };
             slots.push((url, outcome));
@@ -332,12 +358,13 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
         // still enforces every per-host and global limit); results are stored one at a time in
         // listed order, so ids and the report come out as with one page after another.
         let width = source.fetch.per_host_concurrency.max(1);
-        let mut reads =
-            futures_util::stream::iter(to_fetch.into_iter().map(|(slot, url)| async move {
-                let found = self.article_page(source, &url, None).await;
+        let mut reads = futures_util::stream::iter(to_fetch.into_iter().map(
+            |(slot, url, anchor)| async move {
+                let found = self.article_page(source, &url, Some(anchor), None).await;
                 (slot, url, found)
-            }))
-            .buffered(width);
+            },
+        ))
+        .buffered(width);
         let mut aborted = None;
         while let Some((slot, url, found)) = reads.next().await {
             // An article stored moments ago by this crawl may have made this link known (its
@@ -418,7 +445,7 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
                 Ok(Fetched::Page(resp)) => {
                     let item =
                         feed.and_then(|items| items.iter().find(|i| i.link.as_ref() == Some(&url)));
-                    match build::page_article(source, &resp, &url, item, self.timezone) {
+                    match build::page_article(source, &resp, &url, None, item, self.timezone) {
                         Ok(built) => {
                             self.store
                                 .set_validators(url.as_str(), &resp.validators)
@@ -557,7 +584,7 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
             } else {
                 fetched += 1;
                 let found = match (&item.link, full_text) {
-                    (Some(link), true) => self.article_page(source, link, Some(item)).await,
+                    (Some(link), true) => self.article_page(source, link, None, Some(item)).await,
                     _ => build::item_article(&source.name, item, self.timezone)
                         .map(|article| Found {
                             article,
@@ -648,11 +675,14 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
         Ok(stored)
     }
 
-    /// Fetches and reads one article page. A feed `item` fills in a title or date the page lacks.
+    /// Fetches and reads one article page, listed as `anchor` on a list page or as `item` in a
+    /// feed: either names a page that names itself nowhere, and the item's date fills in one
+    /// the page lacks.
     async fn article_page(
         &self,
         source: &Source,
         url: &Url,
+        anchor: Option<String>,
         item: Option<&FeedItem>,
     ) -> Result<Found, CrawlError> {
         let resp = match self.fetch(source, url, None).await? {
@@ -665,7 +695,7 @@ impl<P: Pages, S: CrawlStore> Crawler<P, S> {
         // pool, so pages fetched at once are read in parallel on every core.
         let (owned, listed, item, tz) = (source.clone(), url.clone(), item.cloned(), self.timezone);
         let read = tokio::task::spawn_blocking(move || {
-            build::page_article(&owned, &resp, &listed, item.as_ref(), tz)
+            build::page_article(&owned, &resp, &listed, anchor.as_deref(), item.as_ref(), tz)
                 .map(|built| (built, resp.validators))
         })
         .await

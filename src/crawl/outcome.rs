@@ -126,6 +126,8 @@ impl UrlOutcome {
 pub enum ExtractProblem {
     #[error("the links selector matched no links")]
     NoLinks,
+    #[error("no list of article links found on the page (give the source a `links` selector)")]
+    NoList,
     #[error("no title found")]
     NoTitle,
     #[error("no body text found")]

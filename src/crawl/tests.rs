@@ -174,7 +174,7 @@ fn source(kind: SourceKind) -> Source {
 
 fn html(max_pages: usize) -> Source {
     source(SourceKind::Html {
-        links: selector("ul.news a"),
+        links: Some(selector("ul.news a")),
         next: Some(selector("a.next")),
         max_pages,
     })
@@ -253,6 +253,151 @@ async fn pagination_follows_next_up_to_max_pages() {
     assert_eq!(report.health(), CrawlHealth::Ok);
     assert!(report.succeeded());
     assert_eq!(state(&s).articles_stored, 3);
+}
+
+#[tokio::test]
+async fn paging_stops_at_a_list_page_that_brings_nothing_new() {
+    let s = setup();
+    let pages = [
+        ("/list.html", ["/a1.html", "/a2.html"], Some("/list2.html")),
+        ("/list2.html", ["/a3.html", "/a4.html"], Some("/list3.html")),
+        ("/list3.html", ["/a5.html", "/a6.html"], None),
+    ];
+    for (path, links, next) in pages {
+        s.site.page(path, &list(&links, next));
+    }
+    for i in 0..=6 {
+        s.site.page(
+            &format!("/a{i}.html"),
+            &article(&format!("第{i}篇"), &format!("第{i}篇的正文。")),
+        );
+    }
+    let source = html(5);
+    let first = s.crawler.crawl(&source).await;
+    assert_eq!(first.counts().new, 6, "{first}");
+    assert_eq!(s.site.hits("/list3.html"), 1);
+
+    // One new article on page 1: page 2 brings nothing new, so page 3 is not read.
+    s.site.page(
+        "/list.html",
+        &list(&["/a0.html", "/a1.html", "/a2.html"], Some("/list2.html")),
+    );
+    let second = s.crawler.crawl(&source).await;
+    assert_eq!(
+        outcomes(&second.pages),
+        [("/list.html", "listed"), ("/list2.html", "listed")]
+    );
+    assert_eq!(second.counts().new, 1, "{second}");
+    assert_eq!(s.site.hits("/list3.html"), 1, "page 3 is not read again");
+
+    // Nothing new on page 1: page 2 is not read either.
+    let third = s.crawler.crawl(&source).await;
+    assert_eq!(outcomes(&third.pages), [("/list.html", "listed")]);
+    assert_eq!(s.site.hits("/list2.html"), 2);
+}
+
+/// A district portal's list page without any selector: navigation, breadcrumb, a side list of
+/// hot news, the news list with dates, a pager and a footer.
+fn portal(entries: &[(&str, &str)], pager: &str) -> String {
+    let items: String = entries
+        .iter()
+        .map(|(href, text)| {
+            format!("<li><a href=\"{href}\">{text}</a><span>2025-07-02</span></li>")
+        })
+        .collect();
+    format!(
+        r#"<html><body><ul class="menu"><li><a href="/">首页</a></li><li><a href="/gk/">政务公开</a></li><li><a href="/fw/">政务服务</a></li></ul>
+        <div class="crumb"><a href="/">首页</a> &gt; <a href="/xw/">新闻中心</a></div>
+        <div class="side"><h3>热点新闻</h3><ul><li><a href="/hot1.html">全市经济运行情况新闻发布会召开</a></li><li><a href="/hot2.html">市领导调研重点项目建设进展情况</a></li><li><a href="/hot3.html">一图读懂优化营商环境条例要点</a></li></ul></div>
+        <div class="main"><ul>{items}</ul><div class="page">{pager}</div></div>
+        <div class="foot"><a href="/about.html">关于我们</a> | <a href="/map.html">网站地图</a></div></body></html>"#
+    )
+}
+
+#[tokio::test]
+async fn without_selectors_the_news_list_and_the_next_page_are_found() {
+    let s = setup();
+    s.site.page(
+        "/list.html",
+        &portal(
+            &[
+                ("/n1.html", "硚口区召开一季度经济运行分析会议"),
+                ("/n2.html", "硚口区举办招商引资项目集中签约活动"),
+                ("/n3.html", "硚口区开展优化营商环境专项督查工作"),
+            ],
+            r#"<a href="/list.html">首页</a> <a href="/list_1.html">下一页</a>"#,
+        ),
+    );
+    s.site.page(
+        "/list_1.html",
+        &portal(
+            &[
+                ("/n4.html", "硚口区发布支持先进制造业发展十条措施"),
+                ("/n5.html", "硚口区政务服务中心推出一网通办新举措"),
+                ("/n6.html", "硚口区重点项目建设现场推进会召开"),
+            ],
+            r#"<a href="/list.html">上一页</a>"#,
+        ),
+    );
+    for i in 1..=6 {
+        s.site.page(
+            &format!("/n{i}.html"),
+            &format!("<html><body><div class=\"c\"><p>第{i}篇的正文，讲述硚口区的工作进展。</p></div></body></html>"),
+        );
+    }
+    let mut source = source(SourceKind::Html {
+        links: None,
+        next: None,
+        max_pages: 5,
+    });
+    source.fields = FieldSelectors::default();
+    let report = s.crawler.crawl(&source).await;
+    assert_eq!(
+        outcomes(&report.pages),
+        [("/list.html", "listed"), ("/list_1.html", "listed")]
+    );
+    let want: Vec<(String, &str)> = (1..=6).map(|i| (format!("/n{i}.html"), "stored")).collect();
+    let got: Vec<(String, &str)> = outcomes(&report.articles)
+        .into_iter()
+        .map(|(u, k)| (u.to_owned(), k))
+        .collect();
+    assert_eq!(got, want, "{report}");
+    // The pages name themselves nowhere: the list link's text is their title.
+    let id = s
+        .crawler
+        .store
+        .url_article(url("/n2.html").as_str())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("n2 stored"));
+    let stored = s
+        .crawler
+        .store
+        .article(id)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("n2 readable"));
+    assert_eq!(stored.title, "硚口区举办招商引资项目集中签约活动");
+}
+
+#[tokio::test]
+async fn a_list_without_a_news_list_fails_naming_the_fix() {
+    let s = setup();
+    s.site.page(
+        "/list.html",
+        "<html><body><p>改版了</p><a href=\"/\">首页</a></body></html>",
+    );
+    let report = s
+        .crawler
+        .crawl(&source(SourceKind::Html {
+            links: None,
+            next: None,
+            max_pages: 5,
+        }))
+        .await;
+    assert_eq!(report.health(), CrawlHealth::Failed);
+    assert!(
+        report.to_string().contains("no list of article links"),
+        "{report}"
+    );
 }
 
 #[tokio::test]
@@ -396,8 +541,10 @@ async fn failed_articles_degrade_a_crawl_and_all_failing_fails_it() {
     // A redesign that breaks every page: nothing read, the source fails.
     s.site
         .page("/list.html", &list(&["/b1.html", "/b2.html"], None));
-    s.site
-        .page("/b1.html", "<html><body><p>改版后</p></body></html>");
+    s.site.page(
+        "/b1.html",
+        "<html><body><div class=\"app\"></div><script>render()</script></body></html>",
+    );
     s.site.set("/b2.html", Answer::Status(500));
     let report = s.crawler.crawl(&source).await;
     assert_eq!(report.health(), CrawlHealth::Failed, "{report}");

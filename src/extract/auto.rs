@@ -29,8 +29,8 @@
 //! The DOM is only ever walked iteratively: a hostile page of deeply nested elements cannot
 //! overflow the stack.
 
-use super::RawArticle;
 use super::text::{is_block, is_hidden, is_skipped};
+use super::{PageHints, RawArticle};
 use crate::normalise::{self, BLOCK_BREAK};
 use chrono::NaiveDate;
 use ego_tree::iter::Edge;
@@ -39,17 +39,26 @@ use scraper::{ElementRef, Html, Node, Selector};
 use std::sync::LazyLock;
 use url::Url;
 
-/// Title, body and date of an article page, analysing the page once.
+/// Title, body and date of an article page, analysing the page once, for a page fetched today
+/// with no list link known (see [`article_with`]).
 pub fn article(doc: &Html, url: Option<&Url>) -> RawArticle {
-    let title = title(doc);
+    article_with(doc, url, &PageHints::default())
+}
+
+/// Title, body and date of an article page, analysing the page once. A page with readable text
+/// always gets a title: see [`title_with`] for the order of the fallbacks.
+pub fn article_with(doc: &Html, url: Option<&Url>, hints: &PageHints) -> RawArticle {
+    let head = Head::read(doc);
     let page = Page::read(doc);
     let sel = page.select();
+    let found = page_title(&head, &page, sel.as_ref(), hints);
     let body = sel
         .as_ref()
-        .and_then(|s| page.body_text(s, title.as_deref()));
-    let date = meta_date(doc)
-        .or_else(|| page.text_date(sel.as_ref(), title.as_deref()))
-        .or_else(|| url.and_then(url_date));
+        .and_then(|s| page.body_text(s, found.as_deref()));
+    let date = page_date(&head, &page, sel.as_ref(), found.as_deref(), url, hints);
+    let title = found
+        .or_else(|| anchor_title(hints))
+        .or_else(|| body.as_deref().and_then(first_sentence));
     RawArticle {
         title,
         body,
@@ -58,69 +67,287 @@ pub fn article(doc: &Html, url: Option<&Url>) -> RawArticle {
     }
 }
 
-/// The page's headline, without the site name that `<title>` usually appends.
+/// The page's headline (see [`title_with`]), for a page reached by no known link.
 pub fn title(doc: &Html) -> Option<String> {
-    if let Some(og) = meta_content(doc, &["og:title"]) {
-        let og = og.trim();
-        if !og.is_empty() {
-            return Some(og.to_string());
-        }
-    }
-    let page_title = select_first(doc, &TITLE)
-        .map(|t| normalise::text(&t.text().collect::<String>()))
-        .filter(|t| !t.is_empty());
-    if let Some(page_title) = &page_title {
-        // A heading that the <title> contains is the headline without the site's decoration; the
-        // longest such heading wins, so a short section name ("要闻") does not beat it.
-        let squeezed: String = page_title.chars().filter(|c| !c.is_whitespace()).collect();
-        let mut best: Option<(usize, String)> = None;
-        for sel in [&H1, &H2] {
-            let Some(sel) = sel.as_ref() else { continue };
-            for h in doc.select(sel) {
-                let raw = super::text::visible_text(h);
-                let text = normalise::text(&raw);
-                let key: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-                let len = key.chars().count();
-                if len >= 4 && squeezed.contains(&key) && best.as_ref().is_none_or(|b| len > b.0) {
-                    best = Some((len, text));
-                }
-            }
-            if best.is_some() {
-                break;
-            }
-        }
-        if let Some((_, h)) = best {
-            return Some(h);
-        }
-        let stripped = strip_site_suffix(page_title);
-        if !stripped.is_empty() {
-            return Some(stripped);
-        }
-    }
-    [&H1, &H2].into_iter().find_map(|sel| {
-        let sel = sel.as_ref()?;
-        doc.select(sel)
-            .map(|h| normalise::text(&super::text::visible_text(h)))
-            .find(|t| !t.is_empty())
-    })
+    title_with(doc, &PageHints::default())
+}
+
+/// The page's headline, by the first of these that the page has:
+///
+/// 1. `og:title` or `<meta name="ArticleTitle">` (the 2017 Chinese government-website guideline
+///    mandates the latter); a longer headline that starts with it wins, as an unescaped quote
+///    cuts such a `content` attribute short;
+/// 2. the headline element: the longest heading or block whose text `<title>` repeats, else the
+///    heading printed right above the article text;
+/// 3. `<title>` without its site suffix (`_硚口区人民政府`, ` - 东湖高新区`, `|新华网`);
+/// 4. the text of the list-page link that led to the page ([`PageHints::list_anchor`]);
+/// 5. the body's first sentence, cut to a headline's length.
+pub fn title_with(doc: &Html, hints: &PageHints) -> Option<String> {
+    let page = Page::read(doc);
+    let sel = page.select();
+    page_title(&Head::read(doc), &page, sel.as_ref(), hints)
+        .or_else(|| anchor_title(hints))
+        .or_else(|| {
+            sel.as_ref()
+                .and_then(|s| page.body_text(s, None))
+                .as_deref()
+                .and_then(first_sentence)
+        })
 }
 
 /// The main text of the page, paragraphs separated by [`BLOCK_BREAK`].
 pub fn body(doc: &Html) -> Option<String> {
     let page = Page::read(doc);
     let sel = page.select()?;
-    page.body_text(&sel, title(doc).as_deref())
+    let title = page_title(&Head::read(doc), &page, Some(&sel), &PageHints::default());
+    page.body_text(&sel, title.as_deref())
 }
 
-/// The publication day of the page: from its metadata, else the date printed by the title, else
-/// (weakest) the date in the page URL.
+/// The publication day of the page (see [`date_with`]), for a page fetched today.
 pub fn date(doc: &Html, url: Option<&Url>) -> Option<NaiveDate> {
-    meta_date(doc)
-        .or_else(|| {
-            let page = Page::read(doc);
-            page.text_date(page.select().as_ref(), title(doc).as_deref())
+    date_with(doc, url, &PageHints::default())
+}
+
+/// The publication day of the page: from its metadata, else the by-line by the headline, else
+/// the date in the page URL. A day after [`PageHints::fetched_on`] or before 1990 is never a
+/// publication date.
+pub fn date_with(doc: &Html, url: Option<&Url>, hints: &PageHints) -> Option<NaiveDate> {
+    let head = Head::read(doc);
+    let page = Page::read(doc);
+    let sel = page.select();
+    let title = page_title(&head, &page, sel.as_ref(), hints);
+    page_date(&head, &page, sel.as_ref(), title.as_deref(), url, hints)
+}
+
+fn page_date(
+    head: &Head<'_>,
+    page: &Page,
+    sel: Option<&Selection>,
+    title: Option<&str>,
+    url: Option<&Url>,
+    hints: &PageHints,
+) -> Option<NaiveDate> {
+    let plausible = |d: &NaiveDate| plausible_date(*d, hints);
+    let known = known_dates(head, url);
+    let printed = page.text_date(sel, title, hints, &known);
+    match (meta_date(head, hints), printed) {
+        // The day printed under the headline is what readers see: it beats a meta tag that
+        // disagrees (a template's leftover, a migration date, a timestamp converted to another
+        // time zone), as it does a date anywhere else.
+        (Some(_), Some(p)) if p.under_headline && !ab("bylinewins") => Some(p.day),
+        (Some(meta), Some(p)) if (meta - p.day).num_days().abs() == 1 => Some(p.day),
+        (Some(meta), _) => Some(meta),
+        (None, printed) => printed
+            .map(|p| p.day)
+            .or_else(|| url.and_then(url_date).filter(plausible)),
+    }
+}
+
+/// Whether `day` can be a publication day of a page fetched on `hints.fetched_on`.
+fn plausible_date(day: NaiveDate, hints: &PageHints) -> bool {
+    NaiveDate::from_ymd_opt(1990, 1, 1).is_some_and(|first| day >= first) && day <= hints.fetched_on
+}
+
+fn anchor_title(hints: &PageHints) -> Option<String> {
+    hints
+        .list_anchor
+        .as_deref()
+        .map(normalise::text)
+        .filter(|t| !t.is_empty())
+}
+
+/// Headlines longer than this (in display columns: a CJK character is two) are cut.
+const HEADLINE_WIDTH: usize = 80;
+
+/// The first sentence of `body`, cut to a headline's length at a word or clause boundary.
+fn first_sentence(body: &str) -> Option<String> {
+    let text = normalise::text(body.split(BLOCK_BREAK).find(|l| !l.trim().is_empty())?);
+    let end = text
+        .char_indices()
+        .find(|(_, c)| matches!(c, '。' | '!' | '?' | '！' | '？' | ';' | '；'))
+        .map_or(text.len(), |(i, c)| i + c.len_utf8());
+    let sentence = text[..end].trim_end_matches(['。', ';', '；']).trim();
+    let mut width = 0;
+    let mut cut = sentence.len();
+    let mut boundary = None;
+    for (i, c) in sentence.char_indices() {
+        width += if is_wide_char(c) { 2 } else { 1 };
+        if width > HEADLINE_WIDTH {
+            cut = i;
+            break;
+        }
+        if matches!(c, ' ' | ',' | '，' | '、' | ':' | '：') && i > 0 {
+            boundary = Some(i);
+        }
+    }
+    let head = if cut < sentence.len() {
+        // Cut at the last clause or word boundary in the second half, else hard.
+        match boundary {
+            Some(b) if b * 2 >= cut => &sentence[..b],
+            _ => &sentence[..cut],
+        }
+    } else {
+        sentence
+    };
+    let head = head
+        .trim_end_matches([',', '，', '、', ':', '：', ' '])
+        .trim();
+    (!head.is_empty()).then(|| head.to_string())
+}
+
+fn is_wide_char(c: char) -> bool {
+    matches!(c as u32, 0x1100..=0x115F | 0x2E80..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF | 0xFE30..=0xFE4F | 0xFF00..=0xFF60 | 0xFFE0..=0xFFE6 | 0x20000..=0x3FFFD)
+}
+
+/// Steps 1–3 of [`title_with`]: the headline the page itself states.
+fn page_title(
+    head: &Head<'_>,
+    page: &Page,
+    sel: Option<&Selection>,
+    hints: &PageHints,
+) -> Option<String> {
+    let head_title = head.title.clone();
+    let headline = headline(
+        page,
+        sel,
+        head_title.as_deref(),
+        hints.list_anchor.as_deref(),
+    );
+    if let Some(meta) = head
+        .meta_content(&["og:title", "articletitle"])
+        .map(normalise::text)
+        .filter(|t| !t.is_empty())
+    {
+        let key = squeeze(&meta);
+        // `content="他说"对"的"` ends at the first inner quote: the full headline starts with it.
+        let longer = [headline.as_deref(), head_title.as_deref()]
+            .into_iter()
+            .flatten()
+            .find(|h| {
+                let k = squeeze(h);
+                k.len() > key.len() && k.starts_with(&key)
+            });
+        return Some(longer.map_or(meta.clone(), |h| {
+            if Some(h) == head_title.as_deref() {
+                strip_site_suffix(h)
+            } else {
+                h.to_string()
+            }
+        }));
+    }
+    headline.or_else(|| {
+        head_title
+            .as_deref()
+            .map(strip_site_suffix)
+            .filter(|t| !t.is_empty())
+    })
+}
+
+/// The headline element's text, found by what it repeats or where it stands:
+///
+/// 1. the block that the list link's text names (a list may cut it short with `...`);
+/// 2. the longest block that `<title>` repeats (a heading, or any block at least half as long as
+///    the title without its suffix);
+/// 3. the heading printed right above the article text, or opening it;
+/// 4. the block right above the by-line (`发布时间：…`) that stands above the text.
+fn headline(
+    page: &Page,
+    sel: Option<&Selection>,
+    head_title: Option<&str>,
+    anchor: Option<&str>,
+) -> Option<String> {
+    const MAX_CHARS: u32 = 150;
+    let usable = |b: &Block| b.chars >= 4 && b.chars <= MAX_CHARS && b.link_chars * 2 <= b.chars;
+    let text_of = |i: usize| Some(normalise::text(&page.blocks[i].text)).filter(|t| !t.is_empty());
+    if let Some(anchor) = anchor {
+        let key = squeeze(anchor.trim_end_matches(['.', '…', '。', ' ']));
+        let key_len = key.chars().count() as u32;
+        if key_len >= 4 {
+            let found = page.blocks.iter().position(|b| {
+                usable(b)
+                    && b.chars + 2 >= key_len
+                    && b.chars <= key_len * 2 + 10
+                    && squeeze(&b.text).starts_with(&key)
+            });
+            if let Some(i) = found {
+                return text_of(i);
+            }
+        }
+    }
+    if let Some(head_title) = head_title {
+        let squeezed = squeeze(head_title);
+        let title_len = squeezed.chars().count() as u32;
+        let main = strip_site_suffix(head_title);
+        let stripped_len = squeeze(&main).chars().count();
+        // The site and channel names in the title: a logo or menu entry repeating one of them
+        // is not the headline.
+        // (The longest part is never taken for a site name: `频道--长标题` leads with the
+        // channel.)
+        let parts = title_parts(head_title);
+        let longest = parts.iter().max_by_key(|p| p.chars().count()).cloned();
+        let site_parts: Vec<String> = parts
+            .iter()
+            .filter(|p| **p != main && Some(*p) != longest.as_ref())
+            .map(|p| squeeze(p))
+            .collect();
+        // Headlines stand above the text or in it, never under it (a footer repeating the site
+        // name the title ends with).
+        let before_end = sel.map_or(page.blocks.len(), |s| s.end);
+        let mut best: Option<(usize, usize)> = None;
+        for (i, b) in page.blocks.iter().enumerate().take(before_end) {
+            // A block longer than the title cannot be part of it (NFKC never lengthens these
+            // much), so most blocks are passed over without being folded.
+            if !usable(b) || b.chars > title_len + 4 {
+                continue;
+            }
+            // A block the title repeats starts with one of the title's characters: most menu
+            // entries are passed over without being folded.
+            if !b.text.trim_start().chars().next().is_some_and(|c| {
+                head_title.contains(c) || squeezed.contains(&squeeze(&c.to_string()))
+            }) {
+                continue;
+            }
+            let key = squeeze(&b.text);
+            let len = key.chars().count();
+            let enough = b.heading || len * 2 >= stripped_len.max(8);
+            let site_name = site_parts.iter().any(|p| p.contains(&key));
+            if enough && len >= 4 && !site_name && squeezed.contains(&key) {
+                // Headings first, then length.
+                let rank = len + if b.heading { 1000 } else { 0 };
+                if best.is_none_or(|(r, _)| rank > r) {
+                    best = Some((rank, i));
+                }
+            }
+        }
+        if let Some((_, i)) = best {
+            return text_of(i);
+        }
+    }
+    let sel = sel?;
+    // The last heading before the body, within a few blocks of it, or the body's first line.
+    let from = sel.start.saturating_sub(8);
+    let to = (sel.start + 1).min(sel.end);
+    let is_byline = |b: &Block| {
+        b.chars <= BYLINE_CHARS as u32
+            && b.text
+                .split(BLOCK_BREAK)
+                .any(|l| DATE_LABEL.is_match(l) && any_date(l).is_some() && !is_sentence(l))
+    };
+    if let Some(i) = (from..to).rev().find(|&i| {
+        let b = &page.blocks[i];
+        b.heading && !b.negative && usable(b) && !is_byline(b)
+    }) {
+        return text_of(i);
+    }
+    // The by-line under the title: a short labelled date line just above or opening the text.
+    let byline = (from..to).find(|&i| is_byline(&page.blocks[i]))?;
+    (from..byline)
+        .rev()
+        .find(|&i| {
+            let b = &page.blocks[i];
+            usable(b) && !b.negative && !is_edge_line(&b.text, "") && !is_sentence(&b.text)
         })
-        .or_else(|| url.and_then(url_date))
+        .and_then(text_of)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -130,13 +357,14 @@ fn selector(css: &str) -> Option<Selector> {
     Selector::parse(css).ok()
 }
 
-static TITLE: LazyLock<Option<Selector>> = LazyLock::new(|| selector("title"));
-static H1: LazyLock<Option<Selector>> = LazyLock::new(|| selector("h1"));
-static H2: LazyLock<Option<Selector>> = LazyLock::new(|| selector("h2"));
-static META: LazyLock<Option<Selector>> = LazyLock::new(|| selector("meta[content]"));
-static TIME: LazyLock<Option<Selector>> = LazyLock::new(|| selector("time[datetime]"));
-static LD_JSON: LazyLock<Option<Selector>> =
-    LazyLock::new(|| selector(r#"script[type="application/ld+json"]"#));
+static HEAD: LazyLock<Option<Selector>> = LazyLock::new(|| {
+    selector(r#"title, meta[content], script[type="application/ld+json"], time[datetime]"#)
+});
+
+pub(crate) fn ab(name: &str) -> bool {
+    static V: LazyLock<String> = LazyLock::new(|| std::env::var("NW_ABLATE").unwrap_or_default());
+    V.split(',').any(|x| x == name)
+}
 
 fn regex(pattern: &str) -> Regex {
     Regex::new(pattern).unwrap_or_else(|e| unreachable!("static pattern {pattern}: {e}"))
@@ -173,7 +401,7 @@ static EDGE_LINE: LazyLock<Regex> = LazyLock::new(|| {
 /// Labels that introduce a publication date.
 static DATE_LABEL: LazyLock<Regex> = LazyLock::new(|| {
     regex(
-        r"(?i)发布|发表|日期|时间|更新|published|posted|updated|date|[0-9]{4}\s*[-/.年]\s*[0-9]{1,2}\s*[-/.月]\s*[0-9]{1,2}\s*日?\s+[0-9]{1,2}:[0-9]{2}",
+        r"(?i)发布|发表|日期|时间|更新|来源|published|posted|updated|date|[0-9]{4}\s*[-/.年]\s*[0-9]{1,2}\s*[-/.月]\s*[0-9]{1,2}\s*日?\s+[0-9]{1,2}:[0-9]{2}",
     )
 });
 
@@ -195,72 +423,70 @@ static LD_DATE: LazyLock<Regex> =
 // ---------------------------------------------------------------------------------------------
 // Title helpers.
 
-fn select_first<'a>(doc: &'a Html, sel: &LazyLock<Option<Selector>>) -> Option<ElementRef<'a>> {
-    sel.as_ref().and_then(|s| doc.select(s).next())
+/// What a page says about itself beside its text — `<title>`, meta tags, JSON-LD, `<time>`
+/// elements — collected in one walk over the document.
+struct Head<'a> {
+    /// The first `<title>`, normalised, when it has text.
+    title: Option<String>,
+    /// Every `<meta>` with content, keyed by its lower-cased name/property/itemprop/http-equiv.
+    metas: Vec<(String, &'a str)>,
+    /// The text of each `<script type="application/ld+json">`.
+    ld_json: Vec<String>,
+    times: Vec<ElementRef<'a>>,
 }
 
-/// The `content` of the first `<meta>` whose name/property/itemprop is one of `names`
-/// (case-insensitive), in the order of `names`.
-fn meta_content<'a>(doc: &'a Html, names: &[&str]) -> Option<&'a str> {
-    let metas = metas(doc);
-    names.iter().find_map(|n| {
-        metas
-            .iter()
-            .find(|(k, c)| k == n && !c.trim().is_empty())
-            .map(|(_, c)| *c)
-    })
-}
+impl<'a> Head<'a> {
+    fn read(doc: &'a Html) -> Head<'a> {
+        let mut head = Head {
+            title: None,
+            metas: Vec::new(),
+            ld_json: Vec::new(),
+            times: Vec::new(),
+        };
+        let Some(sel) = HEAD.as_ref() else {
+            return head;
+        };
+        for el in doc.select(sel) {
+            match el.value().name() {
+                "title" if head.title.is_none() => {
+                    head.title = Some(normalise::text(&el.text().collect::<String>()))
+                        .filter(|t| !t.is_empty());
+                }
+                "meta" => {
+                    let key = el
+                        .attr("property")
+                        .or_else(|| el.attr("name"))
+                        .or_else(|| el.attr("itemprop"))
+                        .or_else(|| el.attr("http-equiv"));
+                    if let (Some(key), Some(content)) = (key, el.attr("content")) {
+                        head.metas.push((key.trim().to_ascii_lowercase(), content));
+                    }
+                }
+                "script" => head.ld_json.push(el.text().collect()),
+                "time" => head.times.push(el),
+                _ => {}
+            }
+        }
+        head
+    }
 
-/// Every `<meta>` with content, keyed by its lower-cased name/property/itemprop/http-equiv.
-fn metas(doc: &Html) -> Vec<(String, &str)> {
-    let Some(sel) = META.as_ref() else {
-        return Vec::new();
-    };
-    doc.select(sel)
-        .filter_map(|m| {
-            let key = m
-                .attr("property")
-                .or_else(|| m.attr("name"))
-                .or_else(|| m.attr("itemprop"))
-                .or_else(|| m.attr("http-equiv"))?;
-            Some((key.trim().to_ascii_lowercase(), m.attr("content")?))
+    /// The `content` of the first `<meta>` whose name/property/itemprop is one of `names`
+    /// (case-insensitive), in the order of `names`.
+    fn meta_content(&self, names: &[&str]) -> Option<&'a str> {
+        names.iter().find_map(|n| {
+            self.metas
+                .iter()
+                .find(|(k, c)| k == n && !c.trim().is_empty())
+                .map(|(_, c)| *c)
         })
-        .collect()
+    }
 }
 
 /// Cuts the site and channel names off a `<title>`: `标题_栏目_网站`, `Title | Site`,
 /// `标题 - 东湖高新区`. The first part is the headline when it is substantial; otherwise (a title
 /// that leads with the site name) the longest part is.
 fn strip_site_suffix(title: &str) -> String {
-    let chars: Vec<char> = title.chars().collect();
-    let mut parts: Vec<String> = Vec::new();
-    let mut cur = String::new();
-    for (i, &c) in chars.iter().enumerate() {
-        let spaced = |j: Option<usize>| j.and_then(|j| chars.get(j)).is_some_and(|c| *c == ' ');
-        let is_sep = match c {
-            '_' | '|' | '｜' => true,
-            // A hyphen or dash separates only with spaces round it, or between wide characters,
-            // so `COVID-19` and `e-mail` stay whole.
-            '-' | '–' | '—' => {
-                (spaced(i.checked_sub(1)) && spaced(Some(i + 1)))
-                    || (i > 0
-                        && chars.get(i - 1).is_some_and(|p| !p.is_ascii())
-                        && chars.get(i + 1).is_some_and(|n| !n.is_ascii()))
-            }
-            _ => false,
-        };
-        if is_sep {
-            parts.push(std::mem::take(&mut cur));
-        } else {
-            cur.push(c);
-        }
-    }
-    parts.push(cur);
-    let parts: Vec<String> = parts
-        .into_iter()
-        .map(|p| p.trim().to_string())
-        .filter(|p| !p.is_empty())
-        .collect();
+    let parts = title_parts(title);
     let Some(first) = parts.first() else {
         return String::new();
     };
@@ -272,6 +498,50 @@ fn strip_site_suffix(title: &str) -> String {
         .max_by_key(|p| p.chars().count())
         .cloned()
         .unwrap_or_default()
+}
+
+/// The parts of a `<title>` between separators: `_`, `|`, and dashes that stand apart (with
+/// spaces round them, doubled, or between wide characters), so `COVID-19` stays whole.
+fn title_parts(title: &str) -> Vec<String> {
+    let chars: Vec<char> = title.chars().collect();
+    let is_dash = |c: char| matches!(c, '-' | '–' | '—');
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if matches!(c, '_' | '|' | '｜') {
+            parts.push(std::mem::take(&mut cur));
+            i += 1;
+            continue;
+        }
+        if is_dash(c) {
+            let mut j = i;
+            while j < chars.len() && is_dash(chars[j]) {
+                j += 1;
+            }
+            let before = i.checked_sub(1).and_then(|k| chars.get(k)).copied();
+            let after = chars.get(j).copied();
+            let apart = j - i >= 2
+                || (before == Some(' ') && after == Some(' '))
+                || (before.is_some_and(|p| !p.is_ascii()) && after.is_some_and(|n| !n.is_ascii()));
+            if apart {
+                parts.push(std::mem::take(&mut cur));
+            } else {
+                cur.extend(&chars[i..j]);
+            }
+            i = j;
+            continue;
+        }
+        cur.push(c);
+        i += 1;
+    }
+    parts.push(cur);
+    parts
+        .into_iter()
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -306,49 +576,78 @@ const DATE_METAS: &[&str] = &[
     "date",
 ];
 
-fn meta_date(doc: &Html) -> Option<NaiveDate> {
-    let metas = metas(doc);
+/// The publication day the page's metadata states: the meta tags of [`DATE_METAS`], JSON-LD
+/// `datePublished`, `<time datetime>`; days that cannot be publication days are passed over.
+fn meta_date(head: &Head<'_>, hints: &PageHints) -> Option<NaiveDate> {
+    let plausible = |d: &NaiveDate| plausible_date(*d, hints);
+    let metas = &head.metas;
     if let Some(d) = DATE_METAS.iter().find_map(|n| {
         metas
             .iter()
             .filter(|(k, _)| k == n)
-            .find_map(|(_, c)| normalise::date(c))
+            .find_map(|(_, c)| normalise::date(c).filter(plausible))
     }) {
         return Some(d);
     }
-    // JSON-LD is structured metadata, not program text, so its datePublished is trusted.
-    if let Some(sel) = LD_JSON.as_ref() {
-        for s in doc.select(sel) {
-            let json: String = s.text().collect();
-            if let Some(d) = LD_DATE
-                .captures(&json)
-                .and_then(|c| c.get(1))
-                .and_then(|m| normalise::date(m.as_str()))
-            {
-                return Some(d);
-            }
-        }
+    // Names of other CMSs that say publication and time (`apub:time`, `pubtime`).
+    if let Some(d) = metas
+        .iter()
+        .filter(|(k, _)| PUB_META.is_match(k))
+        .find_map(|(_, c)| normalise::date(c).filter(plausible))
+    {
+        return Some(d);
     }
-    let sel = TIME.as_ref()?;
-    let times: Vec<ElementRef<'_>> = doc.select(sel).collect();
+    // JSON-LD is structured metadata, not program text, so its datePublished is trusted.
+    if let Some(d) = head.ld_json.iter().find_map(|json| {
+        LD_DATE
+            .captures(json)
+            .and_then(|c| c.get(1))
+            .and_then(|m| normalise::date(m.as_str()))
+            .filter(plausible)
+    }) {
+        return Some(d);
+    }
     // An explicitly marked publication time beats the first <time> (which may be a comment's).
+    let times = &head.times;
     times
         .iter()
         .filter(|t| t.attr("pubdate").is_some() || t.attr("itemprop") == Some("datePublished"))
         .chain(times.iter())
-        .find(|t| !in_negative_container(**t))
-        .and_then(|t| t.attr("datetime"))
-        .and_then(normalise::date)
+        .filter(|t| !in_negative_container(**t))
+        .find_map(|t| {
+            t.attr("datetime")
+                .and_then(normalise::date)
+                .filter(plausible)
+        })
 }
 
-/// Class or id words of the element that prints the publication time.
-static DATE_CLASS: LazyLock<Regex> = LazyLock::new(|| regex(r"(?i)date|time|pub|riqi|shijian"));
+/// A meta name that speaks of publication and of a date or time.
+static PUB_META: LazyLock<Regex> = LazyLock::new(|| {
+    regex(r"(?i)(pub|publish|release|issue).*(date|time)|(date|time).*(pub|publish|release|issue)")
+});
 
-fn names_date(el: &scraper::node::Element) -> bool {
-    [el.attr("class"), el.attr("id")]
-        .into_iter()
-        .flatten()
-        .any(|v| DATE_CLASS.is_match(v))
+/// Every full date the page's meta tags and URL state, whatever they name (a `dateModified`
+/// included): the years a year-less by-line may take.
+fn known_dates(head: &Head<'_>, url: Option<&Url>) -> Vec<NaiveDate> {
+    head.metas
+        .iter()
+        .filter(|(k, _)| k.contains("date") || k.contains("time") || k.contains("modified"))
+        .filter_map(|(_, c)| normalise::date(c))
+        .chain(url.and_then(url_date))
+        .collect()
+}
+
+/// Class or id words of the element that prints the headline.
+static TITLE_CLASS: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"(?i)title|headline|heading|biaoti|(?:^|[-_\s])tit(?:[-_\s]|$)"));
+
+/// Class or id words of what stands by a title without being one (`title-meta-time`).
+static BESIDE_TITLE: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"(?i)meta|time|date|info|author|source|sub|bar|nav|menu"));
+
+/// A heading element, or one whose class or id names a title (`class="news_title"`).
+fn names_title(el: &scraper::node::Element, names: &Names) -> bool {
+    matches!(el.name(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6") || names.title
 }
 
 /// `M/D/YYYY` as printed by ASP pages (`7/5/2005 9:23:57 PM`); read day-first when the first
@@ -357,9 +656,25 @@ static SLASH_DATE: LazyLock<Regex> = LazyLock::new(|| {
     regex(r"(?:^|[^0-9/])([0-9]{1,2})/([0-9]{1,2})/((?:19|20)[0-9]{2})(?:[^0-9/]|$)")
 });
 
-/// A date in any of [`normalise::date`]'s forms, else in `M/D/YYYY`.
+/// `YYYY MM/DD`, the year set apart from the day (`2019 09/07`).
+static YEAR_APART: LazyLock<Regex> = LazyLock::new(|| {
+    regex(r"(?:^|[^0-9])((?:19|20)[0-9]{2})\s+([0-9]{1,2})/([0-9]{1,2})(?:[^0-9/]|$)")
+});
+
+/// A date in any of [`normalise::date`]'s forms, else in `YYYY MM/DD` or `M/D/YYYY`.
 fn any_date(text: &str) -> Option<NaiveDate> {
     normalise::date(text).or_else(|| {
+        if let Some(caps) = YEAR_APART.captures(text) {
+            let (y, m, d) = (
+                caps[1].parse().ok()?,
+                caps[2].parse().ok()?,
+                caps[3].parse().ok()?,
+            );
+            return NaiveDate::from_ymd_opt(y, m, d);
+        }
+        if ab("slash") {
+            return None;
+        }
         let caps = SLASH_DATE.captures(text)?;
         let a: u32 = caps[1].parse().ok()?;
         let b: u32 = caps[2].parse().ok()?;
@@ -390,24 +705,65 @@ fn url_date(url: &Url) -> Option<NaiveDate> {
 /// the name says nothing or says both (`article-comments`, `comment-body`: unsure, so neutral).
 /// `<html>` and `<body>` get none: their classes describe the page (`has-header`), not a part.
 fn hint(el: &scraper::node::Element) -> i8 {
+    hint_with(el, &Names::of(el))
+}
+
+/// [`hint`] from the element's tag and what its class and id say.
+fn hint_with(el: &scraper::node::Element, names: &Names) -> i8 {
     let tag = match el.name() {
         "nav" | "footer" | "aside" => -1,
         "article" | "main" => 1,
         "html" | "body" => return 0,
         _ => 0,
     };
-    let class = el.attr("class").unwrap_or("");
-    let id = el.attr("id").unwrap_or("");
-    if class.is_empty() && id.is_empty() {
+    if ab("hints") {
         return tag;
     }
-    let names = format!("{class} {id}");
-    let neg = NEGATIVE_HINT.is_match(&names);
-    let pos = POSITIVE_HINT.is_match(&names);
-    match (neg, pos) {
-        (true, false) => -1,
-        (false, true) => 1,
-        _ => tag,
+    if names.hint != 0 { names.hint } else { tag }
+}
+
+/// What an element's class and id say about it.
+#[derive(Clone, Copy, Default)]
+struct Names {
+    /// +1 content, -1 furniture, 0 neither or both (see [`hint`]).
+    hint: i8,
+    /// Named like a title (see [`names_title`]).
+    title: bool,
+    /// Named like a comment section (see [`CHATTER`]).
+    chatter: bool,
+}
+
+impl Names {
+    fn of(el: &scraper::node::Element) -> Names {
+        let class = el.attr("class").unwrap_or("");
+        let id = el.attr("id").unwrap_or("");
+        if class.is_empty() && id.is_empty() {
+            return Names::default();
+        }
+        let names = format!("{class} {id}");
+        let neg = NEGATIVE_HINT.is_match(&names);
+        let pos = POSITIVE_HINT.is_match(&names);
+        Names {
+            hint: match (neg, pos) {
+                (true, false) => -1,
+                (false, true) => 1,
+                _ => 0,
+            },
+            title: [class, id]
+                .into_iter()
+                .any(|v| TITLE_CLASS.is_match(v) && !BESIDE_TITLE.is_match(v)),
+            chatter: CHATTER.is_match(&names),
+        }
+    }
+
+    /// [`Names::of`], remembered per class and id: a page repeats the same few classes on
+    /// hundreds of elements, and the regexes are the costly part of reading one.
+    fn cached<'a>(
+        el: &'a scraper::node::Element,
+        memo: &mut std::collections::HashMap<(&'a str, &'a str), Names>,
+    ) -> Names {
+        let key = (el.attr("class").unwrap_or(""), el.attr("id").unwrap_or(""));
+        *memo.entry(key).or_insert_with(|| Names::of(el))
     }
 }
 
@@ -428,8 +784,8 @@ struct Block {
     negative: bool,
     /// The block-level element whose hint made it `negative`, if it was one.
     negative_from: Option<usize>,
-    /// Inside an element whose class or id names a date (`class="date"`, `id="pubtime"`).
-    date_hint: bool,
+    /// Inside a heading or an element named like a title (see [`names_title`]).
+    heading: bool,
     /// How much this block speaks for its container being the article.
     value: f32,
 }
@@ -464,6 +820,11 @@ struct Candidate {
     subtree_end: usize,
     /// Tag name and class, hashed: equal for the repeated items of a list.
     signature: u64,
+    /// Named like a comment section (see [`CHATTER`]).
+    chatter: bool,
+    /// A paragraph-level element (`p`, `blockquote`, `pre`, a sub-heading): the pieces an
+    /// article is made of.
+    para: bool,
 }
 
 /// A child of a container, seen as one piece when deciding how far the body reaches: a
@@ -472,6 +833,9 @@ struct Unit {
     start: usize,
     end: usize,
     value: f32,
+    /// Made like an article's pieces: a run of text, a paragraph, or an element like the one
+    /// the body grows from.
+    like: bool,
 }
 
 /// Where the body is on a page that lists posts.
@@ -506,8 +870,8 @@ struct Context {
     hint: i8,
     /// The block-level element that gave `hint`, when one did.
     hint_from: Option<usize>,
-    /// Some enclosing element names a date.
-    date: bool,
+    /// Some enclosing element is a heading (see [`names_title`]).
+    heading: bool,
 }
 
 struct Frame {
@@ -586,7 +950,7 @@ impl Pending {
             punct: p.punct,
             negative: ctx.hint < 0,
             negative_from: ctx.hint_from,
-            date_hint: ctx.date,
+            heading: ctx.heading,
             value: 0.0,
         });
     }
@@ -600,38 +964,52 @@ fn signature(name: &str, class: Option<&str>) -> u64 {
     h.finish()
 }
 
-/// Takes back a furniture hint from an element that holds the article: a wrapper whose class
-/// happens to contain `header` or `side` but that has a content-named element (`article`,
-/// `TRS_Editor`) inside it with a good share of its text. Without this, one unlucky class name on
-/// an outer `<div>` would leave the page with no body at all.
-fn trust_wrappers(blocks: &mut [Block], candidates: &[Candidate]) {
+/// Takes back a furniture hint from an element that holds the page's article text: at least half
+/// of the page's prose (punctuated lines that are not mostly links) sits inside it. A class name
+/// is a guess about an element (`BSHARE_POP` on an article body, `side-header` on a layout
+/// wrapper); the text inside is the evidence, and one unlucky name must not leave a page
+/// without its body. Comment sections keep their hint: a busy thread can hold more prose than
+/// the article it follows.
+fn trust_prose(blocks: &mut [Block], candidates: &mut [Candidate]) {
+    let prose = |b: &Block| {
+        if b.punct > 0 && b.link_chars * 4 < b.chars {
+            b.chars - b.link_chars
+        } else {
+            0
+        }
+    };
     let mut prefix = Vec::with_capacity(blocks.len() + 1);
     let mut sum = 0u32;
     prefix.push(sum);
     for b in blocks.iter() {
-        sum += b.chars;
+        sum += prose(b);
         prefix.push(sum);
     }
-    let chars = |c: &Candidate| prefix[c.end] - prefix[c.start];
-    // The most text in one positively hinted strict descendant, bottom-up in one pass.
-    let mut content_inside = vec![0u32; candidates.len()];
-    for (k, c) in candidates.iter().enumerate().rev() {
-        let here = if c.hint > 0 { chars(c) } else { 0 };
-        let best = content_inside[k].max(here);
-        if let Some(p) = c.parent {
-            content_inside[p] = content_inside[p].max(best);
-        }
+    if sum < 150 {
+        return;
     }
-    let wrapper = |k: usize| {
-        let inside = content_inside[k];
-        inside >= 100 && inside * 10 >= candidates.get(k).map_or(0, chars) * 3
-    };
+    let revoked: Vec<bool> = candidates
+        .iter()
+        .map(|c| {
+            let inside = prefix[c.end] - prefix[c.start];
+            c.hint < 0 && !c.chatter && inside >= 150 && inside * 2 >= sum
+        })
+        .collect();
     for b in blocks.iter_mut() {
-        if b.negative && b.negative_from.is_some_and(wrapper) {
+        if b.negative && b.negative_from.is_some_and(|k| revoked[k]) {
             b.negative = false;
         }
     }
+    for (c, r) in candidates.iter_mut().zip(&revoked) {
+        if *r {
+            c.hint = 0;
+        }
+    }
 }
+
+/// Class or id words of reader chatter, whose furniture hint is never taken back.
+static CHATTER: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"(?i)comment|repl(?:y|ies)|disqus|discuss|guestbook|评论|留言"));
 
 /// Gives the cells of data tables (a film list, an admissions table) the worth of their text.
 ///
@@ -702,6 +1080,7 @@ impl Page {
         let mut in_link = 0u32;
         // The last child so far of each candidate, to link siblings in one pass.
         let mut last_child: Vec<Option<usize>> = Vec::new();
+        let mut memo = std::collections::HashMap::new();
         for edge in doc.root_element().traverse() {
             match edge {
                 Edge::Open(node) => match node.value() {
@@ -712,7 +1091,8 @@ impl Page {
                             continue;
                         }
                         let outer = stack.last().map_or(Context::default(), |f| f.ctx);
-                        let own = hint(el);
+                        let names = Names::cached(el, &mut memo);
+                        let own = hint_with(el, &names);
                         let block = is_block(name) && name != "br";
                         if name == "br" {
                             pending.text.push(BLOCK_BREAK);
@@ -750,6 +1130,11 @@ impl Page {
                                 },
                                 subtree_end: 0,
                                 signature: signature(name, el.attr("class")),
+                                para: matches!(
+                                    name,
+                                    "p" | "blockquote" | "pre" | "h2" | "h3" | "h4" | "h5" | "h6"
+                                ),
+                                chatter: own < 0 && names.chatter,
                             });
                             candidates.len() - 1
                         });
@@ -759,7 +1144,7 @@ impl Page {
                             ctx: Context {
                                 hint: if own != 0 { own } else { outer.hint },
                                 hint_from: if own != 0 { candidate } else { outer.hint_from },
-                                date: outer.date || names_date(el),
+                                heading: outer.heading || names_title(el, &names),
                             },
                             anchors: 0,
                         });
@@ -796,11 +1181,15 @@ impl Page {
             }
         }
         pending.flush(&mut blocks, Context::default());
-        trust_wrappers(&mut blocks, &candidates);
+        if !ab("trust") {
+            trust_prose(&mut blocks, &mut candidates);
+        }
         for b in &mut blocks {
             b.value = block_value(b);
         }
-        value_data_tables(&mut blocks, &candidates);
+        if !ab("tables") {
+            value_data_tables(&mut blocks, &candidates);
+        }
         let mut prefix = Vec::with_capacity(blocks.len() + 1);
         let mut prefix_chars = Vec::with_capacity(blocks.len() + 1);
         let mut prefix_links = Vec::with_capacity(blocks.len() + 1);
@@ -856,7 +1245,7 @@ impl Page {
             .skip(within.start)
         {
             let mut score = self.sum(c);
-            if score > 0.0 && c.hint > 0 {
+            if score > 0.0 && c.hint > 0 && !ab("boost") {
                 score *= 1.1;
             }
             if best.is_none_or(|(_, s)| score > s) {
@@ -864,7 +1253,7 @@ impl Page {
             }
         }
         // A page too small to have furniture worth the name is all body.
-        let tiny = self.prefix_chars.last().is_some_and(|&n| n < TINY_PAGE);
+        let tiny = !ab("tiny") && self.prefix_chars.last().is_some_and(|&n| n < TINY_PAGE);
         match best {
             Some((i, s)) if s > 0.0 => Some(i),
             _ if whole_page && tiny && !self.candidates.is_empty() => Some(0),
@@ -873,7 +1262,7 @@ impl Page {
     }
 
     /// The children of container `p` as units, in document order.
-    fn units(&self, p: usize) -> Vec<Unit> {
+    fn units(&self, p: usize, like: u64) -> Vec<Unit> {
         let Some(parent) = self.candidates.get(p) else {
             return Vec::new();
         };
@@ -885,6 +1274,7 @@ impl Page {
                     start: b,
                     end: b + 1,
                     value: self.blocks[b].value,
+                    like: true,
                 });
             }
         };
@@ -899,6 +1289,7 @@ impl Page {
                 start: c.start,
                 end: c.end,
                 value,
+                like: c.para || c.signature == like || ab("like"),
             });
             pos = c.end;
         }
@@ -928,26 +1319,34 @@ impl Page {
             if ceiling == Some(cur) {
                 break;
             }
-            let units = self.units(p);
+            let units = self.units(p, self.candidates[cur].signature);
             let Some(k) = units.iter().position(|u| u.start == start && u.end == end) else {
                 break;
             };
+            // A piece unlike the article's (a teaser box, a summary above it) is crossed when
+            // article text lies beyond it, but never taken in for its own sake.
+            let worth = |u: &Unit| if u.like { u.value } else { u.value.min(0.0) };
             let (mut left, mut gain, mut acc) = (k, 0.0f32, 0.0f32);
             for l in (0..k).rev() {
-                acc += units[l].value;
+                acc += worth(&units[l]);
                 if acc > gain {
                     (left, gain) = (l, acc);
                 }
             }
             let (mut right, mut gain, mut acc) = (k, 0.0f32, 0.0f32);
             for (r, u) in units.iter().enumerate().skip(k + 1) {
-                acc += u.value;
+                acc += worth(u);
                 if acc > gain {
                     (right, gain) = (r, acc);
                 }
             }
             start = units[left].start;
             end = units[right].end;
+            if ab("widen") {
+                start = self.candidates[best].start;
+                end = self.candidates[best].end;
+                break;
+            }
             if left == 0 && right + 1 == units.len() {
                 // The whole container is body: see whether its own siblings are too.
                 cur = p;
@@ -964,7 +1363,12 @@ impl Page {
         for c in &self.candidates {
             let inside = c.start >= start && c.end <= end && c.end > c.start;
             let holds_best = c.start <= best_range.0 && c.end >= best_range.1;
-            if inside && c.start >= removed_until && !holds_best && self.removable(c) {
+            if inside
+                && c.start >= removed_until
+                && !holds_best
+                && !ab("remove")
+                && self.removable(c)
+            {
                 for k in &mut keep[c.start - start..c.end - start] {
                     *k = false;
                 }
@@ -990,6 +1394,9 @@ impl Page {
     /// followed by its comments — shows as three or more alike children each with its own date.
     /// Then the body is the first post, or whatever precedes the posts when that is substantial.
     fn posts(&self, best: usize) -> Option<Posts> {
+        if ab("posts") {
+            return None;
+        }
         let mut c = best;
         let kids = loop {
             let node = self.candidates.get(c)?;
@@ -1053,13 +1460,21 @@ impl Page {
             }
         }
         let title_key = title.map(squeeze).unwrap_or_default();
-        if let Some(cut) = trailing_section(&lines) {
+        if let Some(cut) = trailing_section(&lines).filter(|_| !ab("trailing")) {
             lines.truncate(cut);
         }
-        let first = leading_furniture(&lines, &title_key);
+        let first = if ab("edges") {
+            0
+        } else {
+            leading_furniture(&lines, &title_key)
+        };
         lines.drain(..first);
         lines.reverse();
-        let last = leading_furniture(&lines, &title_key);
+        let last = if ab("edges") {
+            0
+        } else {
+            leading_furniture(&lines, &title_key)
+        };
         lines.drain(..last);
         lines.reverse();
         let mut out = String::new();
@@ -1073,60 +1488,86 @@ impl Page {
         (!lines.is_empty()).then_some(out)
     }
 
-    /// The date printed near the headline: the best-placed labelled date line outside scripts,
-    /// furniture and link lists.
-    fn text_date(&self, sel: Option<&Selection>, title: Option<&str>) -> Option<NaiveDate> {
+    /// The date printed in the by-line: the best-placed short date line outside scripts,
+    /// furniture and link lists, preferring the lines between the headline and the text. A date
+    /// inside a sentence of prose is what the article talks about, not when it appeared, so a
+    /// long line never counts; nor does a day after the fetch day or before 1990.
+    fn text_date(
+        &self,
+        sel: Option<&Selection>,
+        title: Option<&str>,
+        hints: &PageHints,
+        known: &[NaiveDate],
+    ) -> Option<Printed> {
         let (body_start, body_end) = sel.map_or((0, self.blocks.len()), |s| (s.start, s.end));
         let title_key = title.map(squeeze).unwrap_or_default();
+        let title_chars = title_key.chars().count() as u32;
+        // The headline with at most a by-line beside it, not a sentence that quotes it.
+        let repeats_title = |i: usize| {
+            let b = &self.blocks[i];
+            title_chars >= 4 && b.chars <= title_chars + 60 && squeeze(&b.text).contains(&title_key)
+        };
         // Where the headline is printed: the last block repeating it before the body's first
-        // paragraph of prose.
+        // paragraph of prose (the body may start with the headline itself).
         let prose = (body_start..body_end)
-            .find(|&i| self.blocks[i].value > 20.0)
+            .find(|&i| self.blocks[i].value > 20.0 && !repeats_title(i))
             .unwrap_or(body_start);
-        let anchor = if title_key.chars().count() >= 4 {
-            // Blocks 0..=prose, none when the page has no blocks at all.
-            (0..self.blocks.len().min(prose + 1)).rev().find(|&i| {
-                let b = &self.blocks[i];
-                b.chars < 300 && squeeze(&b.text).contains(&title_key)
-            })
-        } else {
-            None
+        // Blocks 0..=prose, none when the page has no blocks at all.
+        let anchor = (0..self.blocks.len().min(prose + 1))
+            .rev()
+            .find(|&i| repeats_title(i));
+        // The by-line: from the headline to the first prose, or the few blocks above the prose.
+        // (The first prose block may open with the by-line: its lines before the prose count.)
+        let byline = |i: usize| match anchor {
+            Some(a) => i >= a && i <= prose,
+            None => i <= prose && prose - i <= 3,
         };
         let mut best: Option<(f32, NaiveDate)> = None;
         for (i, b) in self.blocks.iter().enumerate() {
+            let by_headline = byline(i);
             // A link list is related news, unless it sits between the headline and the text
-            // (`<a>www.site.com</a> 2005-07-18 13:03`).
-            let by_headline = match anchor {
-                Some(a) => i >= a && i <= prose,
-                None => i <= prose && prose - i <= 3,
-            };
-            let link_list = b.link_chars * 2 > b.chars && !by_headline;
-            if b.negative || link_list || FURNITURE.is_match(&b.text) {
+            // (`<a>www.site.com</a> 2005-07-18 13:03`); a furniture hint does not hide a by-line.
+            let link_list = b.link_chars * 2 > b.chars;
+            if !by_headline && (b.negative || link_list) || FURNITURE.is_match(&b.text) {
                 continue;
             }
             for line in b.text.split(BLOCK_BREAK) {
-                let Some(day) = any_date(line) else {
+                // No digit, no date (`0xEF` leads the full-width ones): most lines end here,
+                // except in the first prose block, whose by-line lines end at its first prose.
+                let digits = line.bytes().any(|c| c.is_ascii_digit() || c == 0xEF);
+                if !digits && i != prose {
+                    continue;
+                }
+                let len = visible_len(line);
+                if len > BYLINE_CHARS || is_sentence(line) || is_note(line) {
+                    if i == prose {
+                        break;
+                    }
+                    continue;
+                }
+                if !digits {
+                    continue;
+                }
+                let Some(day) = any_date(line)
+                    .or_else(|| yearless_date(line, known, hints, DATE_LABEL.is_match(line)))
+                    .filter(|d| plausible_date(*d, hints))
+                else {
                     continue;
                 };
-                let len = line.chars().filter(|c| !c.is_whitespace()).count();
-                let mut score = 0.0;
+                let mut score = 1.0;
                 if DATE_LABEL.is_match(line) {
                     score += 3.0;
                 }
-                if b.date_hint {
-                    score += 2.0;
-                }
-                if len <= 80 {
-                    score += 2.0;
-                } else {
-                    score -= 2.0;
-                }
                 let dist = match anchor {
-                    Some(a) if i >= a && i <= prose => {
-                        score += 3.0;
+                    Some(a) if by_headline => {
+                        score += 6.0;
                         i - a
                     }
                     Some(a) => a.abs_diff(i) + 3,
+                    None if by_headline => {
+                        score += 6.0;
+                        prose - i
+                    }
                     None if i <= prose => prose - i,
                     None => i - prose + 3,
                 };
@@ -1136,8 +1577,83 @@ impl Page {
                 }
             }
         }
-        best.filter(|(s, _)| *s >= 3.0).map(|(_, d)| d)
+        best.filter(|(s, _)| *s >= 3.0).map(|(s, day)| Printed {
+            day,
+            under_headline: s >= BYLINE_SCORE,
+        })
     }
+}
+
+/// A line that reads as a sentence (it ends with a full stop, or runs on over commas) is prose,
+/// however short.
+fn is_sentence(line: &str) -> bool {
+    let t = line
+        .trim_end()
+        .trim_end_matches(['”', '’', '」', ')', '）']);
+    t.ends_with(['。', '！', '？'])
+        || line.matches(['，', '；', ',', ';']).count() >= 2
+        || (line.contains(['，', ',']) && line.contains('。'))
+}
+
+/// A date printed on the page, and whether it stands in the by-line under the headline.
+struct Printed {
+    day: NaiveDate,
+    under_headline: bool,
+}
+
+/// The score of a date line in the by-line zone: the base point and the zone's bonus.
+const BYLINE_SCORE: f32 = 7.0;
+
+/// A line in parentheses is a note on the text (`（2007年6月29日…会议通过）`), not a by-line.
+fn is_note(line: &str) -> bool {
+    let t = line.trim();
+    t.starts_with(['(', '（']) && t.ends_with([')', '）'])
+}
+
+/// A line longer than this is prose, not a by-line, whatever dates it mentions.
+const BYLINE_CHARS: usize = 80;
+
+/// `MM-DD HH:MM` without a year (`发布时间：10-08 12:00`), as portals print recent news.
+static YEARLESS: LazyLock<Regex> = LazyLock::new(|| {
+    regex(r"(?:^|[^0-9/.\-])([0-9]{1,2})[-/月]([0-9]{1,2})日?\s*[0-9]{1,2}:[0-9]{2}")
+});
+
+/// `YY-MM-DD`, a two-digit year (`18-03-08 23:16`).
+static SHORT_YEAR: LazyLock<Regex> = LazyLock::new(|| {
+    regex(r"(?:^|[^0-9/.\-])([0-9]{2})-([0-9]{2})-([0-9]{2})(?:[^0-9\-]|[0-9]{1,2}:|$)")
+});
+
+/// The day of a year-less by-line: the year of another date on the page with the same month
+/// and day (a `dateModified` meta, the URL), else — only for a line labelled as the
+/// publication time — the latest such day not after the fetch day.
+fn yearless_date(
+    line: &str,
+    known: &[NaiveDate],
+    hints: &PageHints,
+    labelled: bool,
+) -> Option<NaiveDate> {
+    use chrono::Datelike;
+    if let Some(caps) = SHORT_YEAR.captures(line) {
+        let y: i32 = caps[1].parse().ok()?;
+        let m: u32 = caps[2].parse().ok()?;
+        let d: u32 = caps[3].parse().ok()?;
+        // `18-03-08 23:16` is 2018-03-08 when the page confirms it, or when labelled as such.
+        let day = NaiveDate::from_ymd_opt(2000 + y, m, d)?;
+        return (labelled || known.contains(&day)).then_some(day);
+    }
+    let caps = YEARLESS.captures(line)?;
+    let m: u32 = caps[1].parse().ok()?;
+    let d: u32 = caps[2].parse().ok()?;
+    if let Some(k) = known.iter().find(|k| k.month() == m && k.day() == d) {
+        return Some(*k);
+    }
+    if !labelled {
+        return None;
+    }
+    let year = hints.fetched_on.year();
+    NaiveDate::from_ymd_opt(year, m, d)
+        .filter(|day| *day <= hints.fetched_on)
+        .or_else(|| NaiveDate::from_ymd_opt(year - 1, m, d))
 }
 
 /// Non-whitespace characters in `s`: a cheap length that needs no normalisation.
@@ -1165,13 +1681,19 @@ fn is_edge_line(line: &str, title_key: &str) -> bool {
         return true;
     }
     let len = key.chars().count();
-    if !title_key.is_empty() && (key == title_key || (key.contains(title_key) && len < 40)) {
+    if !title_key.is_empty()
+        && (key == title_key || (key.contains(title_key) && len < 40 && !is_sentence(line)))
+    {
         return true;
     }
     if len > 60 {
         return false;
     }
-    EDGE_LINE.is_match(&key) || FURNITURE.is_match(&key)
+    // A short line with a labelled or timed date at the edge is a by-line (`最后更新:
+    // 2019-09-07 15:14`, `原创 GameForce 2019-09-04 22:18`).
+    EDGE_LINE.is_match(&key)
+        || FURNITURE.is_match(&key)
+        || (!ab("edgedate") && len <= 40 && DATE_LABEL.is_match(line) && any_date(line).is_some())
 }
 
 /// Lines short enough to be a site name, a channel or a byline before the real edge line.
@@ -1181,13 +1703,15 @@ fn is_short_line(line: &str) -> bool {
 
 /// How many lines at the start of `lines` are not article text: edge lines, and any short lines
 /// before the last edge line among the first few (`www.site.cn` above `2005年08月16日 来源：…`).
+/// A line that reads as a sentence is article text however short, and ends the search: a short
+/// story's lines must not go with the `来源：` line under them.
 fn leading_furniture(lines: &[&str], title_key: &str) -> usize {
     const LOOKAHEAD: usize = 8;
     let mut cut = 0;
     for (i, l) in lines.iter().enumerate().take(LOOKAHEAD) {
         if is_edge_line(l, title_key) {
             cut = i + 1;
-        } else if !is_short_line(l) {
+        } else if !is_short_line(l) || (!ab("sentstop") && is_sentence(l)) {
             break;
         }
     }
@@ -1212,10 +1736,22 @@ fn trailing_section(lines: &[&str]) -> Option<usize> {
         {
             return Some(i);
         }
+        // A disclaimer closes the article: what follows it is the site's, not the author's.
+        if !ab("disclaimer")
+            && seen * 2 >= total
+            && seen >= 50
+            && DISCLAIMER.is_match(l.trim_start())
+        {
+            return Some(i);
+        }
         seen += sizes[i];
     }
     None
 }
+
+/// The opening of a publisher's disclaimer (`特别声明：`, `免责声明：`, `【声明】`).
+static DISCLAIMER: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"^[\[【(（]?\s*(?:特别|免责|版权|郑重)?声明\s*[\]】)）]?\s*[:：]?"));
 
 #[cfg(test)]
 mod tests {
@@ -1450,5 +1986,55 @@ mod tests {
             got.body.as_deref().map(normalise::text),
             Some(normalise::text(PARAS[0]))
         );
+    }
+}
+
+#[cfg(test)]
+mod debug_page {
+    use super::*;
+    #[test]
+    fn debug_page() {
+        let Ok(path) = std::env::var("DEBUG_PAGE") else {
+            return;
+        };
+        let bytes = std::fs::read(&path).expect("read");
+        let text = crate::fetch::charset::decode(&bytes, None, None).text;
+        let doc = crate::extract::parse_document(&text);
+        let got = article(&doc, None);
+        println!(
+            "TITLE {:?}\nDATE {:?}\nBODY {:?}",
+            got.title,
+            got.date,
+            got.body.as_deref().map(normalise::text)
+        );
+        let page = Page::read(&doc);
+        let sel = page.select();
+        let top = page.best_element(0..page.candidates.len());
+        println!(
+            "best element {:?}",
+            top.map(|t| (
+                t,
+                page.candidates[t].start,
+                page.candidates[t].end,
+                page.sum(&page.candidates[t])
+            ))
+        );
+        if let Some(s) = &sel {
+            println!("selection {}..{}", s.start, s.end);
+        }
+        for (i, b) in page.blocks.iter().enumerate() {
+            let t: String = normalise::text(&b.text).chars().take(60).collect();
+            let mark = sel.as_ref().map_or(" ", |s| {
+                if i >= s.start && i < s.end {
+                    if s.keep[i - s.start] { "K" } else { "x" }
+                } else {
+                    " "
+                }
+            });
+            println!(
+                "{mark} {i:4} v={:7.1} c={:4} l={:4} p={:3} neg={} {t}",
+                b.value, b.chars, b.link_chars, b.punct, b.negative as u8
+            );
+        }
     }
 }

@@ -6,7 +6,10 @@
 pub mod auto;
 mod depth;
 pub mod feed;
+pub mod links;
 pub mod text;
+
+pub use links::ListedLink;
 
 use crate::normalise::BLOCK_BREAK;
 use chrono::NaiveDate;
@@ -22,31 +25,66 @@ pub fn parse_document(html: &str) -> Html {
 /// What a list page offers: article links in page order, and the next list page.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ListPage {
-    pub links: Vec<Url>,
+    /// Each link with its visible text: the article's title as the list shows it (see
+    /// [`PageHints::list_anchor`]).
+    pub links: Vec<ListedLink>,
     pub next: Option<Url>,
+    /// Why these links, when no `links` selector chose them: the group chosen and the groups
+    /// passed over (see [`links::article_links`]).
+    pub links_why: Option<String>,
+    /// How the next page was recognised, when no `next` selector named it (see
+    /// [`links::next_page`]).
+    pub next_why: Option<String>,
 }
 
-/// Reads a list page: every element matched by `links` (an `<a>`, or an element holding one),
-/// resolved against the page URL (or its `<base href>`), fragments dropped, duplicates removed.
+/// Reads a list page. With a `links` selector, every element it matches (an `<a>`, or an
+/// element holding one); without, the group of links that reads like a news list
+/// ([`links::article_links`]). Links are resolved against the page URL (or its `<base href>`),
+/// fragments and tracking parameters dropped, duplicates removed. The next page is the first
+/// link `next` matches; without `next`, the usual next-page link ([`links::next_page`]). A
+/// selector given always wins: one that matches nothing means no links, or no next page.
 pub fn list_page(
     html: &str,
     page_url: &Url,
-    links: &Selector,
+    links: Option<&Selector>,
     next: Option<&Selector>,
 ) -> ListPage {
     let doc = parse_document(html);
     let base = base_url(&doc, page_url);
-    let mut seen = HashSet::new();
     let mut out = ListPage::default();
-    for el in doc.select(links) {
-        if let Some(url) = link_of(el, &base)
-            && seen.insert(url.clone())
-        {
-            out.links.push(url);
+    match links {
+        Some(links) => {
+            let mut seen = HashSet::new();
+            for el in doc.select(links) {
+                if let Some(url) = link_of(el, &base)
+                    && seen.insert(url.clone())
+                {
+                    out.links.push(ListedLink {
+                        url,
+                        anchor: crate::normalise::text(&text::visible_text(el)),
+                    });
+                }
+            }
         }
+        None => match links::article_links_in(&doc, page_url) {
+            Some(found) => {
+                out.links = found.links;
+                out.links_why = Some(found.why);
+            }
+            None => {
+                out.links_why =
+                    Some("no group of three or more links reads like a list of headlines".into());
+            }
+        },
     }
-    if let Some(next) = next {
-        out.next = doc.select(next).find_map(|el| link_of(el, &base));
+    match next {
+        Some(next) => out.next = doc.select(next).find_map(|el| link_of(el, &base)),
+        None => {
+            if let Some(found) = links::next_page_in(&doc, page_url) {
+                out.next = Some(found.url);
+                out.next_why = Some(found.why);
+            }
+        }
     }
     out
 }
@@ -126,10 +164,64 @@ pub struct RawArticle {
     pub canonical: Option<Url>,
 }
 
+/// What the crawler knows about an article page besides its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageHints {
+    /// The text of the list-page link that led here: the title of last resort but one.
+    pub list_anchor: Option<String>,
+    /// The day the page was fetched, in the user's time zone: no later date is a publication
+    /// date.
+    pub fetched_on: NaiveDate,
+}
+
+impl Default for PageHints {
+    /// No anchor; fetched today wherever the user is (UTC+14, the earliest calendar, so a page
+    /// published today anywhere is not mistaken for the future).
+    fn default() -> Self {
+        PageHints {
+            list_anchor: None,
+            fetched_on: (chrono::Utc::now() + chrono::Duration::hours(14)).date_naive(),
+        }
+    }
+}
+
+/// An article page read from its bytes: how they were decoded, and the fields found.
+#[derive(Debug, Clone)]
+pub struct PageRead {
+    pub decoded: crate::fetch::charset::Decoded,
+    pub article: RawArticle,
+}
+
+/// Reads an article page from the bytes served — charset detection (see
+/// [`charset::decode`](crate::fetch::charset::decode)), then [`article_with`] — the path every
+/// page takes into the store.
+pub fn read_page(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    encoding: Option<&str>,
+    page_url: &Url,
+    selectors: &FieldSelectors,
+    hints: &PageHints,
+) -> PageRead {
+    let decoded = crate::fetch::charset::decode(bytes, content_type, encoding);
+    let article = article_with(&decoded.text, page_url, selectors, hints);
+    PageRead { decoded, article }
+}
+
+/// [`article_with`] for a page fetched today, with no list link known.
+pub fn article(html: &str, page_url: &Url, selectors: &FieldSelectors) -> RawArticle {
+    article_with(html, page_url, selectors, &PageHints::default())
+}
+
 /// Reads an article page at `page_url`: each field by its selector when one is given and
 /// matches, else automatically (see [`auto`]) — so a source without article selectors works,
 /// and one whose selectors went stale after a redesign degrades instead of going silent.
-pub fn article(html: &str, page_url: &Url, selectors: &FieldSelectors) -> RawArticle {
+pub fn article_with(
+    html: &str,
+    page_url: &Url,
+    selectors: &FieldSelectors,
+    hints: &PageHints,
+) -> RawArticle {
     let doc = parse_document(html);
     let by_selector = RawArticle {
         title: selectors.title.as_ref().and_then(|s| first_text(&doc, s)),
@@ -140,8 +232,8 @@ pub fn article(html: &str, page_url: &Url, selectors: &FieldSelectors) -> RawArt
     match (&by_selector.title, &by_selector.body, &by_selector.date) {
         (Some(_), Some(_), Some(_)) => by_selector,
         (_, None, _) => {
-            // The body analysis also finds the date near the title: do it once for both.
-            let auto = auto::article(&doc, Some(page_url));
+            // The body analysis also finds the title and the date: do it once for all three.
+            let auto = auto::article_with(&doc, Some(page_url), hints);
             RawArticle {
                 title: by_selector.title.or(auto.title),
                 body: auto.body,
@@ -150,10 +242,10 @@ pub fn article(html: &str, page_url: &Url, selectors: &FieldSelectors) -> RawArt
             }
         }
         _ => RawArticle {
-            title: by_selector.title.or_else(|| auto::title(&doc)),
+            title: by_selector.title.or_else(|| auto::title_with(&doc, hints)),
             date: by_selector
                 .date
-                .or_else(|| auto::date(&doc, Some(page_url))),
+                .or_else(|| auto::date_with(&doc, Some(page_url), hints)),
             ..by_selector
         },
     }
@@ -241,10 +333,10 @@ mod tests {
         let got = list_page(
             html,
             &page,
-            &sel("ul.news li"),
+            Some(&sel("ul.news li")),
             Some(&sel("div.pages a.next")),
         );
-        let links: Vec<_> = got.links.iter().map(Url::as_str).collect();
+        let links: Vec<_> = got.links.iter().map(|l| l.url.as_str()).collect();
         assert_eq!(
             links,
             ["http://h.test/news/a1.html", "http://h.test/n/a2.html"]
@@ -278,8 +370,8 @@ mod tests {
     fn base_href_is_honoured() {
         let html = r#"<head><base href="http://cdn.test/x/"></head><a class=l href="y.html">y</a>"#;
         let page = Url::parse("http://h.test/").unwrap_or_else(|_| unreachable!());
-        let got = list_page(html, &page, &sel("a.l"), None);
-        assert_eq!(got.links[0].as_str(), "http://cdn.test/x/y.html");
+        let got = list_page(html, &page, Some(&sel("a.l")), Some(&sel("a.next")));
+        assert_eq!(got.links[0].url.as_str(), "http://cdn.test/x/y.html");
     }
 
     #[test]

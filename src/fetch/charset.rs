@@ -25,6 +25,9 @@ pub enum Reason {
     Utf8DespiteLabel { declared: String },
     /// No usable declaration; guessed from the bytes.
     Detected,
+    /// The declared charset (`declared`) turns the bytes into errors; this one reads them
+    /// cleanly.
+    DecodesDespiteLabel { declared: String },
 }
 
 impl fmt::Display for Reason {
@@ -38,6 +41,12 @@ impl fmt::Display for Reason {
                 write!(f, "bytes are valid UTF-8 although labelled {declared}")
             }
             Reason::Detected => f.write_str("detected from the bytes (no declaration)"),
+            Reason::DecodesDespiteLabel { declared } => {
+                write!(
+                    f,
+                    "bytes decode without errors, unlike as labelled {declared}"
+                )
+            }
         }
     }
 }
@@ -96,8 +105,11 @@ pub fn meta_charset(bytes: &[u8]) -> Option<&'static Encoding> {
     )
 }
 
-/// Decodes `bytes`, choosing the encoding as a browser would. Never fails: undecodable bytes
-/// become U+FFFD.
+/// Decodes `bytes`, choosing the encoding as a browser would, then preferring what decodes
+/// without errors: a declared charset that turns the bytes into replacement characters loses to
+/// one that reads them cleanly (UTF-8 labelled gb2312, GBK served as UTF-8), and a page with no
+/// declaration is detected from its non-ASCII bytes, however much ASCII (scripts, styles) comes
+/// first. Never fails: undecodable bytes become U+FFFD.
 pub fn decode(bytes: &[u8], content_type: Option<&str>, override_label: Option<&str>) -> Decoded {
     let (chosen, reason) = choose(bytes, content_type, override_label);
     // `Encoding::decode` follows a byte-order mark whatever it is asked for, so an `encoding`
@@ -108,12 +120,82 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>, override_label: Option<&
     } else {
         Reason::Bom
     };
+    if had_errors
+        && matches!(reason, Reason::Header | Reason::Meta | Reason::Detected)
+        && let Some(better) = cleaner(bytes, chosen, &text)
+    {
+        let (text, _, had_errors) = better.decode(bytes);
+        let reason = match reason {
+            Reason::Detected => Reason::Detected,
+            _ => Reason::DecodesDespiteLabel {
+                declared: chosen.name().to_owned(),
+            },
+        };
+        return Decoded {
+            text: text.into_owned(),
+            encoding: better,
+            reason,
+            had_errors,
+        };
+    }
     Decoded {
         text: text.into_owned(),
         encoding,
         reason,
         had_errors,
     }
+}
+
+/// The legacy encodings Chinese pages come in, tried when the chosen one meets invalid bytes.
+const LEGACY: [&Encoding; 2] = [GB18030, encoding_rs::BIG5];
+
+/// An encoding that reads `bytes` better than `chosen` did (`text` is its output), if there is
+/// one. UTF-8 is judged by its structure: bytes whose multi-byte sequences are nearly all valid
+/// UTF-8 are UTF-8 with a few broken bytes (GBK text almost never forms valid UTF-8, while
+/// GB18030 decodes most UTF-8 without an error, so an error count alone would mislead). Other
+/// bytes go to the legacy encoding with the fewest errors, when it has clearly fewer.
+fn cleaner(bytes: &[u8], chosen: &'static Encoding, text: &str) -> Option<&'static Encoding> {
+    if looks_utf8(bytes) {
+        return (chosen != UTF_8).then_some(UTF_8);
+    }
+    let errors = |t: &str| t.chars().filter(|c| *c == '\u{FFFD}').count();
+    let own = errors(text);
+    LEGACY
+        .into_iter()
+        .filter(|e| *e != chosen)
+        .map(|e| {
+            let (t, _) = e.decode_without_bom_handling(bytes);
+            (errors(&t), e)
+        })
+        .filter(|(n, _)| n * 4 < own)
+        .min_by_key(|(n, _)| *n)
+        .map(|(_, e)| e)
+}
+
+/// Whether at least 95 % of the non-ASCII sequences in `bytes` are valid UTF-8 (and there are
+/// some).
+fn looks_utf8(bytes: &[u8]) -> bool {
+    let (mut valid, mut invalid) = (0usize, 0usize);
+    let mut rest = bytes;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(s) => {
+                valid += s.bytes().filter(|b| *b >= 0xC0).count();
+                break;
+            }
+            Err(e) => {
+                let (good, bad) = rest.split_at(e.valid_up_to());
+                valid += good.iter().filter(|b| **b >= 0xC0).count();
+                invalid += 1;
+                let skip = e.error_len().unwrap_or(bad.len()).max(1);
+                rest = &bad[skip.min(bad.len())..];
+                if rest.is_empty() {
+                    break;
+                }
+            }
+        }
+    }
+    valid > 0 && invalid * 20 <= valid
 }
 
 fn choose(
@@ -146,18 +228,81 @@ fn choose(
         }
         return (enc, reason);
     }
-    let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
-    detector.feed(
-        &bytes[..bytes.len().min(64 * 1024)],
-        bytes.len() <= 64 * 1024,
-    );
-    let guess = detector.guess(None, chardetng::Utf8Detection::Allow);
-    let guess = if guess == encoding_rs::GBK {
-        GB18030
-    } else {
-        guess
+    (detect(bytes), Reason::Detected)
+}
+
+/// How much of the non-ASCII part of a page the statistical detector is shown: plenty for
+/// Chinese text, and a bound on the work for huge pages.
+const DETECT_WINDOW: usize = 16 * 1024;
+
+/// What chardetng is shown: it runs at a few MB/s, and a few kilobytes of text decide it.
+const CHARDETNG_WINDOW: usize = 4 * 1024;
+
+/// The encoding of undeclared bytes: UTF-8 when they are valid UTF-8, else chardetng's guess
+/// over the bytes from the first non-ASCII one on. chardetng only judges what it is fed, and
+/// pages often open with tens of kilobytes of ASCII scripts and styles, which tell it nothing.
+fn detect(bytes: &[u8]) -> &'static Encoding {
+    let Some(first) = bytes.iter().position(|b| !b.is_ascii()) else {
+        return UTF_8;
     };
-    (guess, Reason::Detected)
+    if looks_utf8(bytes) {
+        return UTF_8;
+    }
+    let end = bytes.len().min(first + DETECT_WINDOW);
+    let window = &bytes[first..end];
+    // Mainland pages settle here, cheaply: GBK text is Chinese as GBK without an error and
+    // breaks as Big5 (its trail bytes 0x80–0xA0 do not exist there), and the reverse. Big5 text
+    // also reads cleanly as GBK (as other characters), so that case, and any other, goes to the
+    // statistical detector, which is far slower and so sees a smaller window.
+    match (
+        chinese_reading(GB18030, window),
+        chinese_reading(encoding_rs::BIG5, window),
+    ) {
+        (Some(0), None) => return GB18030,
+        (None, Some(0)) => return encoding_rs::BIG5,
+        // Every Big5 pair is also a GBK pair, so Big5 text never errs as GBK; GBK text of the
+        // common (GB2312) range mostly reads as Big5 too, but not wholly. Errors as Big5 with
+        // none as GBK say GBK — a few of them, since a Big5 page may carry a broken byte or two.
+        (Some(0), Some(big5_errors)) if big5_errors >= 3 => return GB18030,
+        _ => {}
+    }
+    let end = bytes.len().min(first + CHARDETNG_WINDOW);
+    let window = &bytes[first..end];
+    let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+    detector.feed(window, end == bytes.len());
+    let guess = detector.guess(None, chardetng::Utf8Detection::Allow);
+    if guess == encoding_rs::GBK {
+        return GB18030;
+    }
+    if guess.is_single_byte() {
+        // chardetng rules GBK out at the first invalid sequence, and old Chinese pages often
+        // hold one or two; their text still reads as Chinese with next to no errors, which no
+        // Western text decoded as GBK or Big5 does.
+        if let Some(cjk) = LEGACY
+            .into_iter()
+            .filter_map(|e| chinese_reading(e, window).map(|errors| (errors, e)))
+            .min_by_key(|(errors, _)| *errors)
+        {
+            return cjk.1;
+        }
+    }
+    guess
+}
+
+/// How many errors decoding `window` as `enc` makes, if it reads as Chinese: at least 80 % of
+/// the non-ASCII characters are CJK and at most 1 % are errors.
+fn chinese_reading(enc: &'static Encoding, window: &[u8]) -> Option<usize> {
+    let (text, _) = enc.decode_without_bom_handling(window);
+    let (mut wide, mut cjk, mut errors) = (0usize, 0usize, 0usize);
+    for c in text.chars().filter(|c| !c.is_ascii()) {
+        wide += 1;
+        match c {
+            '\u{FFFD}' => errors += 1,
+            '\u{3000}'..='\u{303F}' | '\u{4E00}'..='\u{9FFF}' | '\u{FF00}'..='\u{FFEF}' => cjk += 1,
+            _ => {}
+        }
+    }
+    (wide >= 20 && cjk * 5 >= wide * 4 && errors * 100 <= wide).then_some(errors)
 }
 
 #[cfg(test)]
@@ -225,6 +370,92 @@ mod tests {
         let d = decode(b"\xFF\xFEA\x00", None, Some("utf-8"));
         assert_eq!((d.text.as_str(), d.encoding), ("A", encoding_rs::UTF_16LE));
         assert_eq!(d.reason, Reason::Bom);
+    }
+
+    /// A page that opens with `kb` KiB of ASCII script before any text, then `body`.
+    fn script_heavy(kb: usize, body: &[u8]) -> Vec<u8> {
+        let mut page = b"<html><head><script>".to_vec();
+        while page.len() < kb * 1024 {
+            page.extend_from_slice(b"var settings = { theme: 'default', items: [1, 2, 3] };\n");
+        }
+        page.extend_from_slice(b"</script></head><body>");
+        page.extend_from_slice(body);
+        page.extend_from_slice(b"</body></html>");
+        page
+    }
+
+    const NEWS: &str = "<h1>武汉市优化营商环境新闻发布会</h1><p>今年以来，全市坚持把优化营商环境作为“一把手”工程，企业开办时间压缩至一个工作日，政务服务事项全部实现网上可办。</p>";
+
+    const NEWS_HANT: &str = "<h1>武漢市優化營商環境新聞發布會</h1><p>今年以來，全市堅持把優化營商環境作為「一把手」工程，企業開辦時間壓縮至一個工作日，政務服務事項全部實現網上可辦。</p>";
+
+    #[test]
+    fn undeclared_pages_are_detected_past_a_long_ascii_head() {
+        for kb in [1, 80, 200] {
+            let gbk_page = script_heavy(kb, &gbk(NEWS));
+            let d = decode(&gbk_page, Some("text/html"), None);
+            assert_eq!(
+                (d.encoding, &d.reason),
+                (GB18030, &Reason::Detected),
+                "{kb} KiB"
+            );
+            assert!(d.text.contains("营商环境") && !d.had_errors, "{kb} KiB");
+
+            let big5: Vec<u8> = encoding_rs::BIG5.encode(NEWS_HANT).0.into_owned();
+            let d = decode(&script_heavy(kb, &big5), None, None);
+            assert_eq!(d.encoding, encoding_rs::BIG5, "{kb} KiB");
+            assert!(d.text.contains("營商環境") && !d.had_errors, "{kb} KiB");
+
+            let d = decode(&script_heavy(kb, NEWS.as_bytes()), None, None);
+            assert_eq!(d.encoding, UTF_8, "{kb} KiB");
+            assert!(d.text.contains("营商环境"), "{kb} KiB");
+        }
+    }
+
+    #[test]
+    fn undeclared_gbk_with_a_broken_sequence_is_still_gbk() {
+        // chardetng gives up on GBK at the first invalid sequence; the text still reads.
+        let mut page = gbk(NEWS);
+        page.extend_from_slice(&[0x81, 0x20]);
+        page.extend(gbk(NEWS));
+        let d = decode(&script_heavy(4, &page), None, None);
+        assert_eq!(d.encoding, GB18030);
+        assert!(d.text.contains("营商环境"));
+        // Western text is not taken for Chinese.
+        let latin1 = encoding_rs::WINDOWS_1252
+            .encode("<p>Le café était fermé à Noël, déjà. Où être? Ça dépend, chère amie.</p>")
+            .0
+            .into_owned();
+        let d = decode(&script_heavy(4, &latin1.repeat(5)), None, None);
+        assert_eq!(d.encoding, encoding_rs::WINDOWS_1252);
+    }
+
+    #[test]
+    fn a_label_that_turns_the_bytes_into_errors_loses() {
+        // GBK served with the web server's default `charset=utf-8`.
+        let page = script_heavy(2, &gbk(NEWS));
+        let d = decode(&page, Some("text/html; charset=utf-8"), None);
+        assert_eq!(d.encoding, GB18030);
+        assert_eq!(
+            d.reason,
+            Reason::DecodesDespiteLabel {
+                declared: "UTF-8".into()
+            }
+        );
+        assert!(d.text.contains("营商环境") && !d.had_errors);
+        // UTF-8 labelled gb2312, cut off mid-character at the end.
+        let mut utf8 = b"<meta charset=gb2312>".to_vec();
+        utf8.extend_from_slice(NEWS.as_bytes());
+        utf8.extend_from_slice(&"营".as_bytes()[..2]);
+        let d = decode(&utf8, None, None);
+        assert_eq!(d.encoding, UTF_8);
+        assert!(d.text.contains("营商环境"));
+        // A page in its declared charset with a few broken bytes stays in it.
+        let mut broken = b"<meta charset=utf-8>".to_vec();
+        broken.extend_from_slice(NEWS.as_bytes());
+        broken.extend_from_slice(&[0xFF, 0xFE, 0x81]);
+        broken.extend_from_slice(NEWS.as_bytes());
+        let d = decode(&broken, None, None);
+        assert_eq!((d.encoding, &d.reason), (UTF_8, &Reason::Meta));
     }
 
     #[test]
