@@ -164,11 +164,12 @@ async fn backfill_reports_malformed_records_by_line_and_reads_stdin() {
             "id",
             "revised_at",
             "revision",
+            "signals",
             "source",
             "title",
             "url"
         ],
-        "every stored field, the first revision's revised_at as null"
+        "every stored field and the signals, the first revision's revised_at as null"
     );
     assert_eq!(record["source"], "old-site");
     assert_eq!(record["revision"], 1);
@@ -550,16 +551,17 @@ fn encoded_words(eml: &str) -> String {
         }
         header.push_str(line.trim());
     }
-    let mut out = String::new();
+    // Words may split a character's bytes: join the bytes, then read them.
+    let mut bytes = Vec::new();
     for word in header.split("?=").filter(|w| !w.is_empty()) {
-        let Some((_, b64)) = word.split_once("?b?").or_else(|| word.split_once("?B?")) else {
-            out.push_str(word);
-            continue;
-        };
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .expect("base64 word");
-        out.push_str(&String::from_utf8_lossy(&bytes));
+        match word.split_once("?b?").or_else(|| word.split_once("?B?")) {
+            Some((_, b64)) => bytes.extend(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .expect("base64 word"),
+            ),
+            None => bytes.extend_from_slice(word.as_bytes()),
+        }
     }
-    out
+    String::from_utf8_lossy(&bytes).into_owned()
 }

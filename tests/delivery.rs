@@ -92,6 +92,7 @@ impl SmtpPeer {
                             "DATA" => {
                                 let _ = write.write_all(b"354 go ahead\r\n").await;
                                 let (mut bytes, mut subject) = (0, String::new());
+                                let mut in_subject = false;
                                 while let Ok(Some(l)) = lines.next_line().await {
                                     if l == "." {
                                         break;
@@ -99,8 +100,15 @@ impl SmtpPeer {
                                     bytes += l.len() + 2;
                                     if let Some(s) = l.strip_prefix("Subject: ") {
                                         subject = s.to_owned();
+                                        in_subject = true;
+                                    } else if in_subject && l.starts_with([' ', '\t']) {
+                                        // A folded header goes on over lines that start with white space.
+                                        subject.push_str(l.trim());
+                                    } else {
+                                        in_subject = false;
                                     }
                                 }
+                                let subject = decoded_words(&subject);
                                 let max = *limit.lock().expect("limit").get_or_insert(bytes);
                                 let accepted = !size_limited || bytes < max;
                                 received.lock().expect("received").push(Received {
@@ -138,6 +146,23 @@ impl SmtpPeer {
     fn received(&self) -> Vec<Received> {
         self.received.lock().expect("received").clone()
     }
+}
+
+/// The text of a header of RFC 2047 encoded words (`=?utf-8?b?…?=`), as a mail reader shows it.
+fn decoded_words(header: &str) -> String {
+    use base64::Engine as _;
+    let mut bytes = Vec::new();
+    for word in header.split("?=").filter(|w| !w.trim().is_empty()) {
+        match word.split_once("?b?").or_else(|| word.split_once("?B?")) {
+            Some((_, b64)) => bytes.extend(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64.trim())
+                    .expect("base64 word"),
+            ),
+            None => bytes.extend_from_slice(word.as_bytes()),
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// "招商动态（d） · 7月2日 · 新增3条 · …" → 3.

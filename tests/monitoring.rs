@@ -237,8 +237,8 @@ async fn two_digests_with_keyword_filters_each_get_only_their_items() {
             .cloned()
             .unwrap_or_default()
     };
-    let invest = by_subject("(invest)");
-    let climate = by_subject("(climate)");
+    let invest = by_subject("（invest）");
+    let climate = by_subject("（climate）");
     for (mail, name) in [(&invest, "invest"), (&climate, "climate")] {
         let subject = mail["subject"].as_str().unwrap_or_default();
         assert!(
