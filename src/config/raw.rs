@@ -20,6 +20,8 @@ pub struct RawConfig<D> {
     pub notify: Vec<Spanned<RawChat>>,
     #[serde(default)]
     pub source: Vec<Spanned<RawSource>>,
+    #[serde(default)]
+    pub sink: Vec<Spanned<RawSink>>,
 }
 
 /// Reads `text` into raw tables. `[digest]` (one table) and `[[digest]]` (several) both work.
@@ -36,6 +38,7 @@ pub fn read(text: &str) -> Result<RawConfig<Vec<Spanned<RawDigest>>>, toml::de::
         digest: one.digest.into_iter().collect(),
         notify: one.notify,
         source: one.source,
+        sink: one.sink,
     })
 }
 
@@ -100,6 +103,7 @@ with_fetch_keys! {
         pub alert_after_failures: Option<Spanned<u32>>,
         pub startup_spread_secs: Option<Spanned<u64>>,
         pub listen: Option<Spanned<String>>,
+        pub instance: Option<Spanned<String>>,
     }
 }
 
@@ -164,6 +168,17 @@ pub struct RawChat {
     pub exclude: Option<Spanned<Vec<String>>>,
     pub max_items: Option<Spanned<usize>>,
     pub max_bytes: Option<Spanned<usize>>,
+}
+
+/// One `[[sink]]`: a database that every stored revision is copied into.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSink {
+    pub name: Spanned<String>,
+    pub kind: Spanned<String>,
+    pub url: Spanned<String>,
+    pub password_file: Option<Spanned<String>>,
+    pub schema: Option<Spanned<String>>,
 }
 
 /// A value that may be one string or a list of them (`to = "a@b"` or `to = ["a@b", …]`).
