@@ -13,9 +13,8 @@
 //! the busier of the two is what the pair sustains when each has a core to itself (commit
 //! fsyncs aside).
 
-#[path = "../tests/common/postgres.rs"]
-#[allow(dead_code)]
-mod postgres;
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 use chrono::{NaiveDate, Utc};
 use newswatch::archive::{Entry, Reader};
@@ -39,7 +38,7 @@ fn main() {
     }
     // `--no-fsync` separates the disk's share of the time from the CPU's.
     let durable = !args.iter().any(|a| a == "--no-fsync");
-    let Some(pg) = postgres::Postgres::start_with(postgres::Options {
+    let Some(pg) = common::postgres::Postgres::start_with(common::postgres::Options {
         tls: false,
         durable,
     }) else {
