@@ -8,14 +8,19 @@
 //! binary COPY into a temporary table and `INSERT … SELECT … ON CONFLICT DO NOTHING`.
 //! `-- --rows N` changes the count; `-- --no-fsync` runs the server without fsync. Needs PostgreSQL installed (see tests/common/postgres.rs).
 //!
+//! `-- --backfill` measures the release binary end to end instead: the same rows written as an
+//! archive under the temporary folder, imported with `newswatch backfill` into a store without
+//! a sink and into one with a sink (which delivers every record before it exits), then sent from
+//! the first store with `newswatch sink backfill`. It prints each command's wall time and the
+//! rows per second into PostgreSQL; the archive and stores are deleted at the end.
+//!
 //! The machine is shared, so wall-clock rows/s moves with the load average (printed). The CPU
 //! seconds the server's processes and this client spent are printed too: rows per CPU-second of
 //! the busier of the two is what the pair sustains when each has a core to itself (commit
 //! fsyncs aside).
 
-#[path = "../tests/common/postgres.rs"]
-#[allow(dead_code)]
-mod postgres;
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 use chrono::{NaiveDate, Utc};
 use newswatch::archive::{Entry, Reader};
@@ -39,12 +44,16 @@ fn main() {
     }
     // `--no-fsync` separates the disk's share of the time from the CPU's.
     let durable = !args.iter().any(|a| a == "--no-fsync");
-    let Some(pg) = postgres::Postgres::start_with(postgres::Options {
+    let Some(pg) = common::postgres::Postgres::start_with(common::postgres::Options {
         tls: false,
         durable,
     }) else {
         return;
     };
+    if args.iter().any(|a| a == "--backfill") {
+        backfill(&pg, &build_rows(rows_wanted), durable);
+        return;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -105,6 +114,105 @@ fn main() {
             rows.len() as f64 / secs
         );
     });
+}
+
+fn load_average() -> String {
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    load.split(' ').take(3).collect::<Vec<_>>().join(" ")
+}
+
+/// The `--backfill` measurement: the release binary importing `rows` as an archive with and
+/// without a sink, and `sink backfill` from a store that has them.
+fn backfill(pg: &common::postgres::Postgres, rows: &[SinkRow], durable: bool) {
+    use std::io::Write as _;
+    let dir = tempfile::Builder::new()
+        .prefix("newswatch-sink-bench-")
+        .tempdir()
+        .expect("temporary folder");
+    let archive = dir.path().join("archive.txt");
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&archive).expect("archive"));
+    for r in rows {
+        write!(w, "-\n{}\n{}\n{}\n", r.title, r.body, r.date).expect("write archive");
+    }
+    w.flush().expect("write archive");
+    drop(w);
+    let mib = std::fs::metadata(&archive).map_or(0, |m| m.len()) as f64 / 1048576.0;
+    println!(
+        "archive: {} records, {mib:.0} MiB; PostgreSQL {}, fsync {}",
+        rows.len(),
+        pg.psql("postgres", "SHOW server_version"),
+        if durable { "on" } else { "off" }
+    );
+    let config = |name: &str, schema: Option<&str>| {
+        let path = dir.path().join(format!("{name}.toml"));
+        let sink = schema.map_or(String::new(), |schema| {
+            format!(
+                "\n[[sink]]\nname = \"bench\"\nkind = \"postgres\"\nurl = \"{}\"\nschema = \"{schema}\"\n",
+                pg.url("postgres")
+            )
+        });
+        std::fs::write(
+            &path,
+            format!("[settings]\nstate_dir = \"{name}\"\ninstance = \"bench\"\n{sink}"),
+        )
+        .expect("config");
+        path
+    };
+    let run = |what: &str, config: &Path, args: &[&str]| {
+        let load = load_average();
+        let server_before = cpu_seconds(&pg.server_pids());
+        let started = Instant::now();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_newswatch"))
+            .arg("--config")
+            .arg(config)
+            .args(args)
+            .output()
+            .expect("run newswatch");
+        let secs = started.elapsed().as_secs_f64();
+        let server = cpu_seconds(&pg.server_pids()) - server_before;
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{what}: {said}");
+        println!(
+            "{what:<40} {secs:>7.1} s {:>9.0} records/s  server CPU {server:>5.1} s  (load {load})",
+            rows.len() as f64 / secs
+        );
+        for line in said.lines() {
+            println!("    {line}");
+        }
+        secs
+    };
+    let archive = archive.to_string_lossy().into_owned();
+    let plain = run(
+        "backfill, no sink",
+        &config("plain", None),
+        &["backfill", &archive],
+    );
+    let with = run(
+        "backfill with the sink on",
+        &config("with", Some("bench_backfill")),
+        &["backfill", &archive],
+    );
+    println!(
+        "  the sink's share: {:.1} s, {:.0} rows/s into PostgreSQL",
+        with - plain,
+        rows.len() as f64 / (with - plain).max(0.001)
+    );
+    // The store without a sink gets one, and sends what it holds.
+    let sent = run(
+        "sink backfill (store of the first run)",
+        &config("plain", Some("bench_sink_backfill")),
+        &["sink", "backfill", "bench"],
+    );
+    println!("  {:.0} rows/s into PostgreSQL", rows.len() as f64 / sent);
+    let _ = run(
+        "sink backfill again (all already there)",
+        &config("plain", Some("bench_sink_backfill")),
+        &["sink", "backfill", "bench"],
+    );
 }
 
 /// User plus system CPU time of `pids` and their finished children, in seconds (Linux `/proc/PID/stat`, 100 ticks a second).

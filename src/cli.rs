@@ -14,6 +14,7 @@ use crate::fetch::{FetchError, Fetched, Fetcher, HostPattern, Scope, charset};
 use crate::notify::{Delivery, Digest, MAX_DIGESTS_PER_RUN, NotifyError, Routing};
 pub use crate::report::{GroupBy, Report};
 use crate::signals::{Extractor, Signals};
+use crate::sink::{DeliverError, Deliverer, Drained, PostgresSink, Progress};
 use crate::status::Status;
 use crate::store::{ArticleId, DigestRecord, Store, StoreError};
 use chrono::NaiveDate;
@@ -22,6 +23,7 @@ use std::future::Future;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 use thiserror::Error;
 use url::Url;
 
@@ -50,6 +52,8 @@ pub enum CliError {
     Backfill(#[from] BackfillError),
     #[error(transparent)]
     Run(#[from] RunError),
+    #[error(transparent)]
+    Sink(#[from] DeliverError),
     /// The command did its work, and some of it failed, as printed above.
     #[error("{0}")]
     Failed(String),
@@ -102,10 +106,89 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     Ok(())
 }
 
-/// `crawl [SOURCE...]`: every named source (all when none) crawled once, together.
-pub async fn crawl(config: &Config, names: &[String]) -> Result<Vec<CrawlReport>, CliError> {
+/// How long a command that stored articles waits for a sink's database to come back before it
+/// exits, leaving the rest queued: counted from the last batch delivered, so a long backlog
+/// that is moving is never cut off.
+pub const SINK_PATIENCE: Duration = Duration::from_secs(15);
+
+/// What a command delivered to one sink before exiting.
+#[derive(Debug)]
+pub struct SinkRun {
+    pub name: String,
+    pub drained: Drained,
+}
+
+impl SinkRun {
+    /// Whether everything stored reached the database.
+    pub fn ok(&self) -> bool {
+        self.drained.error.is_none()
+    }
+
+    /// Whether there is anything to say: rows sent, or rows left behind.
+    pub fn worth_telling(&self) -> bool {
+        self.drained.progress.entries > 0 || !self.ok()
+    }
+}
+
+impl std::fmt::Display for SinkRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let p = &self.drained.progress;
+        match &self.drained.error {
+            None => write!(f, "sink {}: {}", self.name, rows(p)),
+            Some(e) => write!(
+                f,
+                "{}; {} revisions stay queued for the daemon or the next crawl{}",
+                crate::error_chain(e),
+                self.drained.pending,
+                if p.entries > 0 {
+                    format!(" ({} before that)", rows(p))
+                } else {
+                    String::new()
+                }
+            ),
+        }
+    }
+}
+
+/// `12 rows added, 3 already there[, 1 revision no longer kept]`.
+fn rows(p: &Progress) -> String {
+    let skipped = if p.skipped > 0 {
+        format!(
+            ", {} revisions no longer kept by the store (not sent)",
+            p.skipped
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "{} rows added, {} already there{skipped}",
+        p.inserted, p.duplicates
+    )
+}
+
+/// Delivers what the command stored to every sink, together.
+async fn drain(sinks: &[Arc<Deliverer<PostgresSink>>]) -> Vec<SinkRun> {
+    futures_util::future::join_all(sinks.iter().map(|d| async move {
+        SinkRun {
+            name: d.name().to_owned(),
+            drained: d.drain(SINK_PATIENCE).await,
+        }
+    }))
+    .await
+}
+
+/// What `crawl` did: each source's report, then each sink's delivery.
+pub struct Crawled {
+    pub reports: Vec<CrawlReport>,
+    pub sinks: Vec<SinkRun>,
+}
+
+/// `crawl [SOURCE...]`: every named source (all when none) crawled once, together; then what
+/// was stored delivered to every sink.
+pub async fn crawl(config: &Config, names: &[String]) -> Result<Crawled, CliError> {
     let sources = sources(config, names)?;
     let store = open_store(config)?;
+    let sinks = crate::daemon::deliverers(config, &store)?;
     let crawler = Crawler::new(
         &config.sources,
         config.settings.concurrency,
@@ -113,7 +196,37 @@ pub async fn crawl(config: &Config, names: &[String]) -> Result<Vec<CrawlReport>
         Routing::new(&config.digests, config.extractor.clone()),
         store,
     )?;
-    Ok(crawler.crawl_all(&sources).await)
+    let reports = crawler.crawl_all(&sources).await;
+    Ok(Crawled {
+        reports,
+        sinks: drain(&sinks).await,
+    })
+}
+
+/// `sink backfill NAME`: every article in the store, with every revision it keeps, sent to
+/// sink `name`. `progress` gets the articles done and the articles in the store.
+pub async fn sink_backfill(
+    config: &Config,
+    name: &str,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Progress, CliError> {
+    let Some(settings) = config.sinks.iter().find(|s| s.name() == name) else {
+        let known: Vec<&str> = config.sinks.iter().map(|s| s.name()).collect();
+        return Err(CliError::Usage(if known.is_empty() {
+            format!("{}: no [[sink]] configured", config.path.display())
+        } else {
+            format!("no sink named {name:?} (known: {})", known.join(", "))
+        }));
+    };
+    let store = open_store(config)?;
+    let deliverer = Deliverer::new(
+        PostgresSink::new(settings.clone()),
+        store.clone(),
+        &config.settings.instance,
+        Some(crate::daemon::signals()),
+        crate::sink::SinkStates::load(store.dir()),
+    );
+    Ok(deliverer.backfill(progress).await?)
 }
 
 /// An input file named on the command line (`-`: standard input).
@@ -142,10 +255,10 @@ pub fn open_input(file: &Path) -> Result<Input, CliError> {
 }
 
 /// `backfill FILE`: imports an archive under `source`, pending for the digests that take each
-/// record when `notify`. `encoding` is a charset label (`utf-8`, `gbk`, `gb18030`, `big5` …) or
-/// `auto` to detect it; UTF-8 when `None`. Each rejected record and skipped line goes to
-/// `notice` as it is met.
-pub fn backfill(
+/// record when `notify`; then delivers what it stored to every sink. `encoding` is a charset
+/// label (`utf-8`, `gbk`, `gb18030`, `big5` …) or `auto` to detect it; UTF-8 when `None`. Each
+/// rejected record and skipped line goes to `notice` as it is met.
+pub async fn backfill(
     config: &Config,
     input: Input,
     source: &str,
@@ -153,7 +266,7 @@ pub fn backfill(
     encoding: Option<&str>,
     progress: &dyn Fn(usize),
     notice: &dyn Fn(&archive::Entry),
-) -> Result<BackfillReport, CliError> {
+) -> Result<(BackfillReport, Vec<SinkRun>), CliError> {
     let encoding = match encoding {
         None => Some(encoding_rs::UTF_8),
         Some(label) if label.eq_ignore_ascii_case("auto") => None,
@@ -173,15 +286,19 @@ pub fn backfill(
         },
     };
     let store = open_store(config)?;
+    let sinks = crate::daemon::deliverers(config, &store)?;
     let routing = Routing::new(&config.digests, config.extractor.clone());
-    Ok(Backfill {
+    let import = Backfill {
         source,
         routing: notify.then_some(&routing),
         encoding,
         progress,
         notice,
-    }
-    .run(&store, input.reader, &input.name)?)
+    };
+    // The import blocks (it reads and writes on threads of its own); the runtime's other
+    // workers go on meanwhile.
+    let report = tokio::task::block_in_place(|| import.run(&store, input.reader, &input.name))?;
+    Ok((report, drain(&sinks).await))
 }
 
 /// How `export` writes articles.

@@ -7,10 +7,12 @@
 //! made pending in one transaction — and the store is flushed (for at most [`FINAL_FLUSH`]) before
 //! returning, so nothing in flight can keep the process from exiting.
 
+use crate::article::Article;
 use crate::config::Config;
 use crate::crawl::{Crawler, Source};
 use crate::notify::{Delivery, Digest, MAX_DIGESTS_PER_RUN, Routing};
 use crate::schedule::Schedule;
+use crate::sink::{Deliverer, PostgresSink, SignalsFn, SinkStates};
 use crate::status::Status;
 use crate::store::Store;
 use std::future::Future;
@@ -203,6 +205,36 @@ async fn deliver_with_retries(
     }
 }
 
+/// What each sink row carries in its `signals` column: what the signals stage finds in the
+/// revision (an empty object when it finds nothing: it ran).
+pub fn signals() -> SignalsFn {
+    Arc::new(|a: &Article| serde_json::to_value(crate::signals::extract(&a.title, &a.body)).ok())
+}
+
+/// A deliverer for each `[[sink]]`, each with its cursor set (a new sink on a store that
+/// already holds articles starts at its end: see `sink::Start`). Call before storing anything.
+pub fn deliverers(
+    config: &Config,
+    store: &Store,
+) -> Result<Vec<Arc<Deliverer<PostgresSink>>>, crate::store::StoreError> {
+    let states = SinkStates::load(store.dir());
+    config
+        .sinks
+        .iter()
+        .map(|settings| {
+            let deliverer = Deliverer::new(
+                PostgresSink::new(settings.clone()),
+                store.clone(),
+                &config.settings.instance,
+                Some(signals()),
+                states.clone(),
+            );
+            deliverer.start()?;
+            Ok(Arc::new(deliverer))
+        })
+        .collect()
+}
+
 /// Runs the daemon until `shutdown` completes.
 pub async fn run(
     config: Config,
@@ -221,6 +253,13 @@ pub async fn run(
     let metrics = crawler.metrics.clone();
     let cancel = CancellationToken::new();
     let tracker = TaskTracker::new();
+    // Each sink follows the store on its own: crawls never wait for a database.
+    for deliverer in deliverers(&config, &store)? {
+        tracing::info!(sink = deliverer.name(), url = deliverer.sink().settings().url(),
+            instance = %config.settings.instance, "sink delivering");
+        let stop = cancel.clone();
+        tracker.spawn(async move { deliverer.follow(&stop).await });
+    }
     let mut scheduler = JobScheduler::new().await.map_err(sched_err)?;
 
     let mut overdue = Vec::new();

@@ -127,6 +127,16 @@ async fn metrics_text(State(s): State<AppState>) -> impl IntoResponse {
                 source.failing(),
             );
         }
+        for sink in &status.sinks {
+            let st = &sink.state;
+            s.metrics.set_sink(
+                &sink.name,
+                st.pending,
+                sink.failing(),
+                st.last_delivery.map_or(0, |t| t.timestamp()),
+                st.last_error.as_ref().map_or(0, |f| f.at.timestamp()),
+            );
+        }
     }
     (
         [(

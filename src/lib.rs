@@ -1,7 +1,7 @@
 //! newswatch: watches investment-news sources and mails digests of what is new or changed.
 //!
 //! Data flows one way, and each stage is one module that imports only earlier ones:
-//! [`schedule`] → [`fetch`] → [`extract`] → [`normalise`] → [`store`] → [`notify`].
+//! [`schedule`] → [`fetch`] → [`extract`] → [`normalise`] → [`store`] → [`sink`] → [`notify`].
 //! [`article`] and [`normalise`] are the schema every stage shares: the record and its normal
 //! form. Each stage owns its settings types; [`config`] reads `sources.toml`, checks it and
 //! assembles them. Above the stages: [`crawl`] strings them together for one source and reports

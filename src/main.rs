@@ -167,6 +167,11 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Table::Md)]
         format: Table,
     },
+    /// Work with the `[[sink]]` databases.
+    Sink {
+        #[command(subcommand)]
+        command: SinkCommand,
+    },
     /// Build each digest of everything pending and send it now.
     Digest {
         /// Print exactly what would be sent and change nothing.
@@ -176,6 +181,14 @@ enum Command {
         #[arg(long)]
         name: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum SinkCommand {
+    /// Send everything already in the store (every article, every kept revision) to sink
+    /// NAME: for a sink added to a store that already holds articles. Safe to repeat: texts
+    /// already there are left alone. Stop the daemon first: it holds the store.
+    Backfill { name: String },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -335,8 +348,9 @@ async fn dispatch(args: Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Crawl { sources, format } => {
-            let reports = cli::crawl(&config, &sources).await?;
-            for report in &reports {
+            let crawled = cli::crawl(&config, &sources).await?;
+            let reports = &crawled.reports;
+            for report in reports {
                 match format {
                     Output::Text => writeln!(out, "{report}")?,
                     Output::Json => writeln!(
@@ -346,7 +360,8 @@ async fn dispatch(args: Cli) -> Result<ExitCode, Failure> {
                     )?,
                 }
             }
-            Ok(exit(reports.iter().all(|r| r.succeeded())))
+            let delivered = tell_sinks(&crawled.sinks);
+            Ok(exit(reports.iter().all(|r| r.succeeded()) && delivered))
         }
         Command::Backfill {
             file,
@@ -370,7 +385,7 @@ async fn dispatch(args: Cli) -> Result<ExitCode, Failure> {
                 };
                 bar.suspend(|| note!("{line}"));
             };
-            let report = cli::backfill(
+            let (report, sinks) = cli::backfill(
                 &config,
                 input,
                 &source,
@@ -383,7 +398,8 @@ async fn dispatch(args: Cli) -> Result<ExitCode, Failure> {
                     }
                 },
                 &notice,
-            )?;
+            )
+            .await?;
             bar.finish_and_clear();
             let read_as = if encoding.is_some_and(|e| e.eq_ignore_ascii_case("auto")) {
                 format!(" (read as {})", report.encoding.name())
@@ -394,6 +410,24 @@ async fn dispatch(args: Cli) -> Result<ExitCode, Failure> {
                 out,
                 "{name}: {} imported, {} duplicate, {} rejected, {} skipped{read_as}",
                 report.imported, report.duplicate, report.rejected, report.skipped
+            )?;
+            Ok(exit(tell_sinks(&sinks)))
+        }
+        Command::Sink {
+            command: SinkCommand::Backfill { name },
+        } => {
+            let bar = counter_bar(&format!("sink backfill {name}"));
+            let sent = cli::sink_backfill(&config, &name, &|done, total| {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            })
+            .await;
+            bar.finish_and_clear();
+            let sent = sent?;
+            writeln!(
+                out,
+                "sink {name}: {} revisions sent: {} rows added, {} already there",
+                sent.entries, sent.inserted, sent.duplicates
             )?;
             Ok(ExitCode::SUCCESS)
         }
@@ -457,9 +491,17 @@ async fn dispatch(args: Cli) -> Result<ExitCode, Failure> {
         Command::Validate => {
             let digests = cli::validate(&config)?;
             let n = config.sources.len();
+            let sinks = match config.sinks.len() {
+                0 => String::new(),
+                k => format!(
+                    ", {k} sink{} (writing as instance {})",
+                    if k == 1 { "" } else { "s" },
+                    config.settings.instance
+                ),
+            };
             writeln!(
                 out,
-                "{}: OK: {n} source{}, {digests} digest{} (state in {})",
+                "{}: OK: {n} source{}, {digests} digest{}{sinks} (state in {})",
                 config.path.display(),
                 if n == 1 { "" } else { "s" },
                 if digests == 1 { "" } else { "s" },
@@ -561,6 +603,37 @@ async fn digest(
     } else {
         Err(CliError::Failed(format!("not sent: {}", failed.join(", "))).into())
     }
+}
+
+/// Says what each sink got before the command exits; false when one was left with rows queued
+/// (the command then exits 1, as a digest that could not be sent does).
+fn tell_sinks(runs: &[cli::SinkRun]) -> bool {
+    for run in runs.iter().filter(|r| r.worth_telling()) {
+        if run.ok() {
+            note!("{run}");
+        } else {
+            note!("newswatch: {run}");
+        }
+    }
+    runs.iter().all(cli::SinkRun::ok)
+}
+
+/// A bar counting to a total on a terminal; nothing at all when standard error is a pipe or
+/// file.
+fn counter_bar(what: &str) -> indicatif::ProgressBar {
+    if !io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{prefix} {bar:30} {pos}/{len} articles ({per_sec}, {eta} left)",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_prefix(what.to_owned());
+    bar.enable_steady_tick(std::time::Duration::from_millis(250));
+    bar
 }
 
 /// A spinner on a terminal; nothing at all when standard error is a pipe or file.

@@ -41,6 +41,11 @@ struct SourceLabels {
     source: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SinkLabels {
+    sink: String,
+}
+
 struct Inner {
     registry: Registry,
     fetches: Family<FetchLabels, Counter>,
@@ -51,6 +56,10 @@ struct Inner {
     last_success: Family<SourceLabels, Gauge>,
     failing_for: Family<SourceLabels, Gauge>,
     failing: Family<SourceLabels, Gauge>,
+    sink_pending: Family<SinkLabels, Gauge>,
+    sink_failing: Family<SinkLabels, Gauge>,
+    sink_last_delivery: Family<SinkLabels, Gauge>,
+    sink_last_error: Family<SinkLabels, Gauge>,
 }
 
 /// Shared counters; cloning shares them.
@@ -76,6 +85,30 @@ impl Metrics {
         let last_success = Family::<SourceLabels, Gauge>::default();
         let failing_for = Family::<SourceLabels, Gauge>::default();
         let failing = Family::<SourceLabels, Gauge>::default();
+        let sink_pending = Family::<SinkLabels, Gauge>::default();
+        let sink_failing = Family::<SinkLabels, Gauge>::default();
+        let sink_last_delivery = Family::<SinkLabels, Gauge>::default();
+        let sink_last_error = Family::<SinkLabels, Gauge>::default();
+        registry.register(
+            "sink_pending",
+            "Revisions stored and not yet delivered to each sink",
+            sink_pending.clone(),
+        );
+        registry.register(
+            "sink_failing",
+            "1 while a sink's deliveries fail (revisions wait in the store), else 0",
+            sink_failing.clone(),
+        );
+        registry.register(
+            "sink_last_delivery_timestamp_seconds",
+            "Unix time of the last batch a sink's database committed (0: never)",
+            sink_last_delivery.clone(),
+        );
+        registry.register(
+            "sink_last_error_timestamp_seconds",
+            "Unix time of a sink's last failed delivery (0: never)",
+            sink_last_error.clone(),
+        );
         registry.register(
             "fetches",
             "HTTP fetches by source and outcome (status code, 304, timeout, blocked, too_large, robots_unavailable, error)",
@@ -127,6 +160,10 @@ impl Metrics {
                 last_success,
                 failing_for,
                 failing,
+                sink_pending,
+                sink_failing,
+                sink_last_delivery,
+                sink_last_error,
             }),
         }
     }
@@ -224,6 +261,37 @@ impl Metrics {
             .set(i64::from(failing));
     }
 
+    /// Sets a sink's gauges, read from the status model at scrape time.
+    pub fn set_sink(
+        &self,
+        sink: &str,
+        pending: u64,
+        failing: bool,
+        last_delivery_unix: i64,
+        last_error_unix: i64,
+    ) {
+        let labels = SinkLabels {
+            sink: sink.to_owned(),
+        };
+        let inner = &self.inner;
+        inner
+            .sink_pending
+            .get_or_create(&labels)
+            .set(i64::try_from(pending).unwrap_or(i64::MAX));
+        inner
+            .sink_failing
+            .get_or_create(&labels)
+            .set(i64::from(failing));
+        inner
+            .sink_last_delivery
+            .get_or_create(&labels)
+            .set(last_delivery_unix);
+        inner
+            .sink_last_error
+            .get_or_create(&labels)
+            .set(last_error_unix);
+    }
+
     /// Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -251,7 +319,15 @@ mod tests {
         m.set_source("qiaokou", 1_751_400_000, 0, false);
         m.set_source("down", 0, 3, true);
         m.crawl("down", "failed");
+        m.set_sink("team-pg", 12, true, 1_751_400_000, 1_751_400_060);
         let text = m.render();
+        assert!(text.contains(r#"newswatch_sink_pending{sink="team-pg"} 12"#));
+        assert!(text.contains(r#"newswatch_sink_failing{sink="team-pg"} 1"#));
+        assert!(
+            text.contains(
+                r#"newswatch_sink_last_error_timestamp_seconds{sink="team-pg"} 1751400060"#
+            )
+        );
         assert!(
             text.contains(r#"newswatch_fetches_total{source="qiaokou",status="200"} 2"#),
             "{text}"

@@ -1,10 +1,12 @@
 //! Source health, as `newswatch status` (text or JSON), the daemon's `/status` page, its
 //! metrics and the digest footer show it: one model, [`Status`], rendered several ways, and one
-//! rule for when a source is failing, [`Health::of`].
+//! rule for when a source is failing, [`Health::of`]. Sinks are in the same model: what waits
+//! for each, and what went wrong last.
 
 use crate::config::Config;
 use crate::crawl::Source;
 use crate::notify::FailingSource;
+use crate::sink::{SinkState, SinksSnapshot, cursor_name, read_snapshot};
 use crate::store::{SourceState, Store, StoreError, read_status_snapshot};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -71,6 +73,69 @@ pub struct DigestStatus {
     pub refused: Option<String>,
 }
 
+/// How delivery into a sink is going.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SinkHealth {
+    /// No command has delivered to it yet.
+    NotStarted,
+    Ok,
+    /// Its last attempt failed; revisions wait in the store.
+    Failing,
+}
+
+/// One sink: where it writes, what waits for it, what it did.
+#[derive(Debug, Clone, Serialize)]
+pub struct SinkStatus {
+    pub name: String,
+    /// The URL as configured (it holds no password).
+    pub url: String,
+    pub schema: String,
+    pub health: SinkHealth,
+    #[serde(flatten)]
+    pub state: SinkState,
+}
+
+impl SinkStatus {
+    pub fn failing(&self) -> bool {
+        self.health == SinkHealth::Failing
+    }
+}
+
+/// Every configured sink's status from `snapshot`; `pending` (and the cursor) read from `store`
+/// when it is open, else as the snapshot has them.
+fn sinks(config: &Config, snapshot: &SinksSnapshot, store: Option<&Store>) -> Vec<SinkStatus> {
+    config
+        .sinks
+        .iter()
+        .map(|settings| {
+            let name = settings.name();
+            let mut state = snapshot.sinks.get(name).cloned().unwrap_or_default();
+            if let Some(store) = store {
+                state.cursor = store.cursor(&cursor_name(name)).ok().flatten();
+                state.pending = state
+                    .cursor
+                    .and_then(|c| store.journal_backlog(c).ok())
+                    .unwrap_or(0);
+            }
+            let health = if state.failing_since.is_some() {
+                SinkHealth::Failing
+            } else if state.cursor.is_none() {
+                SinkHealth::NotStarted
+            } else {
+                SinkHealth::Ok
+            };
+            SinkStatus {
+                name: name.to_owned(),
+                url: settings.url().to_owned(),
+                schema: settings.schema().to_owned(),
+                health,
+                state,
+            }
+        })
+        .collect()
+}
+
 /// Everything `status` and `/status` show.
 #[derive(Debug, Clone, Serialize)]
 pub struct Status {
@@ -82,6 +147,8 @@ pub struct Status {
     /// Known when the store could be read (not from a snapshot).
     pub digests: Option<Vec<DigestStatus>>,
     pub articles: Option<usize>,
+    /// Every `[[sink]]`.
+    pub sinks: Vec<SinkStatus>,
     #[serde(skip)]
     timezone: Tz,
 }
@@ -155,6 +222,7 @@ impl Status {
                     .collect(),
             ),
             articles: Some(store.len()),
+            sinks: sinks(config, &read_snapshot(store.dir()), Some(store)),
             timezone: config.settings.timezone,
         })
     }
@@ -173,6 +241,7 @@ impl Status {
                     sources: sources(&config.sources, &snapshot.sources, config.settings.timezone),
                     digests: None,
                     articles: None,
+                    sinks: sinks(config, &read_snapshot(dir), None),
                     timezone: config.settings.timezone,
                 })
             }
@@ -258,6 +327,42 @@ impl Status {
                 let _ = writeln!(out, "  last digest refused for good at {refused}");
             }
         }
+        for s in &self.sinks {
+            let st = &s.state;
+            let _ = writeln!(out, "sink {} ({}, schema {})", s.name, s.url, s.schema);
+            let health = match s.health {
+                SinkHealth::Ok => "ok".to_owned(),
+                SinkHealth::NotStarted => "not started (no crawl or daemon has run with it)".into(),
+                SinkHealth::Failing => format!(
+                    "FAILING since {} ({})",
+                    self.time(st.failing_since),
+                    st.last_error.as_ref().map_or("", |f| f.kind.as_str())
+                ),
+            };
+            let _ = writeln!(out, "  health:               {health}");
+            let _ = writeln!(out, "  waiting:              {} revisions", st.pending);
+            let _ = writeln!(
+                out,
+                "  last delivery:        {}",
+                self.time(st.last_delivery)
+            );
+            let _ = writeln!(
+                out,
+                "  last error:           {}",
+                st.last_error
+                    .as_ref()
+                    .map_or("none".to_owned(), |f| format!(
+                        "{}: {}",
+                        self.time(Some(f.at)),
+                        f.message
+                    ))
+            );
+            let _ = writeln!(
+                out,
+                "  rows:                 {} added, {} already there, {} revisions no longer kept",
+                st.inserted_total, st.duplicates_total, st.skipped_total
+            );
+        }
         out
     }
 
@@ -288,6 +393,22 @@ impl Status {
             .iter()
             .flatten()
             .map(|d| format!("<li>{}: {} waiting</li>", esc(&d.name), d.pending))
+            .chain(self.sinks.iter().map(|s| {
+                let error = match (&s.health, &s.state.last_error) {
+                    (SinkHealth::Failing, Some(f)) => format!(
+                        " — <strong>failing since {}</strong>: {}",
+                        self.time(s.state.failing_since),
+                        esc(&f.message)
+                    ),
+                    _ => String::new(),
+                };
+                format!(
+                    "<li>sink {}: {} revisions waiting, last delivery {}{error}</li>",
+                    esc(&s.name),
+                    s.state.pending,
+                    self.time(s.state.last_delivery)
+                )
+            }))
             .collect();
         let articles = self
             .articles

@@ -1,8 +1,8 @@
 //! The layering rules, checked on the source so they stay true:
 //!
-//! - the stages run one way, schedule → fetch → extract → normalise → signals → store → notify,
-//!   and each imports only earlier stages and the schema every stage shares (`article`,
-//!   `normalise`);
+//! - the stages run one way, schedule → fetch → extract → normalise → signals → store → sink
+//!   → notify, and each imports only earlier stages and the schema every stage shares
+//!   (`article`, `normalise`): the sink reads the store, nothing before it knows the sink;
 //! - `store` imports neither `fetch` nor `notify` (HTTP validators are bytes to it);
 //! - no stage, nor `crawl`, imports `config`: each owns its settings, `config` assembles them;
 //! - the modules' imports have no cycle;
@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 /// The record and its normal form: every stage may use them.
 const SCHEMA: &[&str] = &["article", "normalise"];
 /// The stages, in the order data flows through them (`normalise` is in [`SCHEMA`]).
-const STAGES: &[&str] = &["schedule", "fetch", "extract", "signals", "store", "notify"];
+const STAGES: &[&str] = &[
+    "schedule", "fetch", "extract", "signals", "store", "sink", "notify",
+];
 /// Helpers at the crate root, not modules.
 const ROOT_HELPERS: &[&str] = &["error_chain", "escape_html", "short_url"];
 

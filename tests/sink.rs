@@ -595,3 +595,776 @@ async fn a_server_that_never_answers_is_unavailable_after_the_timeout() {
     assert!(err.to_string().contains("no answer within 0.5 s"), "{err}");
     held.abort();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Delivery from the store: the journal followed into PostgreSQL by `crawl`, `backfill`, the
+// daemon and `sink backfill`, through outages and crashes, from one instance or two.
+
+use common::{Site, Workdir, pages, stderr, stdout};
+use newswatch::sink::{Deliverer, SinkStates, Start};
+use newswatch::store::{Inserted, Store};
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+/// `sources.toml` for an instance named `instance` with sink `archive` at `url`.
+fn sink_config(instance: &str, url: &str, settings: &str, sources: &str) -> String {
+    format!(
+        "[settings]\nstate_dir = \"state\"\nper_host_delay_ms = 0\nrecheck_days = 0\n\
+         startup_spread_secs = 0\ninstance = \"{instance}\"\n{settings}\n\n\
+         [[sink]]\nname = \"archive\"\nkind = \"postgres\"\nurl = \"{url}\"\n{sources}"
+    )
+}
+
+/// An article page whose text mentions `key`.
+fn article_page(key: &str) -> String {
+    pages::article(
+        "utf-8",
+        &format!("{key}区招商引资项目集中签约"),
+        "2025-07-02",
+        &[&format!(
+            "{key}区举行招商引资项目集中签约仪式，共签约项目12个，总投资超过150亿元。"
+        )],
+    )
+}
+
+/// Serves list page `list` linking `/news/<slug>.html` for each `(slug, district)`, and those
+/// articles.
+fn serve(site: &Site, list: &str, districts: &[(&str, &str)]) {
+    let links: Vec<(String, String)> = districts
+        .iter()
+        .map(|(slug, name)| (format!("/news/{slug}.html"), name.to_string()))
+        .collect();
+    site.page(list, "text/html", pages::list("utf-8", &links, None));
+    for (slug, name) in districts {
+        site.page(
+            &format!("/news/{slug}.html"),
+            "text/html",
+            article_page(name),
+        );
+    }
+}
+
+/// One stored revision, as `export --revisions --format jsonl` writes it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Revision {
+    id: i64,
+    revision: i32,
+    hash: String,
+    title: String,
+    body: String,
+    date: String,
+    url: Option<String>,
+    source: String,
+}
+
+async fn exported(w: &Workdir) -> Vec<Revision> {
+    let out = w.run(&["export", "--revisions", "--format", "jsonl"]).await;
+    assert!(out.status.success(), "export: {}", stderr(&out));
+    let mut revisions: Vec<Revision> = stdout(&out)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("a JSON line");
+            let text = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+            Revision {
+                id: v["id"].as_i64().expect("id"),
+                revision: v["revision"].as_i64().expect("revision") as i32,
+                hash: text("hash"),
+                title: text("title"),
+                body: text("body"),
+                date: text("date"),
+                url: v["url"].as_str().map(str::to_owned),
+                source: text("source"),
+            }
+        })
+        .collect();
+    revisions.sort();
+    revisions
+}
+
+/// The rows instance `instance` wrote.
+async fn rows_of(db: &tokio_postgres::Client, instance: &str) -> Vec<Revision> {
+    let rows = db
+        .query(
+            "SELECT id, revision, hash, title, body, date::text, url, source FROM articles
+             WHERE instance = $1 ORDER BY id, revision",
+            &[&instance],
+        )
+        .await
+        .expect("read rows");
+    let mut out: Vec<Revision> = rows
+        .iter()
+        .map(|r| Revision {
+            id: r.get(0),
+            revision: r.get(1),
+            hash: r.get(2),
+            title: r.get(3),
+            body: r.get(4),
+            date: r.get(5),
+            url: r.get(6),
+            source: r.get(7),
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// `sql`'s count, or 0 while the sink has not created its tables yet.
+async fn count_or_zero(db: &tokio_postgres::Client, sql: &str) -> i64 {
+    match db.query_one(sql, &[]).await {
+        Ok(row) => row.get(0),
+        Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) => 0,
+        Err(e) => panic!("{sql}: {e}"),
+    }
+}
+
+/// Waits up to `secs` for `sql` (a count) to give `want`; returns the last count.
+async fn wait_for_count(db: &tokio_postgres::Client, sql: &str, want: i64, secs: u64) -> i64 {
+    let until = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let n = count_or_zero(db, sql).await;
+        if n == want || Instant::now() > until {
+            return n;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn status_json(w: &Workdir) -> serde_json::Value {
+    let out = w.run(&["status", "--format", "json"]).await;
+    assert!(out.status.success(), "status: {}", stderr(&out));
+    serde_json::from_slice(&out.stdout).expect("status JSON")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crawl_delivers_every_stored_revision_once_and_a_recrawl_adds_none() {
+    let Some(pg) = Postgres::start() else { return };
+    let url = pg.url("postgres");
+    let site = Site::start().await;
+    serve(
+        &site,
+        "/news/index.html",
+        &[
+            ("qiaokou", "硚口"),
+            ("hanyang", "汉阳"),
+            ("jiangan", "江岸"),
+        ],
+    );
+    // The second reading of one article finds it edited: a second revision.
+    site.sequence(
+        "/news/hanyang.html",
+        vec![
+            common::Route::new(200, &[("content-type", "text/html")], article_page("汉阳")),
+            common::Route::new(
+                200,
+                &[("content-type", "text/html")],
+                article_page("汉阳").replace("12个", "13个"),
+            ),
+        ],
+    );
+    let sources = pages::source(
+        "district",
+        &site.url("/news/index.html"),
+        "recheck_days = 7",
+    );
+    let w =
+        Workdir::raw(&sink_config("wuhan-1", &url, "", &sources).replace("recheck_days = 0\n", ""));
+
+    let first = w.run(&["crawl"]).await;
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains("sink archive: 3 rows added, 0 already there"),
+        "{}",
+        stderr(&first)
+    );
+    let second = w.run(&["crawl"]).await;
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert!(stdout(&second).contains("1 updated"), "{}", stdout(&second));
+
+    let db = client(&url).await;
+    let stored = exported(&w).await;
+    assert_eq!(stored.len(), 4, "three articles, one with two revisions");
+    assert_eq!(rows_of(&db, "wuhan-1").await, stored);
+    assert_eq!(count(&db, "SELECT count(*) FROM latest_articles").await, 3);
+    // The signals stage's findings ride along.
+    let amounts = count(
+        &db,
+        "SELECT count(*) FROM articles WHERE jsonb_array_length(signals->'amounts') > 0",
+    )
+    .await;
+    assert_eq!(amounts, 4, "every text states an amount");
+
+    let before = pg.psql("postgres", "SELECT max(inserted_at) FROM articles");
+    let third = w.run(&["crawl"]).await;
+    assert!(third.status.success(), "{}", stderr(&third));
+    assert!(
+        !stderr(&third).contains("rows added"),
+        "nothing to deliver: {}",
+        stderr(&third)
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM articles").await, 4);
+    assert_eq!(
+        pg.psql("postgres", "SELECT max(inserted_at) FROM articles"),
+        before
+    );
+
+    let status = status_json(&w).await;
+    let sink = &status["sinks"][0];
+    assert_eq!(sink["name"], "archive");
+    assert_eq!(sink["health"], "ok");
+    assert_eq!(sink["pending"], 0);
+    assert_eq!(sink["inserted_total"], 4);
+    assert!(sink["last_delivery"].is_string(), "{sink}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crawl_while_the_database_is_down_queues_its_rows_and_the_next_run_sends_them_once() {
+    let Some(mut pg) = Postgres::start() else {
+        return;
+    };
+    let url = pg.url("postgres");
+    let site = Site::start().await;
+    serve(
+        &site,
+        "/news/index.html",
+        &[("qiaokou", "硚口"), ("hanyang", "汉阳")],
+    );
+    let sources = pages::source("district", &site.url("/news/index.html"), "");
+    let w = Workdir::raw(&sink_config("wuhan-1", &url, "", &sources));
+    assert!(w.run(&["crawl"]).await.status.success());
+
+    pg.stop();
+    serve(
+        &site,
+        "/news/index.html",
+        &[
+            ("qiaokou", "硚口"),
+            ("hanyang", "汉阳"),
+            ("jiangan", "江岸"),
+            ("wuchang", "武昌"),
+        ],
+    );
+    let started = Instant::now();
+    let down = w.run(&["crawl"]).await;
+    let took = started.elapsed();
+    assert_eq!(down.status.code(), Some(1), "{}", stderr(&down));
+    assert!(
+        stdout(&down).contains("2 new"),
+        "crawling went on: {}",
+        stdout(&down)
+    );
+    let err = stderr(&down);
+    assert!(
+        err.contains("newswatch: sink archive: database unavailable")
+            && err.contains("2 revisions stay queued for the daemon or the next crawl"),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(60), "bounded wait: {took:?}");
+
+    let status = status_json(&w).await;
+    let sink = &status["sinks"][0];
+    assert_eq!(sink["health"], "failing", "{sink}");
+    assert_eq!(sink["pending"], 2);
+    assert_eq!(sink["last_error"]["kind"], "unavailable");
+    let text = stdout(&w.run(&["status"]).await);
+    assert!(text.contains("FAILING since"), "{text}");
+    assert!(text.contains("waiting:              2 revisions"), "{text}");
+
+    pg.start_again();
+    let again = w.run(&["crawl"]).await;
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("sink archive: 2 rows added, 0 already there"),
+        "{}",
+        stderr(&again)
+    );
+    let db = client(&url).await;
+    assert_eq!(rows_of(&db, "wuhan-1").await, exported(&w).await);
+    assert_eq!(count(&db, "SELECT count(*) FROM articles").await, 4);
+    assert_eq!(status_json(&w).await["sinks"][0]["health"], "ok");
+}
+
+/// GET `path` from the daemon's listener: status code and body (0 when it does not answer).
+async fn get(port: u16, path: &str) -> (u16, String) {
+    let url = format!("http://127.0.0.1:{port}{path}");
+    for _ in 0..50 {
+        if let Ok(r) = reqwest::get(&url).await {
+            let status = r.status().as_u16();
+            return (status, r.text().await.unwrap_or_default());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (0, String::new())
+}
+
+/// Waits up to `secs` for /metrics to hold `line`.
+async fn wait_for_metric(port: u16, line: &str, secs: u64) -> String {
+    let until = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let (_, metrics) = get(port, "/metrics").await;
+        if metrics.lines().any(|l| l == line) || Instant::now() > until {
+            return metrics;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daemon_delivers_as_it_stores_and_catches_up_after_the_database_returns() {
+    let Some(mut pg) = Postgres::start() else {
+        return;
+    };
+    let url = pg.url("postgres");
+    let site = Site::start().await;
+    serve(&site, "/news/index.html", &[("qiaokou", "硚口")]);
+    let port = common::free_port();
+    let sources = pages::source("district", &site.url("/news/index.html"), "")
+        .replace("0 0 * * *", "*/2 * * * * *");
+    let w = Workdir::raw(&sink_config(
+        "wuhan-1",
+        &url,
+        &format!("listen = \"127.0.0.1:{port}\""),
+        &sources,
+    ));
+    let db = client(&url).await;
+    let mut daemon = w.daemon(&[]);
+    assert_eq!(
+        wait_for_count(&db, "SELECT count(*) FROM articles", 1, 30).await,
+        1,
+        "delivered while running"
+    );
+
+    pg.stop();
+    serve(
+        &site,
+        "/news/index.html",
+        &[
+            ("qiaokou", "硚口"),
+            ("hanyang", "汉阳"),
+            ("jiangan", "江岸"),
+        ],
+    );
+    let metrics = wait_for_metric(port, r#"newswatch_sink_pending{sink="archive"} 2"#, 30).await;
+    assert!(
+        metrics.contains(r#"newswatch_sink_pending{sink="archive"} 2"#),
+        "the backlog shows while the database is down:\n{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"newswatch_sink_failing{sink="archive"} 1"#),
+        "{metrics}"
+    );
+    let (_, page) = get(port, "/status").await;
+    assert!(page.contains("sink archive: 2 revisions waiting"), "{page}");
+    assert!(page.contains("database unavailable"), "{page}");
+
+    pg.start_again();
+    let db = client(&url).await;
+    assert_eq!(
+        wait_for_count(&db, "SELECT count(*) FROM articles", 3, 60).await,
+        3,
+        "the backlog drains when the database returns"
+    );
+    let metrics = wait_for_metric(port, r#"newswatch_sink_pending{sink="archive"} 0"#, 10).await;
+    assert!(
+        metrics.contains(r#"newswatch_sink_failing{sink="archive"} 0"#),
+        "{metrics}"
+    );
+
+    let stopping = Instant::now();
+    common::sigterm(&daemon);
+    let exit = tokio::time::timeout(Duration::from_secs(15), daemon.wait())
+        .await
+        .expect("the daemon stops within seconds")
+        .expect("exit status");
+    assert!(exit.success());
+    assert!(stopping.elapsed() < Duration::from_secs(10));
+    assert_eq!(rows_of(&db, "wuhan-1").await, exported(&w).await);
+}
+
+/// An archive of `n` records of generated text.
+fn archive(n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "-\n第{i}号招商引资项目签约\n第{i}号项目落户开发区,总投资{i}亿元。 项目建成后年产值可观。\n2024-03-{:02}\n",
+                i % 28 + 1
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigkill_between_store_and_delivery_loses_nothing_and_sends_nothing_twice() {
+    let Some(mut pg) = Postgres::start() else {
+        return;
+    };
+    let url = pg.url("postgres");
+    let site = Site::start().await;
+    serve(
+        &site,
+        "/news/index.html",
+        &[
+            ("qiaokou", "硚口"),
+            ("hanyang", "汉阳"),
+            ("jiangan", "江岸"),
+            ("wuchang", "武昌"),
+            ("qingshan", "青山"),
+        ],
+    );
+    let sources = pages::source("district", &site.url("/news/index.html"), "")
+        .replace("0 0 * * *", "*/2 * * * * *");
+    let w = Workdir::raw(&sink_config("wuhan-1", &url, "", &sources));
+    pg.stop();
+
+    // An archive import while the database is down: stored, queued, exit 1.
+    let records = 3000;
+    let imported = w
+        .run_with_stdin(&["backfill", "-"], Some(archive(records).as_bytes()))
+        .await;
+    assert_eq!(imported.status.code(), Some(1), "{}", stderr(&imported));
+    assert!(
+        stderr(&imported).contains(&format!("{records} revisions stay queued")),
+        "{}",
+        stderr(&imported)
+    );
+
+    // The daemon stores the site's articles with the database still down, then dies hard.
+    let mut daemon = w.daemon(&[]);
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = status_json(&w).await;
+        if status["sinks"][0]["pending"].as_u64() == Some(records as u64 + 5)
+            || Instant::now() > until
+        {
+            assert_eq!(status["sinks"][0]["health"], "failing", "{status}");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    daemon.kill().await.expect("SIGKILL");
+
+    // Back up, and killed again while it drains the backlog.
+    pg.start_again();
+    let db = client(&url).await;
+    let mut daemon = w.daemon(&[]);
+    let until = Instant::now() + Duration::from_secs(30);
+    while count_or_zero(&db, "SELECT count(*) FROM articles").await == 0 && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    daemon.kill().await.expect("SIGKILL");
+    let after_kill = count(&db, "SELECT count(*) FROM articles").await;
+    assert!(after_kill > 0, "delivery began before the kill");
+
+    let mut daemon = w.daemon(&[]);
+    let total = records as i64 + 5;
+    assert_eq!(
+        wait_for_count(&db, "SELECT count(*) FROM articles", total, 60).await,
+        total,
+        "every stored revision arrives"
+    );
+    common::sigterm(&daemon);
+    let _ = tokio::time::timeout(Duration::from_secs(15), daemon.wait()).await;
+
+    let stored = exported(&w).await;
+    assert_eq!(stored.len() as i64, total);
+    assert_eq!(
+        rows_of(&db, "wuhan-1").await,
+        stored,
+        "each once, as stored"
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(DISTINCT (instance, id, revision)) FROM articles"
+        )
+        .await,
+        total
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_instances_with_different_sources_fill_one_archive_and_share_a_text_once() {
+    let Some(pg) = Postgres::start() else { return };
+    let url = pg.url("postgres");
+    let site = Site::start().await;
+    // Each district portal reposts one city press release (same text, its own URL).
+    let names = |k: &str| match k {
+        "硚口" => "qiaokou",
+        "汉阳" => "hanyang",
+        _ => "jiangxia",
+    };
+    let links = |keys: &[&str], shared: &str| -> Vec<(String, String)> {
+        keys.iter()
+            .map(|k| (format!("/news/{}.html", names(k)), k.to_string()))
+            .chain([(shared.to_owned(), "市政府".to_owned())])
+            .collect()
+    };
+    site.page(
+        "/a/index.html",
+        "text/html",
+        pages::list("utf-8", &links(&["硚口", "汉阳"], "/a/press.html"), None),
+    );
+    site.page(
+        "/b/index.html",
+        "text/html",
+        pages::list("utf-8", &links(&["江夏"], "/b/press.html"), None),
+    );
+    for k in ["硚口", "汉阳", "江夏"] {
+        site.page(
+            &format!("/news/{}.html", names(k)),
+            "text/html",
+            article_page(k),
+        );
+    }
+    for p in ["/a/press.html", "/b/press.html"] {
+        site.page(p, "text/html", article_page("武汉市"));
+    }
+    let a = Workdir::raw(&sink_config(
+        "wuhan-a",
+        &url,
+        "",
+        &pages::source("district-a", &site.url("/a/index.html"), ""),
+    ));
+    let b = Workdir::raw(&sink_config(
+        "wuhan-b",
+        &url,
+        "",
+        &pages::source("district-b", &site.url("/b/index.html"), ""),
+    ));
+    let (ra, rb) = tokio::join!(a.run(&["crawl"]), b.run(&["crawl"]));
+    assert!(ra.status.success(), "{}", stderr(&ra));
+    assert!(rb.status.success(), "{}", stderr(&rb));
+
+    let db = client(&url).await;
+    let (sa, sb) = (exported(&a).await, exported(&b).await);
+    assert_eq!((sa.len(), sb.len()), (3, 2));
+    let hashes: BTreeSet<String> = sa.iter().chain(&sb).map(|r| r.hash.clone()).collect();
+    assert_eq!(hashes.len(), 4, "the press release is one text");
+    assert_eq!(count(&db, "SELECT count(*) FROM articles").await, 4);
+    assert_eq!(
+        count(&db, "SELECT count(DISTINCT hash) FROM articles").await,
+        4
+    );
+    // Each instance's rows are its own revisions, as stored; the shared text is under
+    // whichever instance sent it first, and the other's copy counted as already there.
+    let (rows_a, rows_b) = (rows_of(&db, "wuhan-a").await, rows_of(&db, "wuhan-b").await);
+    assert_eq!(rows_a.len() + rows_b.len(), 4);
+    for row in rows_a.iter() {
+        assert!(sa.contains(row), "{row:?}");
+    }
+    for row in rows_b.iter() {
+        assert!(sb.contains(row), "{row:?}");
+    }
+    let told = format!("{}{}", stderr(&ra), stderr(&rb));
+    assert!(told.contains("1 already there"), "{told}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sink_backfill_sends_what_was_stored_before_the_sink_was_added() {
+    let Some(mut pg) = Postgres::start() else {
+        return;
+    };
+    let url = pg.url("postgres");
+    let site = Site::start().await;
+    serve(
+        &site,
+        "/news/index.html",
+        &[("qiaokou", "硚口"), ("hanyang", "汉阳")],
+    );
+    site.sequence(
+        "/news/hanyang.html",
+        vec![
+            common::Route::new(200, &[("content-type", "text/html")], article_page("汉阳")),
+            common::Route::new(
+                200,
+                &[("content-type", "text/html")],
+                article_page("汉阳").replace("12个", "13个"),
+            ),
+        ],
+    );
+    let sources = pages::source(
+        "district",
+        &site.url("/news/index.html"),
+        "recheck_days = 7",
+    );
+    let with_sink = sink_config("wuhan-1", &url, "", &sources);
+    let without =
+        with_sink[..with_sink.find("[[sink]]").expect("sink table")].to_owned() + &sources;
+    let w = Workdir::raw(&without);
+    assert!(w.run(&["crawl"]).await.status.success());
+    assert!(w.run(&["crawl"]).await.status.success());
+    let imported = w
+        .run_with_stdin(&["backfill", "-"], Some(archive(40).as_bytes()))
+        .await;
+    assert!(imported.status.success(), "{}", stderr(&imported));
+    let stored = exported(&w).await;
+    assert_eq!(stored.len(), 43, "2 articles, one revised, and 40 imported");
+
+    // The sink is added to a store that already holds articles: it starts at the end, and
+    // says how to send the rest.
+    std::fs::write(w.config(), &with_sink).expect("config");
+    let crawled = w.run(&["crawl"]).await;
+    assert!(crawled.status.success(), "{}", stderr(&crawled));
+    assert!(
+        stderr(&crawled).contains("run `newswatch sink backfill archive`"),
+        "{}",
+        stderr(&crawled)
+    );
+    let db = client(&url).await;
+    assert_eq!(count_or_zero(&db, "SELECT count(*) FROM articles").await, 0);
+    assert_eq!(status_json(&w).await["sinks"][0]["pending"], 0);
+
+    let sent = w.run(&["sink", "backfill", "archive"]).await;
+    assert!(sent.status.success(), "{}", stderr(&sent));
+    assert_eq!(
+        stdout(&sent).trim(),
+        "sink archive: 43 revisions sent: 43 rows added, 0 already there"
+    );
+    assert!(
+        stderr(&sent).is_empty(),
+        "no progress bar in a pipe: {}",
+        stderr(&sent)
+    );
+    assert_eq!(rows_of(&db, "wuhan-1").await, stored);
+
+    let again = w.run(&["sink", "backfill", "archive"]).await;
+    assert_eq!(
+        stdout(&again).trim(),
+        "sink archive: 43 revisions sent: 0 rows added, 43 already there"
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM articles").await, 43);
+
+    let unknown = w.run(&["sink", "backfill", "nope"]).await;
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(stderr(&unknown).contains("no sink named \"nope\" (known: archive)"));
+
+    pg.stop();
+    let down = w.run(&["sink", "backfill", "archive"]).await;
+    assert_eq!(down.status.code(), Some(1));
+    assert!(
+        stderr(&down).contains("sink archive: database unavailable"),
+        "{}",
+        stderr(&down)
+    );
+}
+
+/// A sink that refuses everything while `down` is set, for driving the deliverer by hand.
+struct Switchable {
+    inner: PostgresSink,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl Sink for Switchable {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    async fn deliver(&self, rows: &[SinkRow]) -> Result<newswatch::sink::Delivered, SinkError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(SinkError::Unavailable {
+                sink: self.name().into(),
+                reason: "switched off".into(),
+            });
+        }
+        self.inner.deliver(rows).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cursor_moves_only_after_a_commit_and_revisions_no_longer_kept_are_skipped() {
+    let Some(pg) = Postgres::start() else { return };
+    let url = pg.url("postgres");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("store");
+    let switchable = Switchable {
+        inner: sink(&url, None),
+        down: std::sync::atomic::AtomicBool::new(true),
+    };
+    let d = Deliverer::new(
+        switchable,
+        store.clone(),
+        "wuhan-1",
+        None,
+        SinkStates::load(dir.path()),
+    );
+    assert_eq!(d.start().expect("start"), Start::Beginning);
+    let article = |title: &str, body: &str| {
+        Article::new(
+            title,
+            body,
+            NaiveDate::from_ymd_opt(2025, 7, 2).expect("date"),
+            Some(format!("https://example.gov.cn/{title}.html")),
+            "district",
+            Utc::now(),
+        )
+    };
+    let Ok(Inserted::New(id)) = store.insert(&article("甲", "第一版。"), &[], &[]) else {
+        panic!("stored")
+    };
+    store
+        .insert(&article("乙", "正文。"), &[], &[])
+        .expect("stored");
+    // Two edits with max_revisions = 1: revision 1 and 2 leave the history before delivery.
+    for text in ["第二版。", "第三版。"] {
+        store
+            .revise(id, &article("甲", text), &[], &[], 1)
+            .expect("revised");
+    }
+
+    let failed = d.drain(Duration::from_millis(100)).await;
+    assert!(failed.error.is_some_and(|e| e.is_unavailable()));
+    assert_eq!(failed.pending, 4, "nothing moved");
+    assert_eq!(store.cursor("sink:archive").expect("cursor"), Some(0));
+
+    d.sink()
+        .down
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let drained = d.drain(Duration::from_secs(5)).await;
+    assert!(drained.error.is_none(), "{:?}", drained.error);
+    let p = drained.progress;
+    assert_eq!((p.entries, p.inserted, p.skipped), (4, 2, 2), "{p:?}");
+    assert_eq!(drained.pending, 0);
+    assert_eq!(
+        store.cursor("sink:archive").expect("cursor"),
+        Some(store.journal_end().expect("end"))
+    );
+    let db = client(&url).await;
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM articles WHERE revision = 3").await,
+        1
+    );
+    let state = SinkStates::load(dir.path()).get("archive");
+    assert_eq!((state.inserted_total, state.skipped_total), (2, 2));
+    assert!(state.failing_since.is_none() && state.last_error.is_some());
+
+    // A second deliverer on a store that already holds articles starts at the end.
+    let late = Deliverer::new(
+        sink(&url, None),
+        store.clone(),
+        "wuhan-1",
+        None,
+        SinkStates::load(dir.path()),
+    );
+    assert_eq!(
+        late.start().expect("start"),
+        Start::Resumed(store.journal_end().expect("end"))
+    );
+    let other = Deliverer::new(
+        PostgresSink::new(SinkSettings::postgres("late", &url, None, Some("late")).expect("valid")),
+        store.clone(),
+        "wuhan-1",
+        None,
+        SinkStates::load(dir.path()),
+    );
+    let end = store.journal_end().expect("end");
+    assert_eq!(
+        other.start().expect("start"),
+        Start::End {
+            at: end,
+            articles: 2
+        }
+    );
+    assert_eq!(
+        other.drain(Duration::from_secs(5)).await.progress.entries,
+        0
+    );
+}

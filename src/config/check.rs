@@ -6,7 +6,7 @@
 
 use super::Settings;
 use super::defaults::DEFAULTS;
-use super::raw::{FetchKeys, FilterKeys, RawChat, RawDigest, RawSettings, RawSource};
+use super::raw::{FetchKeys, FilterKeys, RawChat, RawDigest, RawSettings, RawSink, RawSource};
 use crate::crawl::{Source, SourceKind};
 use crate::extract::FieldSelectors;
 use crate::fetch::FetchSettings;
@@ -14,6 +14,7 @@ use crate::notify::filter::{Filter, Pattern, SignalFilter};
 use crate::notify::{ChatKind, Language, Limits};
 use crate::schedule::Schedule;
 use crate::signals::{Extractor, SignalSettings, Stage};
+use crate::sink::{SinkSettings, check_instance, password_env};
 use lettre::message::Mailbox;
 use scraper::Selector;
 use std::collections::{BTreeSet, HashSet};
@@ -90,6 +91,13 @@ pub fn settings(raw: &RawSettings, base: &Path, p: &mut Problems) -> (Settings, 
             .ok()
     });
     let fetch = fetch_keys(&raw.fetch_keys(), &DEFAULTS.fetch(), "[settings] ", p);
+    // Empty when not given: the host name is looked up when the config is resolved.
+    let instance = raw.instance.as_ref().map_or(String::new(), |i| {
+        if let Err(e) = check_instance(i.get_ref()) {
+            p.add(i.span(), format!("[settings] {e}"));
+        }
+        i.get_ref().clone()
+    });
     let settings = Settings {
         state_dir: state_dir(raw.state_dir.as_ref(), base, p),
         timezone,
@@ -104,6 +112,7 @@ pub fn settings(raw: &RawSettings, base: &Path, p: &mut Problems) -> (Settings, 
             value(&raw.startup_spread_secs).unwrap_or(DEFAULTS.startup_spread_secs),
         ),
         listen,
+        instance,
     };
     let defaults = SourceDefaults {
         fetch,
@@ -513,6 +522,73 @@ pub struct DigestDraft {
     pub templates: Option<TemplatesRef>,
     pub channel: ChannelDraft,
     pub limits: Limits,
+}
+
+/// A checked sink whose password is still to be read.
+#[derive(Debug, Clone)]
+pub struct SinkDraft {
+    pub settings: SinkSettings,
+    /// `password_file`; without it the password comes from the sink's environment variable.
+    pub password_file: Option<SecretRef>,
+    /// How messages name it: `sink "x": `.
+    pub at: String,
+}
+
+/// One `[[sink]]`. `names` holds the sink names seen so far, `variables` their password
+/// variables (`team-pg` and `team_pg` would share one).
+pub fn sink(
+    s: &RawSink,
+    base: &Path,
+    names: &mut HashSet<String>,
+    variables: &mut HashSet<String>,
+    p: &mut Problems,
+) -> Option<SinkDraft> {
+    let name = s.name.get_ref().trim().to_owned();
+    let at = format!("sink {name:?}: ");
+    if !names.insert(name.clone()) {
+        p.add(s.name.span(), format!("{at}name: duplicate sink name"));
+    } else if !variables.insert(password_env(&name)) {
+        p.add(
+            s.name.span(),
+            format!(
+                "{at}name: another sink's name maps to the same password variable {}",
+                password_env(&name)
+            ),
+        );
+    }
+    if s.kind.get_ref() != "postgres" {
+        p.add(
+            s.kind.span(),
+            format!(
+                "{at}kind: unknown kind {:?} (newswatch writes to \"postgres\")",
+                s.kind.get_ref()
+            ),
+        );
+        return None;
+    }
+    let schema = s.schema.as_ref().map(|v| v.get_ref().as_str());
+    let settings = match SinkSettings::postgres(&name, s.url.get_ref(), None, schema) {
+        Ok(settings) => settings,
+        Err(e) => {
+            let span = match &e {
+                crate::sink::SettingsError::Url(_) => s.url.span(),
+                crate::sink::SettingsError::Schema { .. } => {
+                    s.schema.as_ref().map_or(s.name.span(), Spanned::span)
+                }
+                _ => s.name.span(),
+            };
+            p.add(span, format!("{at}{e}"));
+            return None;
+        }
+    };
+    Some(SinkDraft {
+        settings,
+        password_file: s.password_file.as_ref().map(|f| SecretRef::File {
+            path: base.join(f.get_ref()),
+            span: f.span(),
+        }),
+        at,
+    })
 }
 
 /// `max_items` and `max_bytes` of a digest table, each at least 1.

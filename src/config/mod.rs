@@ -19,6 +19,7 @@ use crate::crawl::Source;
 use crate::fetch::FetchSettings;
 use crate::notify::DigestSettings;
 use crate::signals::Extractor;
+use crate::sink::SinkSettings;
 use chrono_tz::Tz;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -69,6 +70,8 @@ pub struct Config {
     /// Finds the investment signals of articles: the built-in dictionaries plus `[signals]`.
     /// The store, routing and `extract` share it.
     pub extractor: Arc<Extractor>,
+    /// Every `[[sink]]`, in config order.
+    pub sinks: Vec<SinkSettings>,
 }
 
 /// `[settings]` that belong to the process rather than to one stage.
@@ -87,6 +90,9 @@ pub struct Settings {
     pub startup_spread: Duration,
     /// Where the daemon serves `/healthz`, `/metrics` and `/status`; off when `None`.
     pub listen: Option<std::net::SocketAddr>,
+    /// The name this instance writes into its sinks' `instance` column: `[settings] instance`,
+    /// else the host's name.
+    pub instance: String,
 }
 
 /// Maps byte offsets to 1-based line numbers.
@@ -129,7 +135,10 @@ impl Config {
         let base = path.parent().unwrap_or(Path::new("."));
         let mut problems = check::Problems::default();
 
-        let (settings, defaults) = check::settings(&raw.settings, base, &mut problems);
+        let (mut settings, defaults) = check::settings(&raw.settings, base, &mut problems);
+        if settings.instance.is_empty() {
+            settings.instance = resolve::instance(!raw.sink.is_empty(), &mut problems);
+        }
         let named_badly = problems
             .0
             .iter()
@@ -194,6 +203,23 @@ impl Config {
         }));
         let digests = resolve::digests(drafts, &mut problems);
 
+        let mut sink_names = HashSet::new();
+        let mut variables = HashSet::new();
+        let sink_drafts: Vec<check::SinkDraft> = raw
+            .sink
+            .iter()
+            .filter_map(|s| {
+                check::sink(
+                    s.get_ref(),
+                    base,
+                    &mut sink_names,
+                    &mut variables,
+                    &mut problems,
+                )
+            })
+            .collect();
+        let sinks = resolve::sinks(sink_drafts, &mut problems);
+
         if problems.is_empty() {
             return Ok(Config {
                 path: path.to_owned(),
@@ -201,6 +227,7 @@ impl Config {
                 digests,
                 sources,
                 extractor,
+                sinks,
             });
         }
         let mut problems: Vec<Problem> = problems
@@ -473,6 +500,101 @@ date = "span.date"
             msg.contains("cannot read") && msg.contains("nope.secret"),
             "{msg}"
         );
+    }
+
+    /// The 1-based line of the first occurrence of `needle` in `text`.
+    fn line_of(text: &str, needle: &str) -> usize {
+        let at = text
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} not in text"));
+        text[..at].matches('\n').count() + 1
+    }
+
+    #[test]
+    fn sinks_are_checked_and_read_their_passwords_from_a_file() {
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let _ = std::fs::write(tmp.path().join("pg.secret"), "s3cret-pw\n");
+        let text = format!(
+            "{}\n[[sink]]\nname = \"team-pg\"\nkind = \"postgres\"\nurl = \"postgres://nw@db.example/news?sslmode=verify-full\"\npassword_file = \"pg.secret\"\nschema = \"newswatch\"\n",
+            GOOD.replace(
+                "state_dir = \"st\"",
+                "state_dir = \"st\"\ninstance = \"wuhan-1\""
+            )
+        );
+        let path = tmp.path().join("sources.toml");
+        let c = Config::parse(&text, &path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.settings.instance, "wuhan-1");
+        assert_eq!(c.sinks.len(), 1);
+        let sink = &c.sinks[0];
+        assert_eq!(
+            (sink.name(), sink.schema(), sink.has_password()),
+            ("team-pg", "newswatch", true)
+        );
+        assert!(
+            !format!("{c:?}").contains("s3cret-pw"),
+            "Debug output hides the password"
+        );
+
+        // The instance defaults to the host's name.
+        let unnamed = Config::parse(&text.replace("instance = \"wuhan-1\"\n", ""), &path)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!unnamed.settings.instance.is_empty());
+
+        let bad = format!(
+            "{text}\n[[sink]]\nname = \"team-pg\"\nkind = \"mysql\"\nurl = \"postgres://nw@db/x\"\n\n\
+             [[sink]]\nname = \"pw-in-url\"\nkind = \"postgres\"\nurl = \"postgres://nw:hunter2@db/x\"\n\n\
+             [[sink]]\nname = \"no-file\"\nkind = \"postgres\"\nurl = \"postgres://nw@db/x\"\npassword_file = \"missing.secret\"\n\n\
+             [[sink]]\nname = \"team_pg\"\nkind = \"postgres\"\nurl = \"postgres://nw@db/x\"\nschema = \"Bad\"\n"
+        )
+        .replace("instance = \"wuhan-1\"", "instance = \"武汉 1\"");
+        let msg = match Config::parse(&bad, &path) {
+            Ok(_) => panic!("accepted"),
+            Err(e) => e.to_string(),
+        };
+        let at = |needle: &str, nth: usize| {
+            let offset = bad
+                .match_indices(needle)
+                .nth(nth - 1)
+                .map_or_else(|| panic!("{needle:?} #{nth} not in text"), |(i, _)| i);
+            bad[..offset].matches('\n').count() + 1
+        };
+        let file = path.display();
+        for want in [
+            format!(
+                "{file}:{}: [settings] instance \"武汉 1\"",
+                line_of(&bad, "instance =")
+            ),
+            format!(
+                "{file}:{}: sink \"team-pg\": name: duplicate sink name",
+                at("name = \"team-pg\"", 2)
+            ),
+            format!(
+                "{file}:{}: sink \"team-pg\": kind: unknown kind \"mysql\"",
+                line_of(&bad, "kind = \"mysql\"")
+            ),
+            format!(
+                "{file}:{}: sink \"pw-in-url\": url: holds a password",
+                line_of(&bad, "hunter2")
+            ),
+            format!(
+                "{file}:{}: sink \"no-file\": cannot read",
+                line_of(&bad, "missing.secret")
+            ),
+            format!(
+                "{file}:{}: sink \"team_pg\": name: another sink's name maps to the same password variable NEWSWATCH_SINK_TEAM_PG_PASSWORD",
+                line_of(&bad, "name = \"team_pg\"")
+            ),
+        ] {
+            assert!(msg.contains(&want), "{want}\nnot in:\n{msg}");
+        }
+        assert!(
+            msg.contains(&format!(
+                "{file}:{}: sink \"team_pg\": schema \"Bad\": use lower-case",
+                line_of(&bad, "schema = \"Bad\"")
+            )),
+            "{msg}"
+        );
+        assert!(!msg.contains("hunter2"), "{msg}");
     }
 
     #[test]

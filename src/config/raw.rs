@@ -22,6 +22,8 @@ pub struct RawConfig<D> {
     pub source: Vec<Spanned<RawSource>>,
     /// `[signals]`: additions to the signal dictionaries; the signals stage's own type.
     pub signals: Option<Spanned<crate::signals::SignalSettings>>,
+    #[serde(default)]
+    pub sink: Vec<Spanned<RawSink>>,
 }
 
 /// Reads `text` into raw tables. `[digest]` (one table) and `[[digest]]` (several) both work.
@@ -39,6 +41,7 @@ pub fn read(text: &str) -> Result<RawConfig<Vec<Spanned<RawDigest>>>, toml::de::
         notify: one.notify,
         source: one.source,
         signals: one.signals,
+        sink: one.sink,
     })
 }
 
@@ -103,6 +106,7 @@ with_fetch_keys! {
         pub alert_after_failures: Option<Spanned<u32>>,
         pub startup_spread_secs: Option<Spanned<u64>>,
         pub listen: Option<Spanned<String>>,
+        pub instance: Option<Spanned<String>>,
     }
 }
 
@@ -210,6 +214,17 @@ macro_rules! filter_keys {
 
 filter_keys!(RawDigest);
 filter_keys!(RawChat);
+
+/// One `[[sink]]`: a database that every stored revision is copied into.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSink {
+    pub name: Spanned<String>,
+    pub kind: Spanned<String>,
+    pub url: Spanned<String>,
+    pub password_file: Option<Spanned<String>>,
+    pub schema: Option<Spanned<String>>,
+}
 
 /// A value that may be one string or a list of them (`to = "a@b"` or `to = ["a@b", …]`).
 #[derive(Deserialize)]

@@ -2,7 +2,7 @@
 //! files, template folders — read and turned into the notify stage's settings. The only part
 //! of loading a config that touches the world beyond the file.
 
-use super::check::{ChannelDraft, DigestDraft, Problems, SecretRef, TemplatesRef};
+use super::check::{ChannelDraft, DigestDraft, Problems, SecretRef, SinkDraft, TemplatesRef};
 use crate::notify::{
     Channel, ChatKind, ChatSettings, DigestSettings, MailSettings, Secret, exposes_password,
 };
@@ -20,6 +20,47 @@ pub fn state_dir(dir: &std::path::Path, span: std::ops::Range<usize>, p: &mut Pr
             format!("[settings] state_dir: {}", crate::error_chain(&e)),
         );
     }
+}
+
+/// The name this instance writes into its sinks when `[settings] instance` is not set: the
+/// host's name. A host name that cannot serve is a problem only when there is a sink to write.
+pub fn instance(has_sinks: bool, p: &mut Problems) -> String {
+    let host = hostname::get()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_default();
+    if crate::sink::check_instance(&host).is_ok() {
+        return host;
+    }
+    if has_sinks {
+        p.add(
+            0..0,
+            format!(
+                "[settings] instance: not set, and the host name {host:?} cannot name this instance in its sinks; set instance = \"NAME\""
+            ),
+        );
+    }
+    "newswatch".to_owned()
+}
+
+/// The sinks with their passwords read: from `password_file`, else the sink's environment
+/// variable (`NEWSWATCH_SINK_<NAME>_PASSWORD`), else none (trust or certificate login).
+pub fn sinks(drafts: Vec<SinkDraft>, p: &mut Problems) -> Vec<crate::sink::SinkSettings> {
+    drafts
+        .into_iter()
+        .filter_map(|d| {
+            let password = match &d.password_file {
+                Some(file) => Some(secret(&d.at, file, p)?.expose().to_owned()),
+                None => std::env::var(crate::sink::password_env(d.settings.name()))
+                    .ok()
+                    .filter(|v| !v.is_empty()),
+            };
+            Some(match password {
+                Some(pw) => d.settings.with_password(crate::sink::Password::new(pw)),
+                None => d.settings,
+            })
+        })
+        .collect()
 }
 
 /// The digests with their secrets read and template folders looked into.

@@ -8,17 +8,28 @@
 //! database that is down (retry later) from one that refuses the work (an operator must act).
 //!
 //! [`PostgresSink`] is the one implementation; it creates and migrates its own tables.
+//! [`Deliverer`] follows the store's journal into a sink, moving the sink's cursor only after
+//! the database committed; [`SinkStates`] keeps what each sink did for `status` and metrics.
 
+mod deliver;
 mod migrations;
 mod postgres;
 mod settings;
+mod state;
 mod tls;
+
+pub use deliver::{
+    BATCH, DeliverError, Deliverer, Drained, Progress, SignalsFn, Start, cursor_name,
+};
 
 pub use migrations::SCHEMA_VERSION;
 pub use postgres::PostgresSink;
 pub use settings::{
     DEFAULT_SCHEMA, DEFAULT_TIMEOUT, Password, SettingsError, SinkKind, SinkSettings, TlsMode,
-    password_env,
+    check_instance, password_env,
+};
+pub use state::{
+    Failure, FailureKind, SINKS_FILE, SinkState, SinkStates, SinksSnapshot, read_snapshot,
 };
 
 use crate::article::{Article, ContentHash};

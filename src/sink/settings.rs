@@ -109,6 +109,10 @@ pub enum SettingsError {
     Url(String),
     #[error("schema {schema:?}: {reason}")]
     Schema { schema: String, reason: String },
+    #[error(
+        "instance {0:?}: use 1 to 63 ASCII letters, digits, '.', '-' and '_' (a host name fits)"
+    )]
+    Instance(String),
 }
 
 /// The parts of a sink URL the driver needs, checked.
@@ -176,6 +180,13 @@ impl SinkSettings {
         })
     }
 
+    /// The same settings with `password` for logging in (read by the config from the sink's
+    /// password variable or `password_file`).
+    pub fn with_password(mut self, password: Password) -> SinkSettings {
+        self.password = Some(password);
+        self
+    }
+
     /// The same settings with another limit on one delivery.
     pub fn with_timeout(mut self, timeout: Duration) -> SinkSettings {
         self.timeout = timeout;
@@ -231,6 +242,21 @@ pub fn password_env(name: &str) -> String {
         })
         .collect();
     format!("NEWSWATCH_SINK_{name}_PASSWORD")
+}
+
+/// Checks the name an instance writes into the sink's `instance` column: with the store's
+/// article id it identifies an article across instances, so it must be stable and differ
+/// between instances. Host names fit.
+pub fn check_instance(instance: &str) -> Result<(), SettingsError> {
+    let fits = (1..=63).contains(&instance.len())
+        && instance
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if fits {
+        Ok(())
+    } else {
+        Err(SettingsError::Instance(instance.to_owned()))
+    }
 }
 
 fn check_name(name: &str) -> Result<(), SettingsError> {
@@ -509,6 +535,16 @@ mod tests {
         ] {
             let r = SinkSettings::postgres("a", "postgres://u@h/d", None, Some(bad));
             assert!(matches!(r, Err(SettingsError::Schema { .. })), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn instance_names_are_host_name_like() {
+        for good in ["wuhan-1", "nw.example.cn", "a_b", &"x".repeat(63)] {
+            assert_eq!(check_instance(good), Ok(()), "{good:?}");
+        }
+        for bad in ["", "a b", "武汉", "a/b", &"x".repeat(64)] {
+            assert!(check_instance(bad).is_err(), "{bad:?}");
         }
     }
 

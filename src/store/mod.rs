@@ -218,6 +218,9 @@ const OWN_ENTRIES: &[&str] = &[
     STATUS_SNAPSHOT,
     "status.json.tmp",
     backup::STAGING,
+    // What each sink did, for `status` (written by the sink stage, which comes after this one).
+    "sinks.json",
+    "sinks.json.tmp",
 ];
 
 /// Whether `name` is something sled 0.34 keeps in its folder.

@@ -4,8 +4,9 @@
 //! removed when the handle drops; `stop` and `start` in between play an outage.
 //!
 //! Needs the server binaries (Debian: `apt-get install postgresql`; `.ci/run` installs them).
-//! Without them [`Postgres::start`] prints a skip line and returns `None`, except under
-//! `CI=true`, where a missing PostgreSQL is a failure, so CI never passes by skipping.
+//! Without them [`Postgres::start`] reports the test skipped (a `SKIPPED:` line, which `.ci/run`
+//! counts) and returns `None`, except under `CI=true`, where a missing PostgreSQL is a failure,
+//! so CI never passes by skipping.
 //! Runs the server tools as the `postgres` user when the tests run as root (initdb refuses root).
 
 use std::io::Write as _;
@@ -355,8 +356,7 @@ fn skip(reason: &str) -> Option<Postgres> {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("{reason}: CI must run the PostgreSQL tests (.ci/run installs it)");
     }
-    // Straight to stderr: the test harness captures eprintln! of passing tests.
-    let _ = writeln!(std::io::stderr(), "skipped: {reason}");
+    super::skipped(reason);
     None
 }
 
