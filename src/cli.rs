@@ -12,6 +12,10 @@ use crate::daemon::RunError;
 use crate::extract::FieldSelectors;
 use crate::fetch::{FetchError, Fetched, Fetcher, HostPattern, Scope, charset};
 use crate::notify::{Delivery, Digest, MAX_DIGESTS_PER_RUN, NotifyError, Routing};
+use crate::search::indexer::{Backlog, Indexer, IndexerError, index_dir};
+/// What `search` takes and gives, for `main.rs` to print.
+pub use crate::search::{Hit, Query};
+use crate::search::{SearchError, SearchIndex};
 use crate::status::Status;
 use crate::store::{ArticleId, DigestRecord, Store, StoreError};
 use chrono::NaiveDate;
@@ -47,6 +51,13 @@ pub enum CliError {
     Backfill(#[from] BackfillError),
     #[error(transparent)]
     Run(#[from] RunError),
+    #[error(transparent)]
+    Search(#[from] SearchError),
+    #[error(transparent)]
+    Index(#[from] IndexerError),
+    /// A web page template does not compile: a config problem.
+    #[error(transparent)]
+    Web(#[from] crate::web::WebError),
     /// The command did its work, and some of it failed, as printed above.
     #[error("{0}")]
     Failed(String),
@@ -68,6 +79,8 @@ impl CliError {
             | CliError::Config(_)
             | CliError::Digests(_)
             | CliError::Input { .. }
+            | CliError::Web(_)
+            | CliError::Search(SearchError::BadQuery { .. })
             | CliError::Store(StoreError::NotEmpty { .. }) => 2,
             _ => 1,
         }
@@ -93,13 +106,18 @@ pub fn digests(config: &Config) -> Result<Vec<Digest>, CliError> {
 /// `run`: the daemon, until `shutdown` completes.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), CliError> {
     digests(&config)?;
+    crate::web::Pages::load(config.settings.web.templates.as_deref())?;
     let store = open_store(&config)?;
     crate::daemon::run(config, store, shutdown).await?;
     Ok(())
 }
 
-/// `crawl [SOURCE...]`: every named source (all when none) crawled once, together.
-pub async fn crawl(config: &Config, names: &[String]) -> Result<Vec<CrawlReport>, CliError> {
+/// `crawl [SOURCE...]`: every named source (all when none) crawled once, together; then the
+/// search index brought up to date, when that is a short job (see [`IndexUpdate`]).
+pub async fn crawl(
+    config: &Config,
+    names: &[String],
+) -> Result<(Vec<CrawlReport>, IndexUpdate), CliError> {
     let sources = sources(config, names)?;
     let store = open_store(config)?;
     let crawler = Crawler::new(
@@ -107,9 +125,121 @@ pub async fn crawl(config: &Config, names: &[String]) -> Result<Vec<CrawlReport>
         config.settings.concurrency,
         config.settings.timezone,
         Routing::new(&config.digests),
-        store,
+        store.clone(),
     )?;
-    Ok(crawler.crawl_all(&sources).await)
+    let reports = crawler.crawl_all(&sources).await;
+    let update = tokio::task::spawn_blocking(move || update_index(&store, Some(INDEX_INLINE)))
+        .await
+        .unwrap_or_else(|_| IndexUpdate::Failed("interrupted".into()));
+    Ok((reports, update))
+}
+
+/// Articles a command that stores them (`crawl`) indexes before it exits; a longer backlog (an
+/// archive just imported) is left to the daemon, `search` or `reindex`.
+pub const INDEX_INLINE: u64 = 5_000;
+
+/// What became of the search index after a command stored articles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexUpdate {
+    /// Up to date; this many articles were indexed now.
+    Current(u64),
+    /// Left behind: this many articles wait to be indexed.
+    Waiting(u64),
+    /// Could not be updated (why); the next `search`, `reindex` or daemon start catches up.
+    Failed(String),
+}
+
+/// Brings the search index of `store` up to date when at most `max` articles wait (always when
+/// `None`). Never fails the command that stored the articles: the journal keeps them for later.
+pub fn update_index(store: &Store, max: Option<u64>) -> IndexUpdate {
+    let run = || -> Result<IndexUpdate, IndexerError> {
+        let mut indexer = Indexer::open(store.clone())?;
+        let waiting = indexer.backlog()?.left();
+        if max.is_some_and(|m| waiting > m) {
+            return Ok(IndexUpdate::Waiting(waiting));
+        }
+        let n = indexer.catch_up(&mut |_| {}, &|| false)?;
+        Ok(IndexUpdate::Current(n))
+    };
+    run().unwrap_or_else(|e| IndexUpdate::Failed(crate::error_chain(&e)))
+}
+
+/// How many articles wait to be indexed for search, read without taking the index's writer
+/// lock.
+fn index_waiting(store: &Store) -> Result<u64, CliError> {
+    match SearchIndex::open_read_only(&index_dir(store.dir())) {
+        Ok(index) => match index.last_indexed()? {
+            Some(w) => Ok(store.journal_backlog(w)?),
+            None => Ok((store.len() as u64).saturating_sub(index.len())),
+        },
+        Err(SearchError::Missing { .. } | SearchError::Outdated { .. }) => Ok(store.len() as u64),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `reindex`: the search index emptied and built again from every stored article.
+/// `progress(done, total)` is told how far it got.
+pub fn reindex(config: &Config, progress: &mut dyn FnMut(u64, u64)) -> Result<u64, CliError> {
+    let store = open_store(config)?;
+    let mut indexer = Indexer::open(store.clone())?;
+    indexer.clear()?;
+    let total = store.len() as u64;
+    progress(0, total);
+    let n = indexer.catch_up(&mut |done| progress(done.min(total), total), &|| false)?;
+    // Waits for the merges, so the index is left in few segments (faster to search).
+    indexer.close()?;
+    Ok(n)
+}
+
+/// What `search` found, and how.
+pub struct Found {
+    pub hits: Vec<Hit>,
+    /// Articles indexed first, to bring the index up to date (no daemon was running).
+    pub indexed: u64,
+    /// The daemon holds the store: the index was read as the daemon last committed it.
+    pub from_daemon: bool,
+}
+
+/// `search QUERY`: the articles holding every term, best first. With no daemon running, the
+/// index is brought up to date first (`progress(done, total)`, called only when there is
+/// something to index); while the daemon runs, its index is read as last committed (within a
+/// second or two of the store).
+pub fn search(
+    config: &Config,
+    query: &Query,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Found, CliError> {
+    let dir = &config.settings.state_dir;
+    match Store::open(dir) {
+        Ok(store) => {
+            let mut indexer = Indexer::open(store)?;
+            let total = match indexer.backlog()? {
+                Backlog::Journal(n) => n,
+                Backlog::Build { left, .. } => left,
+            };
+            let mut indexed = 0;
+            if total > 0 {
+                progress(0, total);
+                indexed =
+                    indexer.catch_up(&mut |done| progress(done.min(total), total), &|| false)?;
+            }
+            let hits = indexer.reader().search(query)?;
+            Ok(Found {
+                hits,
+                indexed,
+                from_daemon: false,
+            })
+        }
+        Err(StoreError::Locked { .. }) => {
+            let index = SearchIndex::open_read_only(&index_dir(dir))?;
+            Ok(Found {
+                hits: index.search(query)?,
+                indexed: 0,
+                from_daemon: true,
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// An input file named on the command line (`-`: standard input).
@@ -138,7 +268,7 @@ pub fn open_input(file: &Path) -> Result<Input, CliError> {
 }
 
 /// `backfill FILE`: imports an archive under `source`, pending for the digests that take each
-/// record when `notify`. `encoding` is a charset label (`utf-8`, `gbk`, `gb18030`, `big5` …) or
+/// record when `notify`; also returns how many articles wait to be indexed for search. `encoding` is a charset label (`utf-8`, `gbk`, `gb18030`, `big5` …) or
 /// `auto` to detect it; UTF-8 when `None`. Each rejected record and skipped line goes to
 /// `notice` as it is met.
 pub fn backfill(
@@ -149,7 +279,7 @@ pub fn backfill(
     encoding: Option<&str>,
     progress: &dyn Fn(usize),
     notice: &dyn Fn(&archive::Entry),
-) -> Result<BackfillReport, CliError> {
+) -> Result<(BackfillReport, u64), CliError> {
     let encoding = match encoding {
         None => Some(encoding_rs::UTF_8),
         Some(label) if label.eq_ignore_ascii_case("auto") => None,
@@ -170,14 +300,18 @@ pub fn backfill(
     };
     let store = open_store(config)?;
     let routing = Routing::new(&config.digests);
-    Ok(Backfill {
+    let report = Backfill {
         source,
         routing: notify.then_some(&routing),
         encoding,
         progress,
         notice,
     }
-    .run(&store, input.reader, &input.name)?)
+    .run(&store, input.reader, &input.name)?;
+    // Indexing runs at about a tenth of the import's speed: it is left to the daemon (in the
+    // background) or to the next `search` / `reindex`, and the count is reported.
+    let waiting = index_waiting(&store)?;
+    Ok((report, waiting))
 }
 
 /// How `export` writes articles.
@@ -348,6 +482,7 @@ pub fn status(config: &Config) -> Result<Status, CliError> {
 /// `validate`: the config is already checked when this runs; this loads every digest too
 /// (templates compile) and says how many there are.
 pub fn validate(config: &Config) -> Result<usize, CliError> {
+    crate::web::Pages::load(config.settings.web.templates.as_deref())?;
     Ok(digests(config)?.len())
 }
 
@@ -374,11 +509,11 @@ pub fn backup(config: &Config, file: &Path, out: &mut dyn Write) -> Result<u64, 
 
 /// `restore FILE`: loads a backup into an empty state dir, all or nothing.
 pub fn restore(config: &Config, input: Input) -> Result<u64, CliError> {
-    Ok(Store::restore(
-        &config.settings.state_dir,
-        input.reader,
-        &input.name,
-    )?)
+    let n = Store::restore(&config.settings.state_dir, input.reader, &input.name)?;
+    // An index left in the folder belongs to the store that was there before: the next start
+    // (or `search`) builds one for the restored store.
+    SearchIndex::remove(&index_dir(&config.settings.state_dir))?;
+    Ok(n)
 }
 
 /// What `extract` read.

@@ -13,11 +13,12 @@ pub mod raw;
 pub mod resolve;
 
 pub use defaults::DEFAULTS;
-pub use resolve::SMTP_PASSWORD_ENV;
+pub use resolve::{SMTP_PASSWORD_ENV, WEB_TOKEN_ENV};
 
 use crate::crawl::Source;
 use crate::fetch::FetchSettings;
 use crate::notify::DigestSettings;
+use crate::web::WebSettings;
 use chrono_tz::Tz;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -80,8 +81,11 @@ pub struct Settings {
     pub digest_retry: Duration,
     /// Overdue crawls at start-up are spread at random over this long.
     pub startup_spread: Duration,
-    /// Where the daemon serves `/healthz`, `/metrics` and `/status`; off when `None`.
+    /// Where the daemon serves `/healthz`, `/metrics`, `/status` and the web pages; off when
+    /// `None`.
     pub listen: Option<std::net::SocketAddr>,
+    /// The web pages' token, templates and public address.
+    pub web: WebSettings,
 }
 
 /// Maps byte offsets to 1-based line numbers.
@@ -124,7 +128,8 @@ impl Config {
         let base = path.parent().unwrap_or(Path::new("."));
         let mut problems = check::Problems::default();
 
-        let (settings, defaults) = check::settings(&raw.settings, base, &mut problems);
+        let (mut settings, defaults) = check::settings(&raw.settings, base, &mut problems);
+        resolve::web_token(&raw.settings, base, &mut settings, &mut problems);
         let named_badly = problems
             .0
             .iter()
@@ -184,7 +189,10 @@ impl Config {
                 &mut problems,
             )
         }));
-        let digests = resolve::digests(drafts, &mut problems);
+        let mut digests = resolve::digests(drafts, &mut problems);
+        for d in &mut digests {
+            d.public_url = settings.web.public_url.clone();
+        }
 
         if problems.is_empty() {
             return Ok(Config {

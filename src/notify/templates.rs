@@ -59,6 +59,8 @@ pub struct Templates {
     /// Where each template came from, for errors: its path, or "built-in digest.txt".
     shown: BTreeMap<&'static str, String>,
     fuel: u64,
+    /// See [`super::DigestSettings::public_url`].
+    public_url: Option<String>,
 }
 
 /// Rendered output: subject, the text or markdown body, and the HTML body (mail only).
@@ -140,9 +142,17 @@ impl Templates {
             format,
             shown,
             fuel,
+            public_url: None,
         };
         templates.check_budget(max_items)?;
         Ok(templates)
+    }
+
+    /// Links each article to its page under `public_url` (see
+    /// [`super::DigestSettings::public_url`]).
+    pub fn linking(mut self, public_url: Option<String>) -> Templates {
+        self.public_url = public_url;
+        self
     }
 
     /// Renders a sample digest of `max_items` articles (some updated, with changed sentences,
@@ -212,7 +222,11 @@ impl Templates {
         let mut sorted: Vec<&PendingItem> = items.iter().collect();
         sorted.sort_by(|a, b| b.article.date.cmp(&a.article.date).then(b.id.cmp(&a.id)));
         for item in sorted {
-            let view = ItemView::new(item, filter, self.format);
+            let page = self
+                .public_url
+                .as_ref()
+                .map(|base| format!("{base}/article/{}", item.id));
+            let view = ItemView::new(item, filter, self.format, page);
             let group = match item.change {
                 Change::New => &mut new,
                 Change::Updated { .. } => &mut updated,
@@ -346,7 +360,12 @@ struct ItemView {
     title_marked: Value,
     source: String,
     date: String,
+    /// The page the article was read from.
     url: Option<Value>,
+    /// newswatch's page of the article (its text and revisions), when `public_url` is set.
+    page: Option<Value>,
+    /// Where the title links: `page` when there is one, else `url`.
+    link: Option<Value>,
     opening: String,
     opening_html: Value,
     opening_marked: Value,
@@ -363,7 +382,7 @@ const OPENING_CHARS: usize = 160;
 const MARKDOWN_ESCAPE: &str = "markdown";
 
 impl ItemView {
-    fn new(item: &PendingItem, filter: &Filter, format: Format) -> ItemView {
+    fn new(item: &PendingItem, filter: &Filter, format: Format, page: Option<String>) -> ItemView {
         let a = &item.article;
         let opening = excerpt(&a.body, filter);
         let (added, removed, previous_title) = match &item.previous {
@@ -395,10 +414,13 @@ impl ItemView {
                 Value::from_safe_string(h)
             }
         };
-        let url = a.url.as_deref().map(|u| match markup {
+        let target = |u: &str| match markup {
             None => Value::from(u),
             Some(m) => Value::from_safe_string(m.link_target(u)),
-        });
+        };
+        let url = a.url.as_deref().map(target);
+        let page = page.as_deref().map(target);
+        let link = page.clone().or_else(|| url.clone());
         ItemView {
             title_html: html(mark_html(&a.title, &filter.highlights(&a.title))),
             title_marked: marked(&a.title, &filter.highlights(&a.title)),
@@ -406,6 +428,8 @@ impl ItemView {
             source: a.source.clone(),
             date: a.date.format("%Y-%m-%d").to_string(),
             url,
+            page,
+            link,
             opening_html: html(mark_html(&opening, &filter.highlights(&opening))),
             opening_marked: marked(&opening, &filter.highlights(&opening)),
             opening,

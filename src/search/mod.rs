@@ -15,6 +15,7 @@
 //! re-indexes from [`SearchIndex::last_indexed`] onwards: whatever was added after the last
 //! commit is lost with the crash, never half-kept.
 
+pub mod indexer;
 mod query;
 mod snippet;
 mod tokens;
@@ -158,7 +159,8 @@ impl Query {
 pub struct Hit {
     pub id: u64,
     pub revision: u32,
-    pub title: String,
+    /// The title with what matched the query marked.
+    pub title: Snippet,
     pub date: NaiveDate,
     pub source: String,
     pub url: String,
@@ -222,6 +224,19 @@ fn schema() -> (Schema, Fields) {
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Payload {
     watermark: Option<u64>,
+    /// A rebuild under way: how far it got (see [`SearchIndex::commit_rebuild`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rebuild: Option<Rebuild>,
+}
+
+/// How far a rebuild from the store got at its last commit, so one cut short (a restart, a
+/// SIGKILL) resumes there instead of starting again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rebuild {
+    /// The caller's store position when the rebuild began: the watermark once it is done.
+    pub watermark: u64,
+    /// Every article up to this id is indexed.
+    pub through: u64,
 }
 
 fn day_number(date: NaiveDate) -> i64 {
@@ -419,6 +434,16 @@ impl SearchIndex {
     pub fn commit(&mut self, watermark: u64) -> Result<(), SearchError> {
         self.commit_payload(Payload {
             watermark: Some(watermark),
+            rebuild: None,
+        })
+    }
+
+    /// Makes everything indexed so far durable and searchable in the middle of a rebuild,
+    /// recording how far it got; the index has no watermark until [`SearchIndex::commit`].
+    pub fn commit_rebuild(&mut self, rebuild: Rebuild) -> Result<(), SearchError> {
+        self.commit_payload(Payload {
+            watermark: None,
+            rebuild: Some(rebuild),
         })
     }
 
@@ -440,23 +465,18 @@ impl SearchIndex {
     pub fn clear(&mut self) -> Result<(), SearchError> {
         let err = tantivy_error(&self.search.path);
         self.writer()?.delete_all_documents().map_err(err)?;
-        self.commit_payload(Payload { watermark: None })
+        self.commit_payload(Payload::default())
     }
 
-    /// The watermark of the last commit: `None` for a new or cleared index.
+    /// The watermark of the last commit: `None` for a new or cleared index, or one whose
+    /// rebuild is not finished.
     pub fn last_indexed(&self) -> Result<Option<u64>, SearchError> {
-        let path = &self.search.path;
-        let metas = self.index.load_metas().map_err(tantivy_error(path))?;
-        match metas.payload {
-            None => Ok(None),
-            Some(p) => serde_json::from_str::<Payload>(&p)
-                .map(|p| p.watermark)
-                .map_err(|e| SearchError::Corrupt {
-                    path: path.clone(),
-                    what: "commit payload".into(),
-                    reason: e.to_string(),
-                }),
-        }
+        Ok(payload(&self.index, &self.search.path)?.watermark)
+    }
+
+    /// The rebuild under way at the last commit, if any.
+    pub fn rebuild_progress(&self) -> Result<Option<Rebuild>, SearchError> {
+        Ok(payload(&self.index, &self.search.path)?.rebuild)
     }
 
     /// Waits for background segment merges to finish and releases the writer lock.
@@ -486,6 +506,18 @@ impl SearchIndex {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+fn payload(index: &Index, path: &Path) -> Result<Payload, SearchError> {
+    let metas = index.load_metas().map_err(tantivy_error(path))?;
+    match metas.payload {
+        None => Ok(Payload::default()),
+        Some(p) => serde_json::from_str::<Payload>(&p).map_err(|e| SearchError::Corrupt {
+            path: path.to_owned(),
+            what: "commit payload".into(),
+            reason: e.to_string(),
+        }),
     }
 }
 
@@ -527,6 +559,11 @@ fn register_tokenizers(index: &Index) {
 }
 
 impl SearchReader {
+    /// The watermark of the last commit, as [`SearchIndex::last_indexed`].
+    pub fn last_indexed(&self) -> Result<Option<u64>, SearchError> {
+        Ok(payload(self.reader.searcher().index(), &self.path)?.watermark)
+    }
+
     /// Articles searchable now.
     pub fn len(&self) -> u64 {
         self.reader.searcher().num_docs()
@@ -618,7 +655,7 @@ impl SearchReader {
             hits.push(Hit {
                 id,
                 revision,
-                title: text(f.title),
+                title: snippet::whole(&text(f.title), &positive),
                 date,
                 source: text(f.source),
                 url: text(f.url),

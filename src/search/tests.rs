@@ -131,7 +131,7 @@ fn hits_carry_the_article_and_a_marked_snippet() {
     assert_eq!(
         (
             h.id,
-            h.title.as_str(),
+            h.title.text.as_str(),
             h.date,
             h.source.as_str(),
             h.url.as_str()
