@@ -48,8 +48,13 @@ use thiserror::Error;
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::is_nfkc_quick;
 
-/// How much more a match in the title counts than one in the body.
+/// How much more a ranking word in the title counts than one in the body.
 const TITLE_BOOST: f32 = 2.0;
+/// What each query term found in the title adds to an article's score: more than BM25 over
+/// every field can give one term (at most a few hundred at a million articles), so an article
+/// holding a term in its title always ranks above one holding it in the body only, and among
+/// those, relevance decides.
+pub const TITLE_TIER: f32 = 10_000.0;
 /// The writer's indexing memory, over all its threads; a segment is flushed when it is full.
 const WRITER_MEMORY_BYTES: usize = 96 * 1024 * 1024;
 /// Indexing threads at most (each needs at least 15 MB of the memory above).
@@ -688,7 +693,7 @@ impl SearchReader {
             let either = BooleanQuery::new(vec![
                 (
                     Occur::Should,
-                    Box::new(BoostQuery::new(in_field(f.title_grams), TITLE_BOOST)),
+                    Box::new(ConstScoreQuery::new(in_field(f.title_grams), TITLE_TIER)),
                 ),
                 (Occur::Should, in_field(f.body_grams)),
             ]);

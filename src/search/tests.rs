@@ -598,6 +598,14 @@ fn seed_archive_hits_are_exactly_the_records_holding_the_word() {
             scores.windows(2).all(|w| w[0] >= w[1]),
             "{word}: best first"
         );
+        let in_title: Vec<bool> = hits
+            .iter()
+            .map(|h| h.title.text.contains(word.as_str()))
+            .collect();
+        assert!(
+            in_title.windows(2).all(|w| w[0] >= w[1]),
+            "{word}: title matches first: {in_title:?}"
+        );
         if !expected.is_empty() && expected.len() < docs.len() {
             partial += 1;
         }

@@ -66,7 +66,8 @@ fn cookie_token(req: &Request) -> Option<String> {
 }
 
 fn bearer_token(req: &Request) -> Option<String> {
-    let v = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    // Bytes, not `to_str`: a token may hold any UTF-8, which HTTP headers carry as is.
+    let v = std::str::from_utf8(req.headers().get(header::AUTHORIZATION)?.as_bytes()).ok()?;
     let (scheme, token) = v.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
