@@ -12,7 +12,7 @@ use crate::daemon::RunError;
 use crate::extract::FieldSelectors;
 use crate::fetch::{FetchError, Fetched, Fetcher, HostPattern, Scope, charset};
 use crate::notify::{Delivery, Digest, MAX_DIGESTS_PER_RUN, NotifyError, Routing};
-use crate::search::indexer::{Backlog, Indexer, IndexerError, index_dir};
+use crate::search::indexer::{Indexer, IndexerError, index_dir};
 /// What `search` takes and gives, for `main.rs` to print.
 pub use crate::search::{Hit, Query};
 use crate::search::{SearchError, SearchIndex};
@@ -213,10 +213,7 @@ pub fn search(
     match Store::open(dir) {
         Ok(store) => {
             let mut indexer = Indexer::open(store)?;
-            let total = match indexer.backlog()? {
-                Backlog::Journal(n) => n,
-                Backlog::Build { left, .. } => left,
-            };
+            let total = indexer.backlog()?.left();
             let mut indexed = 0;
             if total > 0 {
                 progress(0, total);

@@ -280,7 +280,7 @@ impl SearchIndex {
         std::fs::create_dir_all(dir).map_err(|e| err(TantivyError::from(e)))?;
         let (schema, fields) = schema();
         let directory = MmapDirectory::open(dir).map_err(|e| err(e.into()))?;
-        let index = if Index::exists(&directory).map_err(|e| err(e.into()))? {
+        let mut index = if Index::exists(&directory).map_err(|e| err(e.into()))? {
             open_existing(dir, directory, &schema)?
         } else {
             let settings = IndexSettings {
@@ -297,6 +297,8 @@ impl SearchIndex {
                 .map_err(&err)?
         };
         register_tokenizers(&index);
+        // Segments are searched in parallel, one thread a core.
+        index.set_default_multithread_executor().map_err(&err)?;
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(WRITER_THREADS);
@@ -340,8 +342,10 @@ impl SearchIndex {
         if !Index::exists(&directory).map_err(|e| err(e.into()))? {
             return Err(missing());
         }
-        let index = open_existing(dir, directory, &schema)?;
+        let mut index = open_existing(dir, directory, &schema)?;
         register_tokenizers(&index);
+        // Segments are searched in parallel, one thread a core.
+        index.set_default_multithread_executor().map_err(&err)?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::OnCommitWithDelay)
@@ -695,7 +699,12 @@ impl SearchReader {
                     Occur::Should,
                     Box::new(ConstScoreQuery::new(in_field(f.title_grams), TITLE_TIER)),
                 ),
-                (Occur::Should, in_field(f.body_grams)),
+                // Matching only: scoring a phrase counts every occurrence in every matching
+                // article, while existence stops at the first; the words below rank.
+                (
+                    Occur::Should,
+                    Box::new(ConstScoreQuery::new(in_field(f.body_grams), 0.0)),
+                ),
             ]);
             if term.excluded {
                 clauses.push((Occur::MustNot, Box::new(either)));
