@@ -13,6 +13,10 @@ use crate::extract::FieldSelectors;
 use crate::fetch::{FetchError, Fetched, Fetcher, HostPattern, Scope, charset};
 use crate::notify::{Delivery, Digest, MAX_DIGESTS_PER_RUN, NotifyError, Routing};
 pub use crate::report::{GroupBy, Report};
+use crate::search::indexer::{Indexer, IndexerError, index_dir};
+/// What `search` takes and gives, for `main.rs` to print.
+pub use crate::search::{Hit, Query};
+use crate::search::{SearchError, SearchIndex};
 use crate::signals::{Extractor, Signals};
 use crate::sink::{DeliverError, Deliverer, Drained, PostgresSink, Progress};
 use crate::status::Status;
@@ -54,6 +58,13 @@ pub enum CliError {
     Run(#[from] RunError),
     #[error(transparent)]
     Sink(#[from] DeliverError),
+    #[error(transparent)]
+    Search(#[from] SearchError),
+    #[error(transparent)]
+    Index(#[from] IndexerError),
+    /// A web page template does not compile: a config problem.
+    #[error(transparent)]
+    Web(#[from] crate::web::WebError),
     /// The command did its work, and some of it failed, as printed above.
     #[error("{0}")]
     Failed(String),
@@ -75,6 +86,8 @@ impl CliError {
             | CliError::Config(_)
             | CliError::Digests(_)
             | CliError::Input { .. }
+            | CliError::Web(_)
+            | CliError::Search(SearchError::BadQuery { .. })
             | CliError::Store(StoreError::NotEmpty { .. }) => 2,
             _ => 1,
         }
@@ -101,6 +114,7 @@ pub fn digests(config: &Config) -> Result<Vec<Digest>, CliError> {
 /// `run`: the daemon, until `shutdown` completes.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), CliError> {
     digests(&config)?;
+    crate::web::Pages::load(config.settings.web.templates.as_deref())?;
     let store = open_store(&config)?;
     crate::daemon::run(config, store, shutdown).await?;
     Ok(())
@@ -177,14 +191,16 @@ async fn drain(sinks: &[Arc<Deliverer<PostgresSink>>]) -> Vec<SinkRun> {
     .await
 }
 
-/// What `crawl` did: each source's report, then each sink's delivery.
+/// What `crawl` did: each source's report, each sink's delivery, and the search index.
 pub struct Crawled {
     pub reports: Vec<CrawlReport>,
     pub sinks: Vec<SinkRun>,
+    pub index: IndexUpdate,
 }
 
 /// `crawl [SOURCE...]`: every named source (all when none) crawled once, together; then what
-/// was stored delivered to every sink.
+/// was stored delivered to every sink, and the search index brought up to date when that is a
+/// short job (see [`IndexUpdate`]).
 pub async fn crawl(config: &Config, names: &[String]) -> Result<Crawled, CliError> {
     let sources = sources(config, names)?;
     let store = open_store(config)?;
@@ -194,12 +210,17 @@ pub async fn crawl(config: &Config, names: &[String]) -> Result<Crawled, CliErro
         config.settings.concurrency,
         config.settings.timezone,
         Routing::new(&config.digests, config.extractor.clone()),
-        store,
+        store.clone(),
     )?;
     let reports = crawler.crawl_all(&sources).await;
+    let sinks = drain(&sinks).await;
+    let index = tokio::task::spawn_blocking(move || update_index(&store, Some(INDEX_INLINE)))
+        .await
+        .unwrap_or_else(|_| IndexUpdate::Failed("interrupted".into()));
     Ok(Crawled {
         reports,
-        sinks: drain(&sinks).await,
+        sinks,
+        index,
     })
 }
 
@@ -229,6 +250,111 @@ pub async fn sink_backfill(
     Ok(deliverer.backfill(progress).await?)
 }
 
+/// Articles a command that stores them (`crawl`) indexes before it exits; a longer backlog (an
+/// archive just imported) is left to the daemon, `search` or `reindex`.
+pub const INDEX_INLINE: u64 = 5_000;
+
+/// What became of the search index after a command stored articles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexUpdate {
+    /// Up to date; this many articles were indexed now.
+    Current(u64),
+    /// Left behind: this many articles wait to be indexed.
+    Waiting(u64),
+    /// Could not be updated (why); the next `search`, `reindex` or daemon start catches up.
+    Failed(String),
+}
+
+/// Brings the search index of `store` up to date when at most `max` articles wait (always when
+/// `None`). Never fails the command that stored the articles: the journal keeps them for later.
+pub fn update_index(store: &Store, max: Option<u64>) -> IndexUpdate {
+    let run = || -> Result<IndexUpdate, IndexerError> {
+        let mut indexer = Indexer::open(store.clone())?;
+        let waiting = indexer.backlog()?.left();
+        if max.is_some_and(|m| waiting > m) {
+            return Ok(IndexUpdate::Waiting(waiting));
+        }
+        let n = indexer.catch_up(&mut |_| {}, &|| false)?;
+        Ok(IndexUpdate::Current(n))
+    };
+    run().unwrap_or_else(|e| IndexUpdate::Failed(crate::error_chain(&e)))
+}
+
+/// How many articles wait to be indexed for search, read without taking the index's writer
+/// lock.
+fn index_waiting(store: &Store) -> Result<u64, CliError> {
+    match SearchIndex::open_read_only(&index_dir(store.dir())) {
+        Ok(index) => match index.last_indexed()? {
+            Some(w) => Ok(store.journal_backlog(w)?),
+            None => Ok((store.len() as u64).saturating_sub(index.len())),
+        },
+        Err(SearchError::Missing { .. } | SearchError::Outdated { .. }) => Ok(store.len() as u64),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `reindex`: the search index emptied and built again from every stored article.
+/// `progress(done, total)` is told how far it got.
+pub fn reindex(config: &Config, progress: &mut dyn FnMut(u64, u64)) -> Result<u64, CliError> {
+    let store = open_store(config)?;
+    let mut indexer = Indexer::open(store.clone())?;
+    indexer.clear()?;
+    let total = store.len() as u64;
+    progress(0, total);
+    let n = indexer.catch_up(&mut |done| progress(done.min(total), total), &|| false)?;
+    // Waits for the merges, so the index is left in few segments (faster to search).
+    indexer.close()?;
+    Ok(n)
+}
+
+/// What `search` found, and how.
+pub struct Found {
+    pub hits: Vec<Hit>,
+    /// Articles indexed first, to bring the index up to date (no daemon was running).
+    pub indexed: u64,
+    /// The daemon holds the store: the index was read as the daemon last committed it.
+    pub from_daemon: bool,
+}
+
+/// `search QUERY`: the articles holding every term, best first. With no daemon running, the
+/// index is brought up to date first (`progress(done, total)`, called only when there is
+/// something to index); while the daemon runs, its index is read as last committed (within a
+/// second or two of the store).
+pub fn search(
+    config: &Config,
+    query: &Query,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Found, CliError> {
+    let dir = &config.settings.state_dir;
+    match Store::open(dir) {
+        Ok(store) => {
+            let mut indexer = Indexer::open(store)?;
+            let total = indexer.backlog()?.left();
+            let mut indexed = 0;
+            if total > 0 {
+                progress(0, total);
+                indexed =
+                    indexer.catch_up(&mut |done| progress(done.min(total), total), &|| false)?;
+            }
+            let hits = indexer.reader().search(query)?;
+            Ok(Found {
+                hits,
+                indexed,
+                from_daemon: false,
+            })
+        }
+        Err(StoreError::Locked { .. }) => {
+            let index = SearchIndex::open_read_only(&index_dir(dir))?;
+            Ok(Found {
+                hits: index.search(query)?,
+                indexed: 0,
+                from_daemon: true,
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// An input file named on the command line (`-`: standard input).
 pub struct Input {
     pub reader: Box<dyn BufRead + Send>,
@@ -255,9 +381,10 @@ pub fn open_input(file: &Path) -> Result<Input, CliError> {
 }
 
 /// `backfill FILE`: imports an archive under `source`, pending for the digests that take each
-/// record when `notify`; then delivers what it stored to every sink. `encoding` is a charset
-/// label (`utf-8`, `gbk`, `gb18030`, `big5` …) or `auto` to detect it; UTF-8 when `None`. Each
-/// rejected record and skipped line goes to `notice` as it is met.
+/// record when `notify`; then delivers what it stored to every sink, and says how many articles
+/// wait to be indexed for search. `encoding` is a charset label (`utf-8`, `gbk`, `gb18030`,
+/// `big5` …) or `auto` to detect it; UTF-8 when `None`. Each rejected record and skipped line
+/// goes to `notice` as it is met.
 pub async fn backfill(
     config: &Config,
     input: Input,
@@ -266,7 +393,7 @@ pub async fn backfill(
     encoding: Option<&str>,
     progress: &dyn Fn(usize),
     notice: &dyn Fn(&archive::Entry),
-) -> Result<(BackfillReport, Vec<SinkRun>), CliError> {
+) -> Result<(BackfillReport, Vec<SinkRun>, u64), CliError> {
     let encoding = match encoding {
         None => Some(encoding_rs::UTF_8),
         Some(label) if label.eq_ignore_ascii_case("auto") => None,
@@ -298,7 +425,11 @@ pub async fn backfill(
     // The import blocks (it reads and writes on threads of its own); the runtime's other
     // workers go on meanwhile.
     let report = tokio::task::block_in_place(|| import.run(&store, input.reader, &input.name))?;
-    Ok((report, drain(&sinks).await))
+    let sinks = drain(&sinks).await;
+    // Indexing runs at about a tenth of the import's speed: it is left to the daemon (in the
+    // background) or to the next `search` / `reindex`, and the count is reported.
+    let waiting = index_waiting(&store)?;
+    Ok((report, sinks, waiting))
 }
 
 /// How `export` writes articles.
@@ -497,6 +628,7 @@ pub fn status(config: &Config) -> Result<Status, CliError> {
 /// `validate`: the config is already checked when this runs; this loads every digest too
 /// (templates compile) and says how many there are.
 pub fn validate(config: &Config) -> Result<usize, CliError> {
+    crate::web::Pages::load(config.settings.web.templates.as_deref())?;
     Ok(digests(config)?.len())
 }
 
@@ -523,11 +655,11 @@ pub fn backup(config: &Config, file: &Path, out: &mut dyn Write) -> Result<u64, 
 
 /// `restore FILE`: loads a backup into an empty state dir, all or nothing.
 pub fn restore(config: &Config, input: Input) -> Result<u64, CliError> {
-    Ok(Store::restore(
-        &config.settings.state_dir,
-        input.reader,
-        &input.name,
-    )?)
+    let n = Store::restore(&config.settings.state_dir, input.reader, &input.name)?;
+    // An index left in the folder belongs to the store that was there before: the next start
+    // (or `search`) builds one for the restored store.
+    SearchIndex::remove(&index_dir(&config.settings.state_dir))?;
+    Ok(n)
 }
 
 /// What `extract` read.

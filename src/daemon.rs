@@ -37,6 +37,8 @@ pub enum RunError {
     Store(#[from] crate::store::StoreError),
     #[error("cannot listen on {0}: {1}")]
     Listen(std::net::SocketAddr, std::io::Error),
+    #[error(transparent)]
+    Web(#[from] crate::web::WebError),
 }
 
 /// How long in-flight work gets to notice a shutdown before it is left behind.
@@ -235,6 +237,86 @@ pub fn deliverers(
         .collect()
 }
 
+/// How often the search indexer looks at the store's journal once it has caught up.
+const INDEX_POLL: Duration = Duration::from_secs(1);
+/// How long the indexer waits after a failure before it tries again.
+const INDEX_RETRY: Duration = Duration::from_secs(30);
+
+/// Opens the search index and starts the thread that keeps it in step with the store: it
+/// indexes what the journal holds past the index's watermark (everything, for a new index),
+/// then follows the journal. A failure is logged and retried; the daemon runs on without
+/// search rather than not at all.
+fn start_indexer(
+    store: &Store,
+    cancel: &CancellationToken,
+) -> (
+    Option<crate::search::SearchReader>,
+    Option<std::thread::JoinHandle<()>>,
+) {
+    let mut indexer = match crate::search::indexer::Indexer::open(store.clone()) {
+        Ok(i) => i,
+        Err(e) => {
+            tracing::error!(
+                "search index unavailable: {}; the daemon runs without search",
+                crate::error_chain(&e)
+            );
+            return (None, None);
+        }
+    };
+    let reader = indexer.reader();
+    let stop = cancel.clone();
+    let thread = std::thread::Builder::new()
+        .name("search-indexer".into())
+        .spawn(move || {
+            while !stop.is_cancelled() {
+                let backlog = indexer.backlog().map(|b| b.left()).unwrap_or(0);
+                if backlog >= crate::search::indexer::COMMIT_EVERY {
+                    tracing::info!(
+                        articles = backlog,
+                        "indexing for search in the background; searches see the articles as they are committed"
+                    );
+                }
+                let mut logged = 0;
+                let mut progress = |done: u64| {
+                    if done >= logged + crate::search::indexer::COMMIT_EVERY {
+                        logged = done;
+                        tracing::info!(done, of = backlog, "search index catching up");
+                    }
+                };
+                let wait = match indexer.catch_up(&mut progress, &|| stop.is_cancelled()) {
+                    Ok(n) => {
+                        if n > 0 {
+                            tracing::debug!(articles = n, "indexed for search");
+                        }
+                        INDEX_POLL
+                    }
+                    Err(e) => {
+                        tracing::error!(
+                            retry_in_secs = INDEX_RETRY.as_secs(),
+                            "search index not updated: {}",
+                            crate::error_chain(&e)
+                        );
+                        INDEX_RETRY
+                    }
+                };
+                let until = std::time::Instant::now() + wait;
+                while !stop.is_cancelled() && std::time::Instant::now() < until {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+            // Dropped, not closed: a merge under way is not waited for (the next start
+            // merges again), and what was not committed is in the journal.
+            drop(indexer);
+        });
+    match thread {
+        Ok(t) => (Some(reader), Some(t)),
+        Err(e) => {
+            tracing::error!("cannot start the search indexer: {e}; the daemon runs without search");
+            (None, None)
+        }
+    }
+}
+
 /// Runs the daemon until `shutdown` completes.
 pub async fn run(
     config: Config,
@@ -313,12 +395,20 @@ pub async fn run(
         scheduler.add(job).await.map_err(sched_err)?;
     }
 
+    let pages = std::sync::Arc::new(crate::web::Pages::load(
+        config.settings.web.templates.as_deref(),
+    )?);
+    let (search, indexer) = start_indexer(&store, &cancel);
     let server = match config.settings.listen {
         Some(addr) => Some(
             crate::health::serve(
                 addr,
-                shared.clone(),
-                store.clone(),
+                crate::web::Web {
+                    config: shared.clone(),
+                    store: store.clone(),
+                    search,
+                    pages,
+                },
                 metrics.clone(),
                 cancel.clone(),
             )
@@ -345,6 +435,15 @@ pub async fn run(
     }
     if let Some(server) = server {
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, server).await;
+    }
+    if let Some(indexer) = indexer {
+        // It stops between batches (about a second of work at most).
+        let joined = tokio::task::spawn_blocking(move || indexer.join());
+        if tokio::time::timeout(SHUTDOWN_GRACE, joined).await.is_err() {
+            tracing::warn!(
+                "the search indexer did not stop in time; its work since the last commit is redone at the next start"
+            );
+        }
     }
     match tokio::time::timeout(FINAL_FLUSH, store.flush()).await {
         Ok(flushed) => flushed?,

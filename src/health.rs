@@ -1,5 +1,6 @@
 //! The daemon's own HTTP endpoints, for operators: `/healthz`, `/metrics` (Prometheus text) and
-//! `/status` (a small HTML page of source health). Served on `[settings] listen` when set.
+//! `/status` (a small HTML page of source health), and the listener that serves them with the
+//! web pages ([`crate::web`]). Served on `[settings] listen` when set.
 
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -37,25 +38,41 @@ pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(20);
 /// What a connection over [`MAX_CONNECTIONS`] is told before it is closed.
 const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\nretry-after: 1\r\n\r\n";
 
-/// Binds `addr` now (so a taken port fails at start-up) and serves until `cancel` fires.
+/// Binds `addr` now (so a taken port fails at start-up) and serves until `cancel` fires: the
+/// operator's endpoints and the web pages ([`crate::web`]), all but `/healthz` behind the token
+/// when one is configured.
 pub async fn serve(
     addr: SocketAddr,
-    config: Arc<Config>,
-    store: Store,
+    web: crate::web::Web,
     metrics: Metrics,
     cancel: CancellationToken,
 ) -> std::io::Result<tokio::task::JoinHandle<()>> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!(%addr, "serving /healthz, /metrics and /status");
-    let app = Router::new()
+    let settings = &web.config.settings.web;
+    let guard = settings.token.as_ref().map(|token| {
+        let secure = settings
+            .public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"));
+        crate::web::auth::Guard::new(token, secure, web.pages.clone())
+    });
+    tracing::info!(%addr, token = guard.is_some(), "serving the web pages, /healthz, /metrics and /status");
+    let mut app = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
         .route("/status", get(status_page))
         .with_state(AppState {
-            config,
-            store,
+            config: web.config.clone(),
+            store: web.store.clone(),
             metrics,
-        });
+        })
+        .merge(crate::web::routes(web));
+    if let Some(guard) = guard {
+        app = app.layer(axum::middleware::from_fn_with_state(
+            guard,
+            crate::web::auth::guard,
+        ));
+    }
     Ok(tokio::spawn(accept_loop(listener, app, cancel)))
 }
 

@@ -30,6 +30,7 @@ pub mod signals;
 pub mod sink;
 pub mod status;
 pub mod store;
+pub mod web;
 
 /// An error with its whole cause chain: reqwest's and lettre's top-level messages are generic
 /// ("error sending request"), the causes say what really happened. Causes already quoted by

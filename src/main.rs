@@ -172,6 +172,33 @@ enum Command {
         #[command(subcommand)]
         command: SinkCommand,
     },
+    /// Search the stored articles' titles and bodies, best first. Works while the daemon runs.
+    Search {
+        /// Words separated by spaces, all required: a Chinese word matches where its characters
+        /// stand together, a Latin word or number as a whole word; "…" keeps a phrase, -word
+        /// excludes.
+        #[arg(required = true)]
+        query: Vec<String>,
+        /// Only articles of this source.
+        #[arg(long)]
+        source: Option<String>,
+        /// Only articles dated on or after this day (YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<NaiveDate>,
+        /// Only articles dated on or before this day (YYYY-MM-DD).
+        #[arg(long)]
+        until: Option<NaiveDate>,
+        /// At most this many articles (1-1000).
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// `text`: title, date, source, URL and a highlighted snippet per article; `jsonl`: one
+        /// JSON object per article (id, title, date, source, url, snippet, score).
+        #[arg(long, value_enum, default_value_t = SearchFormat::Text)]
+        format: SearchFormat,
+    },
+    /// Rebuild the search index from every stored article. Stop the daemon first: it holds the
+    /// store.
+    Reindex,
     /// Build each digest of everything pending and send it now.
     Digest {
         /// Print exactly what would be sent and change nothing.
@@ -215,6 +242,12 @@ enum By {
 enum Table {
     Md,
     Csv,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SearchFormat {
+    Text,
+    Jsonl,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -349,6 +382,15 @@ async fn dispatch(args: Cli) -> Result<ExitCode, Failure> {
         }
         Command::Crawl { sources, format } => {
             let crawled = cli::crawl(&config, &sources).await?;
+            match &crawled.index {
+                cli::IndexUpdate::Current(_) => {}
+                cli::IndexUpdate::Waiting(n) => note!(
+                    "search: {n} articles wait to be indexed; the daemon indexes them in the background, `newswatch search` or `newswatch reindex` before searching"
+                ),
+                cli::IndexUpdate::Failed(why) => note!(
+                    "newswatch: search index not updated: {why}; it catches up on the next `search` or daemon start"
+                ),
+            }
             let reports = &crawled.reports;
             for report in reports {
                 match format {
@@ -385,7 +427,7 @@ async fn dispatch(args: Cli) -> Result<ExitCode, Failure> {
                 };
                 bar.suspend(|| note!("{line}"));
             };
-            let (report, sinks) = cli::backfill(
+            let (report, sinks, waiting) = cli::backfill(
                 &config,
                 input,
                 &source,
@@ -411,6 +453,12 @@ async fn dispatch(args: Cli) -> Result<ExitCode, Failure> {
                 "{name}: {} imported, {} duplicate, {} rejected, {} skipped{read_as}",
                 report.imported, report.duplicate, report.rejected, report.skipped
             )?;
+            if waiting > 0 {
+                note!(
+                    "search: {waiting} articles wait to be indexed (about {} articles a second): the daemon indexes them in the background, searchable as it goes; without it, `newswatch search` indexes them before its first search, or run `newswatch reindex`",
+                    INDEX_RATE
+                );
+            }
             Ok(exit(tell_sinks(&sinks)))
         }
         Command::Sink {
@@ -466,6 +514,46 @@ async fn dispatch(args: Cli) -> Result<ExitCode, Failure> {
                 Table::Md => write!(out, "{}", report.markdown())?,
                 Table::Csv => write!(out, "{}", report.csv())?,
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Search {
+            query,
+            source,
+            since,
+            until,
+            limit,
+            format,
+        } => {
+            let mut q = cli::Query::new(query.join(" "));
+            q.source = source;
+            q.since = since;
+            q.until = until;
+            q.limit = limit;
+            let bar = indexing_bar();
+            let found = cli::search(&config, &q, &mut |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })?;
+            bar.finish_and_clear();
+            print_hits(&found.hits, format, &mut out)?;
+            if found.hits.is_empty() && io::stderr().is_terminal() {
+                note!("no article holds every word of {:?}", q.text);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reindex => {
+            let bar = indexing_bar();
+            let started = std::time::Instant::now();
+            let n = cli::reindex(&config, &mut |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })?;
+            bar.finish_and_clear();
+            writeln!(
+                out,
+                "search index rebuilt: {n} articles in {:.1} s",
+                started.elapsed().as_secs_f64()
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Digest { dry_run, name } => {
@@ -634,6 +722,93 @@ fn counter_bar(what: &str) -> indicatif::ProgressBar {
     bar.set_prefix(what.to_owned());
     bar.enable_steady_tick(std::time::Duration::from_millis(250));
     bar
+}
+
+/// Articles indexed per second on one core of the build machine (README, Performance), for the
+/// estimate `backfill` gives.
+const INDEX_RATE: u32 = 1_400;
+
+/// A bar counting articles indexed, on a terminal; nothing at all in a pipe or file.
+fn indexing_bar() -> indicatif::ProgressBar {
+    if !io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "indexing for search {bar:30} {pos}/{len} articles ({eta} left)",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+/// One JSON line of `search --format jsonl`.
+#[derive(serde::Serialize)]
+struct HitLine<'a> {
+    id: u64,
+    title: &'a str,
+    date: String,
+    source: &'a str,
+    url: Option<&'a str>,
+    snippet: &'a str,
+    score: f32,
+    /// Character ranges of `snippet` that matched, `[from, to)`.
+    highlights: Vec<[usize; 2]>,
+}
+
+/// Character offsets of byte `ranges` in `text`.
+fn char_ranges(text: &str, ranges: &[std::ops::Range<usize>]) -> Vec<[usize; 2]> {
+    let at = |byte: usize| text[..byte].chars().count();
+    ranges.iter().map(|r| [at(r.start), at(r.end)]).collect()
+}
+
+fn print_hits(hits: &[cli::Hit], format: SearchFormat, out: &mut impl Write) -> io::Result<()> {
+    // Matches stand out in colour on a terminal, and as **…** (as in the text digest) in a pipe.
+    let (open, close) = if io::stdout().is_terminal() {
+        ("\x1b[1;31m", "\x1b[0m")
+    } else {
+        ("**", "**")
+    };
+    for (i, h) in hits.iter().enumerate() {
+        match format {
+            SearchFormat::Text => {
+                let url = if h.url.is_empty() {
+                    String::new()
+                } else {
+                    format!(" · {}", h.url)
+                };
+                writeln!(
+                    out,
+                    "{}. {}\n   {} · {} · #{}{url}\n   {}\n",
+                    i + 1,
+                    h.title.marked(open, close),
+                    h.date,
+                    h.source,
+                    h.id,
+                    h.snippet.marked(open, close)
+                )?;
+            }
+            SearchFormat::Jsonl => {
+                let line = HitLine {
+                    id: h.id,
+                    title: &h.title.text,
+                    date: h.date.to_string(),
+                    source: &h.source,
+                    url: (!h.url.is_empty()).then_some(h.url.as_str()),
+                    snippet: &h.snippet.text,
+                    score: h.score,
+                    highlights: char_ranges(&h.snippet.text, &h.snippet.highlights),
+                };
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string(&line).map_err(io::Error::from)?
+                )?;
+            }
+        }
+    }
+    out.flush()
 }
 
 /// A spinner on a terminal; nothing at all when standard error is a pipe or file.

@@ -484,6 +484,7 @@ fn chat_digest(dir: &std::path::Path, n: usize, url: &str, pace: Vec<Pace>) -> (
             max_items: 1000,
             max_bytes: 1 << 20,
         },
+        public_url: None,
     };
     let digest = Digest::load(&settings, &dir.join("state")).expect("digest");
     (store, digest)

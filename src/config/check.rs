@@ -90,6 +90,29 @@ pub fn settings(raw: &RawSettings, base: &Path, p: &mut Problems) -> (Settings, 
             })
             .ok()
     });
+    let public_url = raw.public_url.as_ref().and_then(|u| {
+        match Url::parse(u.get_ref().trim()) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+                // Pages are `{public_url}/article/{id}`: one slash between, however it is written.
+                Some(url.as_str().trim_end_matches('/').to_owned())
+            }
+            _ => {
+                p.add(
+                    u.span(),
+                    format!(
+                        "[settings] public_url: {:?} is not an http(s) address like https://news.example.org",
+                        u.get_ref()
+                    ),
+                );
+                None
+            }
+        }
+    });
+    let web = crate::web::WebSettings {
+        token: None,
+        public_url,
+        templates: raw.web_templates.as_ref().map(|t| base.join(t.get_ref())),
+    };
     let fetch = fetch_keys(&raw.fetch_keys(), &DEFAULTS.fetch(), "[settings] ", p);
     // Empty when not given: the host name is looked up when the config is resolved.
     let instance = raw.instance.as_ref().map_or(String::new(), |i| {
@@ -113,6 +136,7 @@ pub fn settings(raw: &RawSettings, base: &Path, p: &mut Problems) -> (Settings, 
         ),
         listen,
         instance,
+        web,
     };
     let defaults = SourceDefaults {
         fetch,

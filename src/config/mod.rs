@@ -13,13 +13,14 @@ pub mod raw;
 pub mod resolve;
 
 pub use defaults::DEFAULTS;
-pub use resolve::SMTP_PASSWORD_ENV;
+pub use resolve::{SMTP_PASSWORD_ENV, WEB_TOKEN_ENV};
 
 use crate::crawl::Source;
 use crate::fetch::FetchSettings;
 use crate::notify::DigestSettings;
 use crate::signals::Extractor;
 use crate::sink::SinkSettings;
+use crate::web::WebSettings;
 use chrono_tz::Tz;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -88,11 +89,14 @@ pub struct Settings {
     pub digest_retry: Duration,
     /// Overdue crawls at start-up are spread at random over this long.
     pub startup_spread: Duration,
-    /// Where the daemon serves `/healthz`, `/metrics` and `/status`; off when `None`.
+    /// Where the daemon serves `/healthz`, `/metrics`, `/status` and the web pages; off when
+    /// `None`.
     pub listen: Option<std::net::SocketAddr>,
     /// The name this instance writes into its sinks' `instance` column: `[settings] instance`,
     /// else the host's name.
     pub instance: String,
+    /// The web pages' token, templates and public address.
+    pub web: WebSettings,
 }
 
 /// Maps byte offsets to 1-based line numbers.
@@ -139,6 +143,7 @@ impl Config {
         if settings.instance.is_empty() {
             settings.instance = resolve::instance(!raw.sink.is_empty(), &mut problems);
         }
+        resolve::web_token(&raw.settings, base, &mut settings, &mut problems);
         let named_badly = problems
             .0
             .iter()
@@ -201,7 +206,10 @@ impl Config {
                 &mut problems,
             )
         }));
-        let digests = resolve::digests(drafts, &mut problems);
+        let mut digests = resolve::digests(drafts, &mut problems);
+        for d in &mut digests {
+            d.public_url = settings.web.public_url.clone();
+        }
 
         let mut sink_names = HashSet::new();
         let mut variables = HashSet::new();

@@ -107,6 +107,9 @@ with_fetch_keys! {
         pub startup_spread_secs: Option<Spanned<u64>>,
         pub listen: Option<Spanned<String>>,
         pub instance: Option<Spanned<String>>,
+        pub web_token_file: Option<Spanned<String>>,
+        pub public_url: Option<Spanned<String>>,
+        pub web_templates: Option<Spanned<String>>,
     }
 }
 

@@ -10,6 +10,57 @@ use crate::notify::{
 /// The environment variable holding the SMTP password when no `smtp_password_file` is set.
 pub const SMTP_PASSWORD_ENV: &str = "NEWSWATCH_SMTP_PASSWORD";
 
+/// The environment variable holding the web pages' token when no `web_token_file` is set.
+pub const WEB_TOKEN_ENV: &str = "NEWSWATCH_WEB_TOKEN";
+
+/// Reads the web pages' token (from `web_token_file`, else [`WEB_TOKEN_ENV`]) into `settings`,
+/// checks the template folder, and requires a token when `listen` reaches beyond this machine:
+/// the pages show the whole archive and the sources' errors.
+pub fn web_token(
+    raw: &super::raw::RawSettings,
+    base: &std::path::Path,
+    settings: &mut super::Settings,
+    p: &mut Problems,
+) {
+    settings.web.token = match &raw.web_token_file {
+        Some(file) => secret(
+            "[settings] ",
+            &SecretRef::File {
+                path: base.join(file.get_ref()),
+                span: file.span(),
+            },
+            p,
+        ),
+        None => std::env::var(WEB_TOKEN_ENV)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| Secret::new(v.trim().to_owned())),
+    };
+    if let (Some(dir), Some(span)) = (&settings.web.templates, &raw.web_templates)
+        && !dir.is_dir()
+    {
+        p.add(
+            span.span(),
+            format!(
+                "[settings] web_templates: {} is not a folder",
+                dir.display()
+            ),
+        );
+    }
+    if let (Some(addr), Some(span)) = (settings.listen, &raw.listen)
+        && !addr.ip().is_loopback()
+        && settings.web.token.is_none()
+    {
+        p.add(
+            span.span(),
+            format!(
+                "[settings] listen: {addr} reaches beyond this machine, so the pages need a token: \
+                 set web_token_file or the environment variable {WEB_TOKEN_ENV} (or listen on 127.0.0.1)"
+            ),
+        );
+    }
+}
+
 /// Checks what is on disk at `state_dir` (without creating anything): absent, or a folder that
 /// holds a newswatch store or nothing else. A regular file, someone's folder of other files or
 /// their own `db/` folder is refused here, before any command starts.
@@ -159,6 +210,7 @@ fn digest(d: DigestDraft, p: &mut Problems) -> Option<DigestSettings> {
         templates: d.templates.map(|t| t.dir),
         channel,
         limits: d.limits,
+        public_url: None,
     })
 }
 

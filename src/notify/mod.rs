@@ -119,6 +119,10 @@ pub struct DigestSettings {
     pub templates: Option<PathBuf>,
     pub channel: Channel,
     pub limits: Limits,
+    /// Where newswatch's own pages are reached (`https://news.example.org`, no trailing slash):
+    /// when set, a digest links each article to `{public_url}/article/{id}` (its text and
+    /// revisions) rather than to the page it was read from.
+    pub public_url: Option<String>,
 }
 
 /// How much one digest may hold; what does not fit waits for the next digest.
@@ -363,7 +367,8 @@ impl Digest {
                 settings.channel.format(),
                 settings.limits.max_items,
             )?
-            .with_language(settings.language),
+            .with_language(settings.language)
+            .linking(settings.public_url.clone()),
             transport: Transport::new(settings, state_dir)?,
             settings: settings.clone(),
         })

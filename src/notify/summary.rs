@@ -48,6 +48,8 @@ pub struct Labels {
     pub projects: &'static str,
     pub articles: &'static str,
     pub was: &'static str,
+    /// The link to the page on its own site, beside the link to newswatch's copy.
+    pub original: &'static str,
     pub generated: &'static str,
 }
 
@@ -66,6 +68,7 @@ impl Labels {
                 projects: "项目",
                 articles: "文章",
                 was: "原标题",
+                original: "原文",
                 generated: "生成于",
             },
             Language::En => Labels {
@@ -80,6 +83,7 @@ impl Labels {
                 projects: "Projects",
                 articles: "Articles",
                 was: "was",
+                original: "original",
                 generated: "generated",
             },
         }

@@ -84,6 +84,8 @@ pub struct Templates {
     /// Where each template came from, for errors: its path, or "built-in digest.txt".
     shown: BTreeMap<&'static str, String>,
     fuel: u64,
+    /// See [`super::DigestSettings::public_url`].
+    public_url: Option<String>,
 }
 
 /// Rendered output: subject, the text or markdown body, and the HTML body (mail only).
@@ -166,6 +168,7 @@ impl Templates {
             language: Language::default(),
             shown,
             fuel,
+            public_url: None,
         };
         templates.check_budget(max_items)?;
         Ok(templates)
@@ -174,6 +177,13 @@ impl Templates {
     /// These templates rendering in `language` (Chinese unless set).
     pub fn with_language(mut self, language: Language) -> Templates {
         self.language = language;
+        self
+    }
+
+    /// Links each article to its page under `public_url` (see
+    /// [`super::DigestSettings::public_url`]).
+    pub fn linking(mut self, public_url: Option<String>) -> Templates {
+        self.public_url = public_url;
         self
     }
 
@@ -245,7 +255,11 @@ impl Templates {
         let mut sorted: Vec<&PendingItem> = items.iter().collect();
         sorted.sort_by(|a, b| b.article.date.cmp(&a.article.date).then(b.id.cmp(&a.id)));
         for item in sorted {
-            let view = ItemView::new(item, filter, self.format, language);
+            let page = self
+                .public_url
+                .as_ref()
+                .map(|base| format!("{base}/article/{}", item.id));
+            let view = ItemView::new(item, filter, self.format, language, page);
             let group = match item.change {
                 Change::New => &mut new,
                 Change::Updated { .. } => &mut updated,
@@ -407,7 +421,12 @@ struct ItemView {
     title_marked: Value,
     source: String,
     date: String,
+    /// The page the article was read from.
     url: Option<Value>,
+    /// newswatch's page of the article (its text and revisions), when `public_url` is set.
+    page: Option<Value>,
+    /// Where the title links: `page` when there is one, else `url`.
+    link: Option<Value>,
     opening: String,
     opening_html: Value,
     opening_marked: Value,
@@ -430,7 +449,13 @@ const OPENING_CHARS: usize = 160;
 const MARKDOWN_ESCAPE: &str = "markdown";
 
 impl ItemView {
-    fn new(item: &PendingItem, filter: &Filter, format: Format, language: Language) -> ItemView {
+    fn new(
+        item: &PendingItem,
+        filter: &Filter,
+        format: Format,
+        language: Language,
+        page: Option<String>,
+    ) -> ItemView {
         let a = &item.article;
         let opening = excerpt(&a.body, filter);
         let (added, removed, previous_title) = match &item.previous {
@@ -462,10 +487,13 @@ impl ItemView {
                 Value::from_safe_string(h)
             }
         };
-        let url = a.url.as_deref().map(|u| match markup {
+        let target = |u: &str| match markup {
             None => Value::from(u),
             Some(m) => Value::from_safe_string(m.link_target(u)),
-        });
+        };
+        let url = a.url.as_deref().map(target);
+        let page = page.as_deref().map(target);
+        let link = page.clone().or_else(|| url.clone());
         ItemView {
             title_html: html(mark_html(&a.title, &filter.highlights(&a.title))),
             title_marked: marked(&a.title, &filter.highlights(&a.title)),
@@ -473,6 +501,8 @@ impl ItemView {
             source: a.source.clone(),
             date: summary::date(language, a.date),
             url,
+            page,
+            link,
             opening_html: html(mark_html(&opening, &filter.highlights(&opening))),
             opening_marked: marked(&opening, &filter.highlights(&opening)),
             opening,

@@ -15,6 +15,7 @@
 //! re-indexes from [`SearchIndex::last_indexed`] onwards: whatever was added after the last
 //! commit is lost with the crash, never half-kept.
 
+pub mod indexer;
 mod query;
 mod snippet;
 mod tokens;
@@ -47,8 +48,13 @@ use thiserror::Error;
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::is_nfkc_quick;
 
-/// How much more a match in the title counts than one in the body.
+/// How much more a ranking word in the title counts than one in the body.
 const TITLE_BOOST: f32 = 2.0;
+/// What each query term found in the title adds to an article's score: more than BM25 over
+/// every field can give one term (at most a few hundred at a million articles), so an article
+/// holding a term in its title always ranks above one holding it in the body only, and among
+/// those, relevance decides.
+pub const TITLE_TIER: f32 = 10_000.0;
 /// The writer's indexing memory, over all its threads; a segment is flushed when it is full.
 const WRITER_MEMORY_BYTES: usize = 96 * 1024 * 1024;
 /// Indexing threads at most (each needs at least 15 MB of the memory above).
@@ -158,7 +164,8 @@ impl Query {
 pub struct Hit {
     pub id: u64,
     pub revision: u32,
-    pub title: String,
+    /// The title with what matched the query marked.
+    pub title: Snippet,
     pub date: NaiveDate,
     pub source: String,
     pub url: String,
@@ -222,6 +229,19 @@ fn schema() -> (Schema, Fields) {
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Payload {
     watermark: Option<u64>,
+    /// A rebuild under way: how far it got (see [`SearchIndex::commit_rebuild`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rebuild: Option<Rebuild>,
+}
+
+/// How far a rebuild from the store got at its last commit, so one cut short (a restart, a
+/// SIGKILL) resumes there instead of starting again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rebuild {
+    /// The caller's store position when the rebuild began: the watermark once it is done.
+    pub watermark: u64,
+    /// Every article up to this id is indexed.
+    pub through: u64,
 }
 
 fn day_number(date: NaiveDate) -> i64 {
@@ -260,7 +280,7 @@ impl SearchIndex {
         std::fs::create_dir_all(dir).map_err(|e| err(TantivyError::from(e)))?;
         let (schema, fields) = schema();
         let directory = MmapDirectory::open(dir).map_err(|e| err(e.into()))?;
-        let index = if Index::exists(&directory).map_err(|e| err(e.into()))? {
+        let mut index = if Index::exists(&directory).map_err(|e| err(e.into()))? {
             open_existing(dir, directory, &schema)?
         } else {
             let settings = IndexSettings {
@@ -277,6 +297,8 @@ impl SearchIndex {
                 .map_err(&err)?
         };
         register_tokenizers(&index);
+        // Segments are searched in parallel, one thread a core.
+        index.set_default_multithread_executor().map_err(&err)?;
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(WRITER_THREADS);
@@ -320,8 +342,10 @@ impl SearchIndex {
         if !Index::exists(&directory).map_err(|e| err(e.into()))? {
             return Err(missing());
         }
-        let index = open_existing(dir, directory, &schema)?;
+        let mut index = open_existing(dir, directory, &schema)?;
         register_tokenizers(&index);
+        // Segments are searched in parallel, one thread a core.
+        index.set_default_multithread_executor().map_err(&err)?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::OnCommitWithDelay)
@@ -419,6 +443,16 @@ impl SearchIndex {
     pub fn commit(&mut self, watermark: u64) -> Result<(), SearchError> {
         self.commit_payload(Payload {
             watermark: Some(watermark),
+            rebuild: None,
+        })
+    }
+
+    /// Makes everything indexed so far durable and searchable in the middle of a rebuild,
+    /// recording how far it got; the index has no watermark until [`SearchIndex::commit`].
+    pub fn commit_rebuild(&mut self, rebuild: Rebuild) -> Result<(), SearchError> {
+        self.commit_payload(Payload {
+            watermark: None,
+            rebuild: Some(rebuild),
         })
     }
 
@@ -440,23 +474,18 @@ impl SearchIndex {
     pub fn clear(&mut self) -> Result<(), SearchError> {
         let err = tantivy_error(&self.search.path);
         self.writer()?.delete_all_documents().map_err(err)?;
-        self.commit_payload(Payload { watermark: None })
+        self.commit_payload(Payload::default())
     }
 
-    /// The watermark of the last commit: `None` for a new or cleared index.
+    /// The watermark of the last commit: `None` for a new or cleared index, or one whose
+    /// rebuild is not finished.
     pub fn last_indexed(&self) -> Result<Option<u64>, SearchError> {
-        let path = &self.search.path;
-        let metas = self.index.load_metas().map_err(tantivy_error(path))?;
-        match metas.payload {
-            None => Ok(None),
-            Some(p) => serde_json::from_str::<Payload>(&p)
-                .map(|p| p.watermark)
-                .map_err(|e| SearchError::Corrupt {
-                    path: path.clone(),
-                    what: "commit payload".into(),
-                    reason: e.to_string(),
-                }),
-        }
+        Ok(payload(&self.index, &self.search.path)?.watermark)
+    }
+
+    /// The rebuild under way at the last commit, if any.
+    pub fn rebuild_progress(&self) -> Result<Option<Rebuild>, SearchError> {
+        Ok(payload(&self.index, &self.search.path)?.rebuild)
     }
 
     /// Waits for background segment merges to finish and releases the writer lock.
@@ -486,6 +515,18 @@ impl SearchIndex {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+fn payload(index: &Index, path: &Path) -> Result<Payload, SearchError> {
+    let metas = index.load_metas().map_err(tantivy_error(path))?;
+    match metas.payload {
+        None => Ok(Payload::default()),
+        Some(p) => serde_json::from_str::<Payload>(&p).map_err(|e| SearchError::Corrupt {
+            path: path.to_owned(),
+            what: "commit payload".into(),
+            reason: e.to_string(),
+        }),
     }
 }
 
@@ -527,6 +568,11 @@ fn register_tokenizers(index: &Index) {
 }
 
 impl SearchReader {
+    /// The watermark of the last commit, as [`SearchIndex::last_indexed`].
+    pub fn last_indexed(&self) -> Result<Option<u64>, SearchError> {
+        Ok(payload(self.reader.searcher().index(), &self.path)?.watermark)
+    }
+
     /// Articles searchable now.
     pub fn len(&self) -> u64 {
         self.reader.searcher().num_docs()
@@ -618,7 +664,7 @@ impl SearchReader {
             hits.push(Hit {
                 id,
                 revision,
-                title: text(f.title),
+                title: snippet::whole(&text(f.title), &positive),
                 date,
                 source: text(f.source),
                 url: text(f.url),
@@ -651,9 +697,14 @@ impl SearchReader {
             let either = BooleanQuery::new(vec![
                 (
                     Occur::Should,
-                    Box::new(BoostQuery::new(in_field(f.title_grams), TITLE_BOOST)),
+                    Box::new(ConstScoreQuery::new(in_field(f.title_grams), TITLE_TIER)),
                 ),
-                (Occur::Should, in_field(f.body_grams)),
+                // Matching only: scoring a phrase counts every occurrence in every matching
+                // article, while existence stops at the first; the words below rank.
+                (
+                    Occur::Should,
+                    Box::new(ConstScoreQuery::new(in_field(f.body_grams), 0.0)),
+                ),
             ]);
             if term.excluded {
                 clauses.push((Occur::MustNot, Box::new(either)));

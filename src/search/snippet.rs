@@ -47,6 +47,27 @@ impl Snippet {
     }
 }
 
+/// `text` whole (a title), with every match of the query terms marked.
+pub(crate) fn whole(text: &str, terms: &[Vec<Unit<'_>>]) -> Snippet {
+    let units = tokens::units(text);
+    let mut matches: Vec<(usize, usize)> = terms
+        .iter()
+        .flat_map(|term| query::occurrences(&units, term))
+        .collect();
+    matches.sort_unstable();
+    let mut highlights: Vec<Range<usize>> = Vec::new();
+    for (a, b) in matches {
+        match highlights.last_mut() {
+            Some(last) if a <= last.end => last.end = last.end.max(b),
+            _ => highlights.push(a..b),
+        }
+    }
+    Snippet {
+        text: text.to_owned(),
+        highlights,
+    }
+}
+
 /// The snippet of `body` for the query terms (their units); the body's opening when only the
 /// title matched.
 pub(crate) fn snippet(body: &str, terms: &[Vec<Unit<'_>>]) -> Snippet {

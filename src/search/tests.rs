@@ -131,7 +131,7 @@ fn hits_carry_the_article_and_a_marked_snippet() {
     assert_eq!(
         (
             h.id,
-            h.title.as_str(),
+            h.title.text.as_str(),
             h.date,
             h.source.as_str(),
             h.url.as_str()
@@ -597,6 +597,14 @@ fn seed_archive_hits_are_exactly_the_records_holding_the_word() {
         assert!(
             scores.windows(2).all(|w| w[0] >= w[1]),
             "{word}: best first"
+        );
+        let in_title: Vec<bool> = hits
+            .iter()
+            .map(|h| h.title.text.contains(word.as_str()))
+            .collect();
+        assert!(
+            in_title.windows(2).all(|w| w[0] >= w[1]),
+            "{word}: title matches first: {in_title:?}"
         );
         if !expected.is_empty() && expected.len() < docs.len() {
             partial += 1;

@@ -221,6 +221,8 @@ const OWN_ENTRIES: &[&str] = &[
     // What each sink did, for `status` (written by the sink stage, which comes after this one).
     "sinks.json",
     "sinks.json.tmp",
+    // The full-text index (`crate::search`), kept in step with the store.
+    "search",
 ];
 
 /// Whether `name` is something sled 0.34 keeps in its folder.
@@ -943,6 +945,41 @@ impl Store {
             let id = id_of(&k)?;
             Ok((id, decode(id, &v)?))
         })
+    }
+
+    /// Stored articles from id `from` on, in the order first stored (a rebuild resuming where
+    /// it stopped).
+    pub fn articles_from(
+        &self,
+        from: ArticleId,
+    ) -> impl Iterator<Item = Result<(ArticleId, Article), StoreError>> + '_ {
+        self.articles.range(key(from)..).map(|kv| {
+            let (k, v) = kv?;
+            let id = id_of(&k)?;
+            Ok((id, decode(id, &v)?))
+        })
+    }
+
+    /// Up to `limit` articles stored before id `before` (all when `None`), newest first: one
+    /// page of the latest articles, the next page starting below its last id.
+    pub fn latest(
+        &self,
+        before: Option<ArticleId>,
+        limit: usize,
+    ) -> Result<Vec<(ArticleId, Article)>, StoreError> {
+        let range = match before {
+            Some(b) => self.articles.range(..key(b)),
+            None => self.articles.range::<&[u8], _>(..),
+        };
+        range
+            .rev()
+            .take(limit)
+            .map(|kv| {
+                let (k, v) = kv?;
+                let id = id_of(&k)?;
+                Ok((id, decode(id, &v)?))
+            })
+            .collect()
     }
 
     /// How many articles are stored.

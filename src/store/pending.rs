@@ -265,6 +265,20 @@ impl Store {
         self.flush().await
     }
 
+    /// Up to `limit` digest records of `digest` (sent, refused or waiting), newest first.
+    pub fn digest_records(
+        &self,
+        digest: &str,
+        limit: usize,
+    ) -> Result<Vec<DigestRecord>, StoreError> {
+        self.digests
+            .scan_prefix(digest_prefix(digest))
+            .rev()
+            .take(limit)
+            .map(|kv| decode_record(&kv?.1))
+            .collect()
+    }
+
     /// Delivered digest records of `digest`, oldest first (for tests and inspection).
     pub fn sent_digests(&self, digest: &str) -> Result<Vec<DigestRecord>, StoreError> {
         let mut out = Vec::new();
