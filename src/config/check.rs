@@ -108,7 +108,7 @@ pub fn settings(raw: &RawSettings, base: &Path, p: &mut Problems) -> (Settings, 
             }
         }
     });
-    let web = crate::web::WebSettings {
+    let web = super::WebSettings {
         token: None,
         public_url,
         templates: raw.web_templates.as_ref().map(|t| base.join(t.get_ref())),

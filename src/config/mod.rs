@@ -17,10 +17,9 @@ pub use resolve::{SMTP_PASSWORD_ENV, WEB_TOKEN_ENV};
 
 use crate::crawl::Source;
 use crate::fetch::FetchSettings;
-use crate::notify::DigestSettings;
+use crate::notify::{DigestSettings, Secret};
 use crate::signals::Extractor;
 use crate::sink::SinkSettings;
-use crate::web::WebSettings;
 use chrono_tz::Tz;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -650,4 +649,16 @@ date = "span.date"
         assert!(msg.contains(":13:") && msg.contains("not http"), "{msg}");
         assert!(problems("[settings\n").contains("sources.toml:1:"));
     }
+}
+
+/// The web pages' settings (`[settings]` keys).
+#[derive(Debug, Clone, Default)]
+pub struct WebSettings {
+    /// Required with every request but `/healthz` when set (always set when `listen` is
+    /// beyond loopback).
+    pub token: Option<Secret>,
+    /// Where readers reach the pages (`https://news.example.org`, no trailing slash).
+    pub public_url: Option<String>,
+    /// A folder whose files override the built-in page templates of the same name.
+    pub templates: Option<std::path::PathBuf>,
 }

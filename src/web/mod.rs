@@ -15,7 +15,6 @@ mod pages;
 pub use pages::{Pages, WebError};
 
 use crate::config::Config;
-use crate::notify::Secret;
 use crate::search::{Query, SearchReader};
 use crate::status::{Health, Status};
 use crate::store::{ArticleId, Store};
@@ -29,17 +28,9 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// The web pages' settings (`[settings]` keys).
-#[derive(Debug, Clone, Default)]
-pub struct WebSettings {
-    /// Required with every request but `/healthz` when set (always set when `listen` is
-    /// beyond loopback).
-    pub token: Option<Secret>,
-    /// Where readers reach the pages (`https://news.example.org`, no trailing slash).
-    pub public_url: Option<String>,
-    /// A folder whose files override the built-in page templates of the same name.
-    pub templates: Option<std::path::PathBuf>,
-}
+/// The web pages' settings, assembled by `config` with the rest of `[settings]` (defined there,
+/// as the pages read the whole config like the status listener does).
+pub use crate::config::WebSettings;
 
 /// Articles on one page of `/`.
 const LATEST_PAGE: usize = 30;
