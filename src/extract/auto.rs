@@ -134,7 +134,7 @@ fn page_date(
         // The day printed under the headline is what readers see: it beats a meta tag that
         // disagrees (a template's leftover, a migration date, a timestamp converted to another
         // time zone), as it does a date anywhere else.
-        (Some(_), Some(p)) if p.under_headline && !ab("bylinewins") => Some(p.day),
+        (Some(_), Some(p)) if p.under_headline && !ablated("bylinewins") => Some(p.day),
         (Some(meta), Some(p)) if (meta - p.day).num_days().abs() == 1 => Some(p.day),
         (Some(meta), _) => Some(meta),
         (None, printed) => printed
@@ -361,9 +361,12 @@ static HEAD: LazyLock<Option<Selector>> = LazyLock::new(|| {
     selector(r#"title, meta[content], script[type="application/ld+json"], time[datetime]"#)
 });
 
-pub(crate) fn ab(name: &str) -> bool {
-    static V: LazyLock<String> = LazyLock::new(|| std::env::var("NW_ABLATE").unwrap_or_default());
-    V.split(',').any(|x| x == name)
+/// Whether the rule `name` is switched off by `NW_ABLATE=name,name…`: for the evaluation only
+/// (`eval_extract` measures what each rule is worth on each half of the data), never set in
+/// service. Read once; an unset variable switches nothing off.
+fn ablated(name: &str) -> bool {
+    static OFF: LazyLock<String> = LazyLock::new(|| std::env::var("NW_ABLATE").unwrap_or_default());
+    !OFF.is_empty() && OFF.split(',').any(|x| x == name)
 }
 
 fn regex(pattern: &str) -> Regex {
@@ -672,7 +675,7 @@ fn any_date(text: &str) -> Option<NaiveDate> {
             );
             return NaiveDate::from_ymd_opt(y, m, d);
         }
-        if ab("slash") {
+        if ablated("slash") {
             return None;
         }
         let caps = SLASH_DATE.captures(text)?;
@@ -716,7 +719,7 @@ fn hint_with(el: &scraper::node::Element, names: &Names) -> i8 {
         "html" | "body" => return 0,
         _ => 0,
     };
-    if ab("hints") {
+    if ablated("hints") {
         return tag;
     }
     if names.hint != 0 { names.hint } else { tag }
@@ -763,6 +766,10 @@ impl Names {
         memo: &mut std::collections::HashMap<(&'a str, &'a str), Names>,
     ) -> Names {
         let key = (el.attr("class").unwrap_or(""), el.attr("id").unwrap_or(""));
+        // Most elements have neither, and say nothing: no lookup for them.
+        if key == ("", "") {
+            return Names::default();
+        }
         *memo.entry(key).or_insert_with(|| Names::of(el))
     }
 }
@@ -1181,13 +1188,13 @@ impl Page {
             }
         }
         pending.flush(&mut blocks, Context::default());
-        if !ab("trust") {
+        if !ablated("trust") {
             trust_prose(&mut blocks, &mut candidates);
         }
         for b in &mut blocks {
             b.value = block_value(b);
         }
-        if !ab("tables") {
+        if !ablated("tables") {
             value_data_tables(&mut blocks, &candidates);
         }
         let mut prefix = Vec::with_capacity(blocks.len() + 1);
@@ -1245,7 +1252,7 @@ impl Page {
             .skip(within.start)
         {
             let mut score = self.sum(c);
-            if score > 0.0 && c.hint > 0 && !ab("boost") {
+            if score > 0.0 && c.hint > 0 && !ablated("boost") {
                 score *= 1.1;
             }
             if best.is_none_or(|(_, s)| score > s) {
@@ -1253,7 +1260,7 @@ impl Page {
             }
         }
         // A page too small to have furniture worth the name is all body.
-        let tiny = !ab("tiny") && self.prefix_chars.last().is_some_and(|&n| n < TINY_PAGE);
+        let tiny = !ablated("tiny") && self.prefix_chars.last().is_some_and(|&n| n < TINY_PAGE);
         match best {
             Some((i, s)) if s > 0.0 => Some(i),
             _ if whole_page && tiny && !self.candidates.is_empty() => Some(0),
@@ -1289,7 +1296,7 @@ impl Page {
                 start: c.start,
                 end: c.end,
                 value,
-                like: c.para || c.signature == like || ab("like"),
+                like: c.para || c.signature == like || ablated("like"),
             });
             pos = c.end;
         }
@@ -1342,7 +1349,7 @@ impl Page {
             }
             start = units[left].start;
             end = units[right].end;
-            if ab("widen") {
+            if ablated("widen") {
                 start = self.candidates[best].start;
                 end = self.candidates[best].end;
                 break;
@@ -1366,7 +1373,7 @@ impl Page {
             if inside
                 && c.start >= removed_until
                 && !holds_best
-                && !ab("remove")
+                && !ablated("remove")
                 && self.removable(c)
             {
                 for k in &mut keep[c.start - start..c.end - start] {
@@ -1394,7 +1401,7 @@ impl Page {
     /// followed by its comments — shows as three or more alike children each with its own date.
     /// Then the body is the first post, or whatever precedes the posts when that is substantial.
     fn posts(&self, best: usize) -> Option<Posts> {
-        if ab("posts") {
+        if ablated("posts") {
             return None;
         }
         let mut c = best;
@@ -1460,17 +1467,17 @@ impl Page {
             }
         }
         let title_key = title.map(squeeze).unwrap_or_default();
-        if let Some(cut) = trailing_section(&lines).filter(|_| !ab("trailing")) {
+        if let Some(cut) = trailing_section(&lines).filter(|_| !ablated("trailing")) {
             lines.truncate(cut);
         }
-        let first = if ab("edges") {
+        let first = if ablated("edges") {
             0
         } else {
             leading_furniture(&lines, &title_key)
         };
         lines.drain(..first);
         lines.reverse();
-        let last = if ab("edges") {
+        let last = if ablated("edges") {
             0
         } else {
             leading_furniture(&lines, &title_key)
@@ -1693,7 +1700,10 @@ fn is_edge_line(line: &str, title_key: &str) -> bool {
     // 2019-09-07 15:14`, `原创 GameForce 2019-09-04 22:18`).
     EDGE_LINE.is_match(&key)
         || FURNITURE.is_match(&key)
-        || (!ab("edgedate") && len <= 40 && DATE_LABEL.is_match(line) && any_date(line).is_some())
+        || (!ablated("edgedate")
+            && len <= 40
+            && DATE_LABEL.is_match(line)
+            && any_date(line).is_some())
 }
 
 /// Lines short enough to be a site name, a channel or a byline before the real edge line.
@@ -1711,7 +1721,7 @@ fn leading_furniture(lines: &[&str], title_key: &str) -> usize {
     for (i, l) in lines.iter().enumerate().take(LOOKAHEAD) {
         if is_edge_line(l, title_key) {
             cut = i + 1;
-        } else if !is_short_line(l) || (!ab("sentstop") && is_sentence(l)) {
+        } else if !is_short_line(l) || (!ablated("sentstop") && is_sentence(l)) {
             break;
         }
     }
@@ -1737,7 +1747,7 @@ fn trailing_section(lines: &[&str]) -> Option<usize> {
             return Some(i);
         }
         // A disclaimer closes the article: what follows it is the site's, not the author's.
-        if !ab("disclaimer")
+        if !ablated("disclaimer")
             && seen * 2 >= total
             && seen >= 50
             && DISCLAIMER.is_match(l.trim_start())
