@@ -224,7 +224,7 @@ impl<S: Sink> Deliverer<S> {
         };
         // `status` reads the file while a daemon holds the store: a sink it follows is started.
         self.states
-            .update(self.name(), false, |s| s.cursor = s.cursor.max(Some(at)));
+            .update(self.name(), false, |s| s.cursor = Some(at));
         Ok(start)
     }
 
