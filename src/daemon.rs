@@ -1,5 +1,5 @@
-//! The daemon: runs each source's crawl and each digest on their cron schedules until asked to
-//! stop.
+//! The daemon: runs each source's crawl and each digest on their cron schedules, and follows the
+//! store into each sink, until asked to stop.
 //!
 //! The scheduler starts a job again when its next tick comes even if the last run has not
 //! finished, so every job holds a per-job lock and skips a tick while still busy. On shutdown,

@@ -17,6 +17,7 @@ use crate::article::Article;
 use crate::store::{ArticleId, Store, StoreError};
 use chrono::Utc;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use thiserror::Error;
 use tokio::time::Instant;
@@ -114,14 +115,69 @@ pub struct Drained {
     pub error: Option<DeliverError>,
 }
 
+/// Turns stored revisions into rows. Cheap to clone, so the next batch is read on the blocking
+/// pool while the previous one is in flight: the database and this process work at once.
+#[derive(Clone)]
+struct Rows {
+    store: Store,
+    instance: Arc<str>,
+    signals: Option<SignalsFn>,
+}
+
+/// The rows for the journal entries past `after`, up to `last`.
+struct Batch {
+    after: u64,
+    last: u64,
+    entries: usize,
+    rows: Vec<SinkRow>,
+    /// Revisions the store no longer keeps.
+    dropped: Vec<(ArticleId, u32)>,
+}
+
+impl Rows {
+    fn row(&self, id: ArticleId, article: &Article) -> SinkRow {
+        let signals = self.signals.as_ref().and_then(|f| f(article));
+        SinkRow::new(&self.instance, id, article, signals)
+    }
+
+    fn batch(&self, after: u64) -> Result<Batch, StoreError> {
+        let entries = self.store.journal(after, BATCH)?;
+        let mut batch = Batch {
+            after,
+            last: entries.last().map_or(after, |entry| entry.seq),
+            entries: entries.len(),
+            rows: Vec::with_capacity(entries.len()),
+            dropped: Vec::new(),
+        };
+        for entry in &entries {
+            match self.store.revision(entry.id, entry.revision)? {
+                Some(article) => batch.rows.push(self.row(entry.id, &article)),
+                None => batch.dropped.push((entry.id, entry.revision)),
+            }
+        }
+        Ok(batch)
+    }
+
+    /// [`Rows::batch`] on the blocking pool.
+    async fn read(&self, after: u64) -> Result<Batch, StoreError> {
+        let rows = self.clone();
+        tokio::task::spawn_blocking(move || rows.batch(after))
+            .await
+            .unwrap_or(Err(StoreError::Interrupted("sink batch read")))
+    }
+}
+
 /// Follows the store's journal into one sink.
 pub struct Deliverer<S> {
     sink: S,
+    rows: Rows,
     store: Store,
-    instance: String,
-    signals: Option<SignalsFn>,
     states: SinkStates,
     cursor: String,
+    /// Journal entries up to this one are on disk.
+    durable: AtomicU64,
+    /// The batch after the one last delivered, read while it was in flight.
+    ahead: std::sync::Mutex<Option<Batch>>,
 }
 
 impl<S: Sink> Deliverer<S> {
@@ -137,11 +193,16 @@ impl<S: Sink> Deliverer<S> {
         let cursor = cursor_name(sink.name());
         Deliverer {
             sink,
+            rows: Rows {
+                store: store.clone(),
+                instance: instance.into(),
+                signals,
+            },
             store,
-            instance: instance.to_owned(),
-            signals,
             states,
             cursor,
+            durable: AtomicU64::new(0),
+            ahead: std::sync::Mutex::new(None),
         }
     }
 
@@ -156,6 +217,18 @@ impl<S: Sink> Deliverer<S> {
     /// Gives a new sink its cursor (see [`Start`]); says where an existing one stands. Called
     /// before anything is stored, so a new store's first revisions are not passed over.
     pub fn start(&self) -> Result<Start, StoreError> {
+        let start = self.place_cursor()?;
+        let at = match start {
+            Start::Resumed(at) | Start::End { at, .. } => at,
+            Start::Beginning => 0,
+        };
+        // `status` reads the file while a daemon holds the store: a sink it follows is started.
+        self.states
+            .update(self.name(), false, |s| s.cursor = Some(at));
+        Ok(start)
+    }
+
+    fn place_cursor(&self) -> Result<Start, StoreError> {
         if let Some(at) = self.store.cursor(&self.cursor)? {
             return Ok(Start::Resumed(at));
         }
@@ -171,7 +244,6 @@ impl<S: Sink> Deliverer<S> {
             sink = name,
             "sink {name} is new and the store already holds {articles} articles: it gets what is stored from now on; run `newswatch sink backfill {name}` to send the articles already stored"
         );
-        self.states.update(name, true, |s| s.cursor = Some(end));
         Ok(Start::End { at: end, articles })
     }
 
@@ -188,45 +260,57 @@ impl<S: Sink> Deliverer<S> {
         }
     }
 
-    fn row(&self, id: ArticleId, article: &Article) -> SinkRow {
-        let signals = self.signals.as_ref().and_then(|f| f(article));
-        SinkRow::new(&self.instance, id, article, signals)
-    }
-
     /// Delivers the next batch past the cursor and moves the cursor over it. Nothing to do:
     /// `entries` is 0.
     async fn step(&self) -> Result<Progress, DeliverError> {
         let e = |source| self.store_error(source);
         let cursor = self.store.cursor(&self.cursor).map_err(e)?.unwrap_or(0);
-        let entries = self.store.journal(cursor, BATCH).map_err(e)?;
-        let Some(last) = entries.last().map(|entry| entry.seq) else {
-            return Ok(Progress::default());
+        let ahead = self.ahead_slot().take();
+        // An empty batch read ahead says nothing: entries may have come since.
+        let batch = match ahead.filter(|b| b.after == cursor && b.entries > 0) {
+            Some(batch) => batch,
+            None => self.rows.read(cursor).await.map_err(e)?,
         };
-        self.store.flush().await.map_err(e)?;
-        let mut rows = Vec::with_capacity(entries.len());
-        let mut skipped = 0;
-        for entry in &entries {
-            match self.store.revision(entry.id, entry.revision).map_err(e)? {
-                Some(article) => rows.push(self.row(entry.id, &article)),
-                None => {
-                    skipped += 1;
-                    tracing::warn!(
-                        sink = self.name(),
-                        article = entry.id,
-                        revision = entry.revision,
-                        "revision no longer kept by the store (max_revisions); not delivered"
-                    );
-                }
-            }
+        if batch.entries == 0 {
+            return Ok(Progress::default());
         }
-        let delivered = self.sink.deliver(&rows).await?;
-        self.store.set_cursor(&self.cursor, last).map_err(e)?;
+        if batch.last > self.durable.load(Ordering::SeqCst) {
+            // Everything journalled before the flush starts is on disk once it returns.
+            let end = self.store.journal_end().map_err(e)?;
+            self.store.flush().await.map_err(e)?;
+            self.durable.fetch_max(end, Ordering::SeqCst);
+        }
+        let (delivered, next) =
+            tokio::join!(self.sink.deliver(&batch.rows), self.rows.read(batch.last));
+        let delivered = match delivered {
+            Ok(d) => d,
+            Err(error) => {
+                // Sent again next time, as read.
+                *self.ahead_slot() = Some(batch);
+                return Err(error.into());
+            }
+        };
+        self.store.set_cursor(&self.cursor, batch.last).map_err(e)?;
+        for (id, revision) in &batch.dropped {
+            tracing::warn!(
+                sink = self.name(),
+                article = id,
+                revision,
+                "revision no longer kept by the store (max_revisions); not delivered"
+            );
+        }
+        *self.ahead_slot() = next.ok();
         Ok(Progress {
-            entries: entries.len(),
+            entries: batch.entries,
             inserted: delivered.inserted,
             duplicates: delivered.duplicates,
-            skipped,
+            skipped: batch.dropped.len(),
         })
+    }
+
+    fn ahead_slot(&self) -> std::sync::MutexGuard<'_, Option<Batch>> {
+        // Only a read-ahead: a panic while holding it leaves nothing that matters.
+        self.ahead.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Records a delivered batch. Returns whether delivery had been failing.
@@ -390,23 +474,43 @@ impl<S: Sink> Deliverer<S> {
         let e = |source| self.store_error(source);
         let end = self.store.journal_end().map_err(e)?;
         let articles = self.store.len();
+        // A thread reads the store into batches while the database takes the one before.
+        let (tx, mut rx) =
+            tokio::sync::mpsc::channel::<Result<(Vec<SinkRow>, usize), StoreError>>(2);
+        let rows = self.rows.clone();
+        let reader = tokio::task::spawn_blocking(move || {
+            let mut batch = Vec::with_capacity(BATCH + 16);
+            let mut done = 0;
+            for item in rows.store.articles() {
+                let revisions = item.and_then(|(id, _)| Ok((id, rows.store.revisions(id)?)));
+                let (id, revisions) = match revisions {
+                    Ok(r) => r,
+                    Err(error) => {
+                        let _ = tx.blocking_send(Err(error));
+                        return;
+                    }
+                };
+                batch.extend(revisions.iter().map(|a| rows.row(id, a)));
+                done += 1;
+                // A closed channel: the delivery failed and was reported; stop reading.
+                if batch.len() >= BATCH
+                    && tx
+                        .blocking_send(Ok((std::mem::take(&mut batch), done)))
+                        .is_err()
+                {
+                    return;
+                }
+            }
+            let _ = tx.blocking_send(Ok((batch, done)));
+        });
         let mut total = Progress::default();
-        let mut rows: Vec<SinkRow> = Vec::with_capacity(BATCH + 16);
-        let mut done = 0;
-        for item in self.store.articles() {
-            let (id, _) = item.map_err(e)?;
-            for article in self.store.revisions(id).map_err(e)? {
-                rows.push(self.row(id, &article));
-            }
-            done += 1;
-            if rows.len() >= BATCH {
-                total += self.send(&rows).await?;
-                rows.clear();
-                progress(done, articles);
-            }
+        while let Some(read) = rx.recv().await {
+            let (rows, done) = read.map_err(e)?;
+            total += self.send(&rows).await?;
+            progress(done, articles);
         }
-        total += self.send(&rows).await?;
-        progress(done, articles);
+        drop(rx);
+        let _ = reader.await;
         self.store.set_cursor(&self.cursor, end).map_err(e)?;
         self.delivered(Progress {
             entries: 0,
