@@ -244,7 +244,7 @@ pub async fn sink_backfill(
         PostgresSink::new(settings.clone()),
         store.clone(),
         &config.settings.instance,
-        Some(crate::daemon::signals()),
+        Some(crate::daemon::signals(config.extractor.clone())),
         crate::sink::SinkStates::load(store.dir()),
     );
     Ok(deliverer.backfill(progress).await?)

@@ -208,9 +208,10 @@ async fn deliver_with_retries(
 }
 
 /// What each sink row carries in its `signals` column: what the signals stage finds in the
-/// revision (an empty object when it finds nothing: it ran).
-pub fn signals() -> SignalsFn {
-    Arc::new(|a: &Article| serde_json::to_value(crate::signals::extract(&a.title, &a.body)).ok())
+/// revision with the configured dictionaries (`[signals]`), as the store found them (an empty
+/// object when it finds nothing: it ran).
+pub fn signals(extractor: Arc<crate::signals::Extractor>) -> SignalsFn {
+    Arc::new(move |a: &Article| serde_json::to_value(extractor.extract(&a.title, &a.body)).ok())
 }
 
 /// A deliverer for each `[[sink]]`, each with its cursor set (a new sink on a store that
@@ -228,7 +229,7 @@ pub fn deliverers(
                 PostgresSink::new(settings.clone()),
                 store.clone(),
                 &config.settings.instance,
-                Some(signals()),
+                Some(signals(config.extractor.clone())),
                 states.clone(),
             );
             deliverer.start()?;

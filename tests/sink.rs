@@ -948,6 +948,9 @@ async fn the_daemon_delivers_as_it_stores_and_catches_up_after_the_database_retu
         metrics.contains(r#"newswatch_sink_pending{sink="archive"} 2"#),
         "the backlog shows while the database is down:\n{metrics}"
     );
+    // The backlog can show before the deliverer's first attempt against the stopped database
+    // has failed (a connection attempt takes its time on a loaded machine): wait for that too.
+    let metrics = wait_for_metric(port, r#"newswatch_sink_failing{sink="archive"} 1"#, 30).await;
     assert!(
         metrics.contains(r#"newswatch_sink_failing{sink="archive"} 1"#),
         "{metrics}"
