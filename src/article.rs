@@ -106,6 +106,31 @@ pub const FINGERPRINT_MIN_CHARS: usize = 120;
 /// measured at this threshold).
 pub const NEAR_DUPLICATE_BITS: u32 = 6;
 
+/// `SPREAD[b]` holds bit `i` of `b` in its byte `i`.
+const SPREAD: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut b = 0;
+    while b < 256 {
+        let mut i = 0;
+        while i < 8 {
+            t[b] |= (((b >> i) & 1) as u64) << (8 * i);
+            i += 1;
+        }
+        b += 1;
+    }
+    t
+};
+
+/// Adds the one-byte counters of `lanes` (lane `j`, byte `i`: bit `8j + i`) to `ones`.
+fn empty_lanes(lanes: &mut [u64; 8], ones: &mut [u32; 64]) {
+    for (j, lane) in lanes.iter_mut().enumerate() {
+        for i in 0..8 {
+            ones[8 * j + i] += ((*lane >> (8 * i)) & 0xFF) as u32;
+        }
+        *lane = 0;
+    }
+}
+
 impl Fingerprint {
     /// The body's fingerprint, or `None` when the body is too short to judge.
     pub fn of(body: &str) -> Option<Fingerprint> {
@@ -127,9 +152,12 @@ impl Fingerprint {
         if chars.len() < FINGERPRINT_MIN_CHARS {
             return None;
         }
-        // Each bit's weight is (shingles with the bit set) − (shingles without it); counting the
-        // set bits without branches lets the compiler vectorise the 64 counters.
+        // Each bit's weight is (shingles with the bit set) − (shingles without it). The set bits
+        // are counted eight at a time: each byte of a hash spreads (by table) into a word of
+        // eight one-byte counters, which are emptied into `ones` before they can overflow.
         let mut ones = [0u32; 64];
+        let mut lanes = [0u64; 8];
+        let mut in_lanes = 0u32;
         let mut shingles = 0u32;
         let mut buf = [0u8; 16];
         for window in chars.windows(4) {
@@ -138,11 +166,17 @@ impl Fingerprint {
                 len += c.encode_utf8(&mut buf[len..]).len();
             }
             let h = xxhash_rust::xxh3::xxh3_64(&buf[..len]);
-            for (bit, n) in ones.iter_mut().enumerate() {
-                *n += ((h >> bit) & 1) as u32;
+            for (j, lane) in lanes.iter_mut().enumerate() {
+                *lane += SPREAD[((h >> (8 * j)) & 0xFF) as usize];
             }
             shingles += 1;
+            in_lanes += 1;
+            if in_lanes == 255 {
+                empty_lanes(&mut lanes, &mut ones);
+                in_lanes = 0;
+            }
         }
+        empty_lanes(&mut lanes, &mut ones);
         let mut fp = 0u64;
         for (bit, n) in ones.iter().enumerate() {
             // ones − (shingles − ones) > 0

@@ -2,7 +2,7 @@
 
 use crate::archive::{Entry, Reader};
 use crate::article::Article;
-use crate::store::{Incoming, Inserted, Store, StoreError};
+use crate::store::{Incoming, Inserted, Prepared, Store, StoreError};
 use chrono::Utc;
 use encoding_rs::{Encoding, UTF_8};
 use std::io::{BufRead, Read as _};
@@ -55,10 +55,11 @@ const SAMPLE_BYTES: usize = 64 * 1024;
 /// What the reading thread hands to the writing one.
 enum Parsed {
     /// Articles ready to store with their signals, and the line of the last one.
-    Batch(Vec<Incoming>, usize),
+    Batch(Vec<Prepared>, usize),
     /// A rejected record or a skipped line.
     Notice(Entry),
     ReadError(std::io::Error),
+    StoreError(StoreError),
 }
 
 /// The encoding of an archive whose opening is `sample` (`whole`: the sample is all of it).
@@ -92,9 +93,9 @@ impl Backfill<'_> {
     /// A malformed record, an over-long line or a line not valid in the encoding is reported
     /// through [`Backfill::notice`] and skipped; the import goes on.
     ///
-    /// Reading, normalising (NFKC, hashing) and finding each record's signals run on a second
-    /// thread while this one writes to the store, in batches, so both cores work; ids still
-    /// follow the order of the file.
+    /// Reading, normalising (NFKC, hashing), finding each record's signals and preparing it for
+    /// the store run on a second thread while this one writes to the store, in batches, so both
+    /// cores work; ids still follow the order of the file.
     pub fn run(
         &self,
         store: &Store,
@@ -131,59 +132,67 @@ impl Backfill<'_> {
         let extractor = store.extractor().as_ref();
         std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Parsed>(8);
-            scope.spawn(move || {
-                let mut batch: Vec<Incoming> = Vec::with_capacity(BATCH);
-                let mut last_line = 0;
-                for entry in Reader::with_encoding(input, encoding) {
-                    let msg = match entry {
-                        Err(e) => Parsed::ReadError(e),
-                        Ok(Entry::Record(r)) => {
-                            last_line = r.line;
-                            let article =
-                                Article::new(&r.title, &r.body, r.date, None, source, now);
-                            if article.title.is_empty() || article.body.is_empty() {
-                                Parsed::Notice(Entry::Rejected {
-                                    line: r.line,
-                                    reason: "title or body is empty after normalisation".into(),
-                                })
-                            } else {
-                                let signals = extractor.extract(&article.title, &article.body);
-                                let digests = routing
-                                    .map(|r| r.digests_for_signals(&article, &signals))
-                                    .unwrap_or_default();
-                                batch.push(Incoming {
-                                    article,
-                                    digests,
-                                    signals,
-                                });
-                                if batch.len() < BATCH {
-                                    continue;
+            std::thread::Builder::new()
+                .name("backfill-read".into())
+                .spawn_scoped(scope, move || {
+                    let mut batch: Vec<Prepared> = Vec::with_capacity(BATCH);
+                    let mut last_line = 0;
+                    for entry in Reader::with_encoding(input, encoding) {
+                        let msg = match entry {
+                            Err(e) => Parsed::ReadError(e),
+                            Ok(Entry::Record(r)) => {
+                                last_line = r.line;
+                                let article =
+                                    Article::new(&r.title, &r.body, r.date, None, source, now);
+                                if article.title.is_empty() || article.body.is_empty() {
+                                    Parsed::Notice(Entry::Rejected {
+                                        line: r.line,
+                                        reason: "title or body is empty after normalisation".into(),
+                                    })
+                                } else {
+                                    let signals = extractor.extract(&article.title, &article.body);
+                                    let digests = routing
+                                        .map(|r| r.digests_for_signals(&article, &signals))
+                                        .unwrap_or_default();
+                                    match store.prepare(&Incoming {
+                                        article,
+                                        digests,
+                                        signals,
+                                    }) {
+                                        Ok(p) => {
+                                            batch.push(p);
+                                            if batch.len() < BATCH {
+                                                continue;
+                                            }
+                                            Parsed::Batch(std::mem::take(&mut batch), r.line)
+                                        }
+                                        Err(e) => Parsed::StoreError(e),
+                                    }
                                 }
-                                Parsed::Batch(std::mem::take(&mut batch), r.line)
+                            }
+                            Ok(other) => Parsed::Notice(other),
+                        };
+                        let stop = matches!(msg, Parsed::ReadError(_) | Parsed::StoreError(_));
+                        // What was read before a rejected line or an error goes first, in order.
+                        if !batch.is_empty() && !matches!(msg, Parsed::Batch(..)) {
+                            let done = Parsed::Batch(std::mem::take(&mut batch), last_line);
+                            if tx.send(done).is_err() {
+                                return;
                             }
                         }
-                        Ok(other) => Parsed::Notice(other),
-                    };
-                    let stop = matches!(msg, Parsed::ReadError(_));
-                    // What was read before a rejected line or an error goes first, in order.
-                    if !batch.is_empty() && !matches!(msg, Parsed::Batch(..)) {
-                        let done = Parsed::Batch(std::mem::take(&mut batch), last_line);
-                        if tx.send(done).is_err() {
+                        if tx.send(msg).is_err() || stop {
                             return;
                         }
                     }
-                    if tx.send(msg).is_err() || stop {
-                        return;
+                    if !batch.is_empty() {
+                        let _ = tx.send(Parsed::Batch(batch, last_line));
                     }
-                }
-                if !batch.is_empty() {
-                    let _ = tx.send(Parsed::Batch(batch, last_line));
-                }
-            });
+                })
+                .map_err(read_error)?;
             for msg in rx {
                 match msg {
                     Parsed::Batch(batch, line) => {
-                        for inserted in store.insert_batch(&batch)? {
+                        for inserted in store.insert_prepared(&batch)? {
                             match inserted {
                                 Inserted::New(_) => report.imported += 1,
                                 _ => report.duplicate += 1,
@@ -199,6 +208,7 @@ impl Backfill<'_> {
                         (self.notice)(&entry);
                     }
                     Parsed::ReadError(source) => return Err(read_error(source)),
+                    Parsed::StoreError(e) => return Err(e.into()),
                 }
             }
             Ok(())

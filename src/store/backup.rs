@@ -164,6 +164,12 @@ fn check_entry(tree: &str, key: &[u8], value: &[u8]) -> Result<(), String> {
             len("value", value.len(), 12)
         }
         "cursors" => len("value", value.len(), 8),
+        // id ‖ fingerprint.
+        "simhashes" => {
+            len("key", key.len(), 16)?;
+            len("value", value.len(), 0)
+        }
+        // Format 2 and older: band ‖ 16 bits ‖ id → fingerprint (converted after the restore).
         "fingerprints" => {
             len("key", key.len(), 11)?;
             len("value", value.len(), 8)

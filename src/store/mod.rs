@@ -8,6 +8,7 @@
 
 mod backup;
 mod journal;
+mod neardup;
 mod pending;
 mod serial;
 mod signals;
@@ -28,8 +29,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use thiserror::Error;
 
 /// The on-disk layout version this build writes and understands. 2 added the per-source index
-/// of articles by first-stored time (built on first open of a version-1 store).
-pub const FORMAT_VERSION: u32 = 2;
+/// of articles by first-stored time (built on first open of a version-1 store); 3 keeps the
+/// SimHashes by article instead of by band (converted on first open of an older store).
+pub const FORMAT_VERSION: u32 = 3;
 
 /// sled's page cache, at most.
 const CACHE_BYTES: u64 = 256 * 1024 * 1024;
@@ -153,8 +155,8 @@ pub struct Store {
     http_cache: sled::Tree,
     /// Older revisions: id ‖ revision → article.
     revisions: sled::Tree,
-    /// SimHash bands: band ‖ 16 bits ‖ id → full fingerprint (see [`Store::near_duplicate`]).
-    fingerprints: sled::Tree,
+    /// SimHashes: id ‖ fingerprint → nothing (see [`neardup`]).
+    simhashes: sled::Tree,
     /// Digests built for sending: digest ‖ 0 ‖ record id → record.
     digests: sled::Tree,
     /// Articles with a URL by source and first-stored time: source ‖ 0 ‖ time ‖ id → ().
@@ -185,6 +187,7 @@ struct Shared {
     /// The next journal sequence number, held while a write that takes numbers commits, so
     /// numbers become visible in order (see [`journal`]).
     journal_next: std::sync::Mutex<u64>,
+    fingerprints: neardup::Fingerprints,
 }
 
 /// The file `status` reads while a daemon holds the store.
@@ -335,6 +338,21 @@ fn time_bytes(t: DateTime<Utc>) -> [u8; 8] {
     ((t.timestamp_micros() as u64) ^ (1 << 63)).to_be_bytes()
 }
 
+/// An article ready to store ([`Store::prepare`]): everything the transaction writes, already
+/// serialised, so the transaction holds the journal lock no longer than it must.
+pub struct Prepared {
+    id: ArticleId,
+    revision: u32,
+    json: Vec<u8>,
+    hash: [u8; 32],
+    urls: Vec<Vec<u8>>,
+    fingerprint: Option<Fingerprint>,
+    recent: Option<Vec<u8>>,
+    entry: Vec<u8>,
+    digests: Vec<String>,
+    signals: Vec<u8>,
+}
+
 fn recent_key(article: &Article, id: ArticleId) -> Option<Vec<u8>> {
     article.url.as_ref()?;
     let mut k = recent_prefix(&article.source);
@@ -397,7 +415,7 @@ impl Store {
             sources: db.open_tree("sources")?,
             http_cache: db.open_tree("http_cache")?,
             revisions: db.open_tree("revisions")?,
-            fingerprints: db.open_tree("fingerprints")?,
+            simhashes: db.open_tree("simhashes")?,
             digests: db.open_tree("digests")?,
             recent: db.open_tree("recent")?,
             journal: db.open_tree("journal")?,
@@ -412,6 +430,7 @@ impl Store {
                 snapshot: serial::Serial::default(),
                 flush_turn: tokio::sync::Mutex::new(()),
                 journal_next: std::sync::Mutex::new(1),
+                fingerprints: neardup::Fingerprints::default(),
             }),
         };
         if !fresh {
@@ -499,6 +518,34 @@ impl Store {
                 }
             }
         }
+        if found < 3 {
+            // Versions 1 and 2 kept four keys per fingerprint, band ‖ 16 bits ‖ id → fingerprint;
+            // band 0's keys name every one. Safe to repeat after a crash: the same keys are
+            // written again, and the old tree goes only once they all are.
+            let old = self.db.open_tree("fingerprints")?;
+            let mut batch = sled::Batch::default();
+            for kv in old.scan_prefix([0u8]) {
+                let (k, v) = kv?;
+                let bits: [u8; 8] = v.as_ref().try_into().map_err(|_| {
+                    corrupt(
+                        "a fingerprint",
+                        Damage::Length {
+                            found: v.len(),
+                            expected: 8,
+                        },
+                    )
+                })?;
+                let id = id_of(k.get(3..).unwrap_or_default())?;
+                batch.insert(
+                    &neardup::key(id, Fingerprint(u64::from_be_bytes(bits))),
+                    &[],
+                );
+            }
+            self.simhashes.apply_batch(batch)?;
+            self.simhashes.flush()?;
+            drop(old);
+            self.db.drop_tree("fingerprints")?;
+        }
         if found < FORMAT_VERSION {
             self.db
                 .open_tree("meta")?
@@ -530,120 +577,69 @@ impl Store {
         digests: &[String],
         aliases: &[&str],
     ) -> Result<Inserted, StoreError> {
-        let json = to_json(article)?;
-        let id = self.new_id();
-        let hash = article.hash.as_bytes();
-        let urls = url_keys(article, aliases);
-        let bands = fingerprint.map(|fp| band_keys(fp, id));
-        let recent = recent_key(article, id);
-        let entry = to_json(&pending::PendingEntry {
-            change: Change::New,
-            revision: article.revision,
-        })?;
-        let mut next_seq = self.journal_lock();
-        let seq = *next_seq;
-        let signals = to_json(&self.extractor.extract(&article.title, &article.body))?;
-        let result = (
-            &self.articles,
-            &self.by_hash,
-            &self.by_url,
-            &self.pending,
-            &self.fingerprints,
-            &self.recent,
-            &self.journal,
-            &self.signals,
-        )
-            .transaction(
-                |(
-                    articles,
-                    by_hash,
-                    by_url,
-                    pending,
-                    fingerprints,
-                    recent_tree,
-                    journal,
-                    signals_tree,
-                )| {
-                    if let Some(existing) = by_hash.get(hash)? {
-                        for url in &urls {
-                            if by_url.get(url)?.is_none() {
-                                by_url.insert(url.as_slice(), existing.clone())?;
-                            }
-                        }
-                        return Ok(Inserted::Duplicate(
-                            id_of(&existing).map_err(ConflictableTransactionError::Abort)?,
-                        ));
-                    }
-                    articles.insert(&key(id), json.as_slice())?;
-                    by_hash.insert(hash, &key(id))?;
-                    for url in &urls {
-                        by_url.insert(url.as_slice(), &key(id))?;
-                    }
-                    for d in digests {
-                        pending.insert(pending::entry_key(d, id), entry.as_slice())?;
-                    }
-                    for (band, fp) in bands.iter().flatten() {
-                        fingerprints.insert(band.as_slice(), fp)?;
-                    }
-                    if let Some(k) = &recent {
-                        recent_tree.insert(k.as_slice(), &[])?;
-                    }
-                    journal.insert(
-                        &seq.to_be_bytes(),
-                        &journal::entry_value(id, article.revision),
-                    )?;
-                    signals_tree.insert(&revision_key(id, article.revision), signals.as_slice())?;
-                    Ok(Inserted::New(id))
-                },
-            );
-        if let Ok(Inserted::New(_)) = result {
-            *next_seq += 1;
-        }
-        drop(next_seq);
-        abort_or_storage(result)
+        let signals = self.extractor.extract(&article.title, &article.body);
+        let staged = self.stage(article, fingerprint, digests.to_vec(), aliases, &signals)?;
+        let mut out = self.insert_prepared(std::slice::from_ref(&staged))?;
+        out.pop()
+            .ok_or_else(|| corrupt("an insert", Damage::Missing("no outcome returned")))
     }
 
     /// [`Store::insert`] for many articles at once (an archive import), each pending for its own
-    /// digests and with its signals found by the caller (an import finds them on its reading
-    /// thread), in one transaction: cheaper per article than one transaction each. Each article
-    /// is deduplicated against the store and the articles before it, exactly as one by one.
+    /// digests and with its signals found by the caller, in one transaction: cheaper per article
+    /// than one transaction each. Each article is deduplicated against the store and the
+    /// articles before it, exactly as one by one.
     pub fn insert_batch(&self, batch: &[Incoming]) -> Result<Vec<Inserted>, StoreError> {
-        struct Prepared<'a> {
-            id: ArticleId,
-            revision: u32,
-            json: Vec<u8>,
-            hash: &'a [u8; 32],
-            urls: Vec<Vec<u8>>,
-            bands: Option<Vec<(Vec<u8>, [u8; 8])>>,
-            recent: Option<Vec<u8>>,
-            entry: Vec<u8>,
-            digests: &'a [String],
-            signals: Vec<u8>,
-        }
-        let mut prepared = Vec::with_capacity(batch.len());
-        for Incoming {
+        let prepared = batch
+            .iter()
+            .map(|i| self.prepare(i))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.insert_prepared(&prepared)
+    }
+
+    /// `incoming` made ready for [`Store::insert_prepared`]: serialised, fingerprinted, its id
+    /// taken. An import prepares on its reading thread, so the writing one only writes.
+    pub fn prepare(&self, incoming: &Incoming) -> Result<Prepared, StoreError> {
+        let article = &incoming.article;
+        self.stage(
             article,
-            digests,
-            signals,
-        } in batch
-        {
-            let id = self.new_id();
-            prepared.push(Prepared {
-                id,
+            Fingerprint::of(&article.body),
+            incoming.digests.clone(),
+            &[],
+            &incoming.signals,
+        )
+    }
+
+    fn stage(
+        &self,
+        article: &Article,
+        fingerprint: Option<Fingerprint>,
+        digests: Vec<String>,
+        aliases: &[&str],
+        signals: &crate::signals::Signals,
+    ) -> Result<Prepared, StoreError> {
+        let id = self.new_id();
+        Ok(Prepared {
+            id,
+            revision: article.revision,
+            json: to_json(article)?,
+            hash: *article.hash.as_bytes(),
+            urls: url_keys(article, aliases),
+            fingerprint,
+            recent: recent_key(article, id),
+            entry: to_json(&pending::PendingEntry {
+                change: Change::New,
                 revision: article.revision,
-                json: to_json(article)?,
-                hash: article.hash.as_bytes(),
-                urls: url_keys(article, &[]),
-                bands: Fingerprint::of(&article.body).map(|fp| band_keys(fp, id)),
-                recent: recent_key(article, id),
-                entry: to_json(&pending::PendingEntry {
-                    change: Change::New,
-                    revision: article.revision,
-                })?,
-                digests,
-                signals: to_json(signals)?,
-            });
-        }
+            })?,
+            digests,
+            signals: to_json(signals)?,
+        })
+    }
+
+    /// Stores each prepared article whose content hash is not stored yet (by an earlier
+    /// article of the batch too), with its pending entries, fingerprint, journal entry and
+    /// signals, all in one transaction; a duplicate's URLs are indexed under the article
+    /// already stored.
+    pub fn insert_prepared(&self, prepared: &[Prepared]) -> Result<Vec<Inserted>, StoreError> {
         let mut next_seq = self.journal_lock();
         let first_seq = *next_seq;
         let result = (
@@ -651,7 +647,7 @@ impl Store {
             &self.by_hash,
             &self.by_url,
             &self.pending,
-            &self.fingerprints,
+            &self.simhashes,
             &self.recent,
             &self.journal,
             &self.signals,
@@ -662,14 +658,14 @@ impl Store {
                     by_hash,
                     by_url,
                     pending,
-                    fingerprints,
+                    simhashes,
                     recent_tree,
                     journal,
                     signals_tree,
                 )| {
                     let mut out = Vec::with_capacity(prepared.len());
                     let mut seq = first_seq;
-                    for p in &prepared {
+                    for p in prepared {
                         if let Some(existing) = by_hash.get(p.hash)? {
                             for url in &p.urls {
                                 if by_url.get(url)?.is_none() {
@@ -682,15 +678,15 @@ impl Store {
                             continue;
                         }
                         articles.insert(&key(p.id), p.json.as_slice())?;
-                        by_hash.insert(p.hash, &key(p.id))?;
+                        by_hash.insert(&p.hash, &key(p.id))?;
                         for url in &p.urls {
                             by_url.insert(url.as_slice(), &key(p.id))?;
                         }
-                        for d in p.digests {
+                        for d in &p.digests {
                             pending.insert(pending::entry_key(d, p.id), p.entry.as_slice())?;
                         }
-                        for (band, fp) in p.bands.iter().flatten() {
-                            fingerprints.insert(band.as_slice(), fp)?;
+                        if let Some(fp) = p.fingerprint {
+                            simhashes.insert(&neardup::key(p.id, fp), &[])?;
                         }
                         if let Some(k) = &p.recent {
                             recent_tree.insert(k.as_slice(), &[])?;
@@ -707,6 +703,13 @@ impl Store {
             );
         if let Ok(out) = &result {
             *next_seq += out.iter().filter(|i| matches!(i, Inserted::New(_))).count() as u64;
+            self.shared.fingerprints.add(
+                prepared
+                    .iter()
+                    .zip(out)
+                    .filter(|(_, i)| matches!(i, Inserted::New(_)))
+                    .filter_map(|(p, _)| Some((p.id, p.fingerprint?))),
+            );
         }
         drop(next_seq);
         abort_or_storage(result)
@@ -726,7 +729,7 @@ impl Store {
     ) -> Result<Inserted, StoreError> {
         let hash = article.hash.as_bytes();
         let urls = url_keys(article, aliases);
-        let bands = Fingerprint::of(&article.body).map(|fp| band_keys(fp, id));
+        let fingerprint = Fingerprint::of(&article.body);
         let mut next_seq = self.journal_lock();
         let seq = *next_seq;
         let signals = to_json(&self.extractor.extract(&article.title, &article.body))?;
@@ -736,7 +739,7 @@ impl Store {
             &self.by_hash,
             &self.by_url,
             &self.pending,
-            &self.fingerprints,
+            &self.simhashes,
             &self.journal,
             &self.signals,
         )
@@ -747,7 +750,7 @@ impl Store {
                     by_hash,
                     by_url,
                     pending,
-                    fingerprints,
+                    simhashes,
                     journal,
                     signals_tree,
                 )| {
@@ -790,8 +793,8 @@ impl Store {
                     for url in &urls {
                         by_url.insert(url.as_slice(), &key(id))?;
                     }
-                    for (band, fp) in bands.iter().flatten() {
-                        fingerprints.insert(band.as_slice(), fp)?;
+                    if let Some(fp) = fingerprint {
+                        simhashes.insert(&neardup::key(id, fp), &[])?;
                     }
                     for d in digests {
                         let k = pending::entry_key(d, id);
@@ -810,6 +813,7 @@ impl Store {
                 },
             );
         if let Ok(Inserted::Revised { .. }) = result {
+            self.shared.fingerprints.add(fingerprint.map(|fp| (id, fp)));
             *next_seq += 1;
         }
         drop(next_seq);
@@ -826,37 +830,16 @@ impl Store {
         Ok(())
     }
 
-    /// The stored article closest to `fp` within `max_bits`, if any: candidates share at least
-    /// one 16-bit band with it (by the pigeonhole principle every fingerprint within 3 bits does;
-    /// up to 6 bits most do), then the full distance decides.
+    /// The stored article closest to `fp` within `max_bits` (any of its revisions' fingerprints),
+    /// if any; the earliest stored among equally close ones.
     pub fn near_duplicate(
         &self,
         fp: Fingerprint,
         max_bits: u32,
     ) -> Result<Option<(ArticleId, u32)>, StoreError> {
-        let mut best: Option<(ArticleId, u32)> = None;
-        for (band, value) in bands(fp) {
-            let mut prefix = vec![band];
-            prefix.extend_from_slice(&value.to_be_bytes());
-            for kv in self.fingerprints.scan_prefix(&prefix) {
-                let (k, v) = kv?;
-                let id = id_of(&k[3..])?;
-                let bits: [u8; 8] = v.as_ref().try_into().map_err(|_| {
-                    corrupt(
-                        "a fingerprint",
-                        Damage::Length {
-                            found: v.len(),
-                            expected: 8,
-                        },
-                    )
-                })?;
-                let d = fp.distance(Fingerprint(u64::from_be_bytes(bits)));
-                if d <= max_bits && best.is_none_or(|(_, b)| d < b) {
-                    best = Some((id, d));
-                }
-            }
-        }
-        Ok(best)
+        self.shared
+            .fingerprints
+            .nearest(&self.simhashes, fp, max_bits)
     }
 
     /// The article `url` leads to.
@@ -1127,23 +1110,6 @@ fn url_keys(article: &Article, aliases: &[&str]) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// The four 16-bit bands of a fingerprint.
-fn bands(fp: Fingerprint) -> [(u8, u16); 4] {
-    [0u8, 1, 2, 3].map(|b| (b, (fp.0 >> (16 * u32::from(b))) as u16))
-}
-
-fn band_keys(fp: Fingerprint, id: ArticleId) -> Vec<(Vec<u8>, [u8; 8])> {
-    bands(fp)
-        .into_iter()
-        .map(|(band, value)| {
-            let mut k = vec![band];
-            k.extend_from_slice(&value.to_be_bytes());
-            k.extend_from_slice(&id.to_be_bytes());
-            (k, fp.0.to_be_bytes())
-        })
-        .collect()
-}
-
 fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(value).map_err(|e| corrupt("a value being written", e))
 }
@@ -1348,7 +1314,7 @@ mod tests {
     }
 
     #[test]
-    fn near_duplicates_are_found_by_fingerprint_bands() {
+    fn near_duplicates_are_found_by_fingerprint() {
         let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let store = open(tmp.path());
         let body = "东湖高新区举行招商引资集中签约活动，共签约项目十个，总投资超过一百亿元，涵盖光电子信息、生物医药、高端装备等领域。".repeat(3);
@@ -1567,6 +1533,87 @@ mod tests {
         assert_eq!(got.map(|v| v.len()).ok(), Some(1));
         assert_eq!(store.format_version().ok(), Some(FORMAT_VERSION));
         assert!(store.article(id).is_ok_and(|a| a.is_some()));
+    }
+
+    #[test]
+    fn a_version_2_store_keeps_its_fingerprints_by_article_after_open() {
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = open(tmp.path());
+        let body = "东西湖区举行重大项目集中签约活动，共签约项目十二个，总投资超过二百亿元，涵盖网络安全、大健康、智能制造等领域。".repeat(3);
+        let mut a = article("甲", Some("http://h/1"));
+        a.body = body.clone();
+        a.hash = ContentHash::of(&a.title, &a.body);
+        let Ok(Inserted::New(id)) = store.insert(&a, &[], &[]) else {
+            panic!("insert")
+        };
+        let Some(fp) = Fingerprint::of(&body) else {
+            panic!("no fingerprint")
+        };
+        // What a version-2 store looked like: four band keys per fingerprint, no simhashes.
+        let _ = store.simhashes.clear();
+        let old = store
+            .db
+            .open_tree("fingerprints")
+            .unwrap_or_else(|e| panic!("{e}"));
+        for band in 0u8..4 {
+            let mut k = vec![band];
+            k.extend_from_slice(&((fp.0 >> (16 * u32::from(band))) as u16).to_be_bytes());
+            k.extend_from_slice(&id.to_be_bytes());
+            let _ = old.insert(k, &fp.0.to_be_bytes());
+        }
+        let meta = store.db.open_tree("meta").unwrap_or_else(|e| panic!("{e}"));
+        let _ = meta.insert("format_version", &2u32.to_be_bytes());
+        let _ = store.flush_blocking();
+        drop((old, meta, store));
+        let store = open(tmp.path());
+        assert_eq!(store.format_version().ok(), Some(FORMAT_VERSION));
+        assert_eq!(
+            store.simhashes.len(),
+            1,
+            "one key per fingerprint, not four"
+        );
+        let near = Fingerprint::of(&body.replacen("十二个", "十三个", 1));
+        let found = near.map(|fp| store.near_duplicate(fp, 6));
+        assert!(
+            matches!(found, Some(Ok(Some((got, _)))) if got == id),
+            "{found:?}"
+        );
+        assert!(
+            !store
+                .db
+                .tree_names()
+                .iter()
+                .any(|n| n.as_ref() == b"fingerprints"),
+            "the banded tree is gone"
+        );
+    }
+
+    #[test]
+    fn a_fingerprint_stored_after_the_first_lookup_is_found() {
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = open(tmp.path());
+        let body = "汉阳区召开优化营商环境工作推进会，部署推进政务服务一网通办、企业开办一日办结等二十项重点任务，助力市场主体发展。".repeat(3);
+        let fp = Fingerprint::of(&body).unwrap_or_else(|| panic!("no fingerprint"));
+        // The first lookup loads the (empty) index; what is stored later must join it.
+        assert!(matches!(store.near_duplicate(fp, 6), Ok(None)));
+        let mut a = article("乙", Some("http://h/2"));
+        a.body = body.clone();
+        a.hash = ContentHash::of(&a.title, &a.body);
+        let Ok(Inserted::New(id)) = store.insert(&a, &[], &[]) else {
+            panic!("insert")
+        };
+        assert!(matches!(store.near_duplicate(fp, 0), Ok(Some((got, 0))) if got == id));
+        // A revision's fingerprint joins too, and the article's earlier one still counts.
+        let mut b = a.clone();
+        b.body = "硚口区纪检监察机关聚焦营商环境建设，针对企业反映的痛点堵点启动专项巡察行动，推动问题整改。".repeat(3);
+        b.hash = ContentHash::of(&b.title, &b.body);
+        assert!(matches!(
+            store.revise(id, &b, &[], &[], 5),
+            Ok(Inserted::Revised { .. })
+        ));
+        let revised = Fingerprint::of(&b.body).unwrap_or_else(|| panic!("no fingerprint"));
+        assert!(matches!(store.near_duplicate(revised, 0), Ok(Some((got, 0))) if got == id));
+        assert!(matches!(store.near_duplicate(fp, 0), Ok(Some((got, 0))) if got == id));
     }
 
     #[test]
