@@ -15,7 +15,7 @@ use crate::notify::{Delivery, Digest, MAX_DIGESTS_PER_RUN, NotifyError, Routing}
 pub use crate::report::{GroupBy, Report};
 use crate::search::indexer::{Indexer, IndexerError, index_dir};
 /// What `search` takes and gives, for `main.rs` to print.
-pub use crate::search::{Hit, Query};
+pub use crate::search::{Hit, Query, SignalNames, UnknownSignal};
 use crate::search::{SearchError, SearchIndex};
 use crate::signals::{Extractor, Signals};
 use crate::sink::{DeliverError, Deliverer, Drained, PostgresSink, Progress};
@@ -353,6 +353,24 @@ pub fn search(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// `names` (from `search --stage/--region/--industry/--min-amount`) checked against the
+/// configured dictionaries and set on `query`; a name they do not know is a usage error.
+pub fn filter_signals(
+    config: &Config,
+    names: &SignalNames,
+    query: &mut Query,
+) -> Result<(), CliError> {
+    names.apply(&config.extractor, query).map_err(|e| {
+        let flag = match e {
+            UnknownSignal::Stage(_) => "--stage",
+            UnknownSignal::Region(_) => "--region",
+            UnknownSignal::Industry(_) => "--industry",
+            UnknownSignal::Amount(_) => "--min-amount",
+        };
+        CliError::Usage(format!("{flag} {e}"))
+    })
 }
 
 /// An input file named on the command line (`-`: standard input).

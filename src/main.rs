@@ -188,6 +188,21 @@ enum Command {
         /// Only articles dated on or before this day (YYYY-MM-DD).
         #[arg(long)]
         until: Option<NaiveDate>,
+        /// Only articles at this stage (签约, 落户, 开工, 投产, 竣工, 揭牌, 推介, 增资, 政策, or
+        /// its English name: signing …); repeat for any of several.
+        #[arg(long = "stage", value_name = "STAGE")]
+        stages: Vec<String>,
+        /// Only articles naming this region or one inside it (武汉市, 东西湖区, 光谷 …); repeat for
+        /// any of several.
+        #[arg(long = "region", value_name = "REGION")]
+        regions: Vec<String>,
+        /// Only articles in this industry (新能源汽车, 人工智能 …); repeat for any of several.
+        #[arg(long = "industry", value_name = "INDUSTRY")]
+        industries: Vec<String>,
+        /// Only articles stating an amount of at least this much (10亿元, 5000万美元), compared
+        /// in yuan at fixed rates.
+        #[arg(long, value_name = "AMOUNT")]
+        min_amount: Option<String>,
         /// At most this many articles (1-1000).
         #[arg(long, default_value_t = 20)]
         limit: usize,
@@ -521,6 +536,10 @@ async fn dispatch(args: Cli) -> Result<ExitCode, Failure> {
             source,
             since,
             until,
+            stages,
+            regions,
+            industries,
+            min_amount,
             limit,
             format,
         } => {
@@ -529,6 +548,13 @@ async fn dispatch(args: Cli) -> Result<ExitCode, Failure> {
             q.since = since;
             q.until = until;
             q.limit = limit;
+            let names = cli::SignalNames {
+                stages,
+                regions,
+                industries,
+                min_amount,
+            };
+            cli::filter_signals(&config, &names, &mut q)?;
             let bar = indexing_bar();
             let found = cli::search(&config, &q, &mut |done, total| {
                 bar.set_length(total);

@@ -133,7 +133,11 @@ async fn a_bad_backup_leaves_nothing_behind_and_names_its_line() {
         l.join("\n") + "\n"
     };
     let newer_file = good.replacen(r#""newswatch_backup":2"#, r#""newswatch_backup":9"#, 1);
-    let newer_store = good.replacen(r#""format_version":2"#, r#""format_version":99"#, 1);
+    let newer_store = good.replacen(
+        &format!(r#""format_version":{}"#, newswatch::store::FORMAT_VERSION),
+        r#""format_version":99"#,
+        1,
+    );
 
     let w = Workdir::raw(CONFIG);
     let state = w.path().join("state");

@@ -245,6 +245,106 @@ async fn search_finds_exactly_the_articles_holding_the_word_titles_first() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn search_filters_on_the_stored_signals() {
+    let w = config("127.0.0.1:1", "", "");
+    let Some(_) = backfill_seed(&w).await else {
+        return;
+    };
+    // The oracle: each article's signals as `export` prints them.
+    let out = w.run(&["export", "--format", "jsonl"]).await;
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let articles: Vec<Value> = common::stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    let has = |a: &Value, kind: &str, v: &str| {
+        a["signals"][kind]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|x| x.as_str() == Some(v)))
+    };
+    let holds = |a: &Value, word: &str| {
+        a["title"].as_str().is_some_and(|t| t.contains(word))
+            || a["body"].as_str().is_some_and(|b| b.contains(word))
+    };
+    let run = |args: Vec<&'static str>| {
+        let w = &w;
+        async move {
+            let mut all = vec!["search"];
+            all.extend(args);
+            all.extend(["--format", "jsonl", "--limit", "1000"]);
+            let out = w.run(&all).await;
+            assert!(out.status.success(), "{all:?}: {}", common::stderr(&out));
+            common::stdout(&out)
+                .lines()
+                .map(|l| {
+                    let v: Value = serde_json::from_str(l).expect("json line");
+                    v["id"].as_u64().expect("id")
+                })
+                .collect::<BTreeSet<u64>>()
+        }
+    };
+    let ids = |keep: &dyn Fn(&Value) -> bool| -> BTreeSet<u64> {
+        articles
+            .iter()
+            .filter(|a| keep(a))
+            .map(|a| a["id"].as_u64().expect("id"))
+            .collect()
+    };
+    let all = ids(&|a| holds(a, "武汉"));
+    let unveiled = ids(&|a| holds(a, "武汉") && has(a, "stages", "揭牌"));
+    assert!(
+        !unveiled.is_empty() && unveiled.len() < all.len(),
+        "the seed has some unveilings"
+    );
+    assert_eq!(run(vec!["武汉", "--stage", "揭牌"]).await, unveiled);
+    let district = ids(&|a| holds(a, "武汉") && has(a, "regions", "东湖高新区"));
+    assert!(
+        !district.is_empty() && district.len() < all.len(),
+        "the seed names 东湖高新区 in some articles"
+    );
+    assert_eq!(
+        run(vec!["武汉", "--region", "光谷"]).await,
+        district,
+        "a common name is read as the canonical one"
+    );
+    let big = ids(&|a| {
+        holds(a, "武汉")
+            && a["signals"]["amounts"].as_array().is_some_and(|l| {
+                l.iter().any(|m| {
+                    m["currency"].as_str() == Some("CNY")
+                        && m["amount"].as_f64().is_some_and(|v| v >= 1e9)
+                })
+            })
+    });
+    let got = run(vec!["武汉", "--min-amount", "10亿元"]).await;
+    assert!(!big.is_empty(), "the seed states amounts over 10亿元");
+    assert!(
+        big.is_subset(&got),
+        "every article with 10亿元 or more in yuan is found: missing {:?}",
+        big.difference(&got).collect::<Vec<_>>()
+    );
+    for id in &got {
+        let a = articles
+            .iter()
+            .find(|a| a["id"].as_u64() == Some(*id))
+            .expect("stored");
+        let amounts = a["signals"]["amounts"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(!amounts.is_empty(), "{id}: found with no amount");
+    }
+    assert!(got.len() < all.len(), "the amount filter narrows");
+    let out = w.run(&["search", "项目", "--region", "火星"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        common::stderr(&out).contains("火星"),
+        "{}",
+        common::stderr(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn backfill_defers_indexing_and_reindex_rebuilds() {
     let w = config("127.0.0.1:1", "", "");
     let Some(seed) = common::seed_archive() else {

@@ -13,6 +13,7 @@
 
 use super::{IndexDoc, IndexSignals, Rebuild, SearchError, SearchIndex, SearchReader};
 use crate::article::Article;
+use crate::signals::Signals;
 use crate::store::{ArticleId, Store, StoreError};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -38,9 +39,10 @@ pub fn index_dir(state_dir: &Path) -> PathBuf {
     state_dir.join(INDEX_DIR)
 }
 
-/// The index as it holds `article` (stored under `id`). Signals are not indexed yet: they
-/// come with the signals-per-revision work.
-pub fn index_doc(id: ArticleId, article: &Article) -> IndexDoc {
+/// The index as it holds `article` (stored under `id`) with its `signals`: stages by their
+/// Chinese label, canonical regions and industries, and the largest amount in yuan (at
+/// [`crate::signals::Currency::approx_cny`]), so "an amount of at least X" is one range.
+pub fn index_doc(id: ArticleId, article: &Article, signals: &Signals) -> IndexDoc {
     IndexDoc {
         id,
         revision: article.revision,
@@ -49,7 +51,21 @@ pub fn index_doc(id: ArticleId, article: &Article) -> IndexDoc {
         date: article.date,
         source: article.source.clone(),
         url: article.url.clone().unwrap_or_default(),
-        signals: IndexSignals::default(),
+        signals: IndexSignals {
+            stages: signals
+                .stages
+                .iter()
+                .map(|s| s.label().to_owned())
+                .collect(),
+            regions: signals.regions.clone(),
+            industries: signals.industries.clone(),
+            amount_cny: signals
+                .amounts
+                .iter()
+                .map(|a| a.amount * a.currency.approx_cny())
+                .filter(|v| v.is_finite())
+                .reduce(f64::max),
+        },
     }
 }
 
@@ -186,7 +202,8 @@ impl Indexer {
         let mut uncommitted = 0u64;
         for item in self.store.articles_from(from) {
             let (id, article) = item?;
-            batch.push(index_doc(id, &article));
+            let signals = self.store.signals_of(id, &article)?;
+            batch.push(index_doc(id, &article, &signals));
             at.through = id;
             if batch.len() == BATCH {
                 if stop() {
@@ -234,7 +251,8 @@ impl Indexer {
             for id in ids {
                 // Articles are never deleted; one missing was never committed whole.
                 if let Some(article) = self.store.article(id)? {
-                    docs.push(index_doc(id, &article));
+                    let signals = self.store.signals_of(id, &article)?;
+                    docs.push(index_doc(id, &article, &signals));
                 }
             }
             self.index.index(&docs)?;

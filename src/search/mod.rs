@@ -64,6 +64,8 @@ const DOCSTORE_BLOCK_BYTES: usize = 64 * 1024;
 const DOCSTORE_ZSTD_LEVEL: i32 = 9;
 /// Hits per page at most.
 pub const MAX_LIMIT: usize = 1000;
+/// Candidates from the ranking words checked at most, before the whole query is scored instead.
+const CANDIDATES_MAX: usize = 16_384;
 /// Results beyond this rank are not served (deep paging costs as much as collecting them all).
 pub const MAX_OFFSET: usize = 100_000;
 
@@ -159,6 +161,77 @@ impl Query {
     }
 }
 
+/// Signal filters as a person names them (on the command line, in the web form), before the
+/// dictionaries make them canonical.
+#[derive(Debug, Clone, Default)]
+pub struct SignalNames {
+    /// Stage labels or English names: 签约, signing …
+    pub stages: Vec<String>,
+    /// Region names as the dictionaries know them; a region brings the ones inside it (武汉市:
+    /// its districts and zones), a common name its canonical one (光谷: 东湖高新区).
+    pub regions: Vec<String>,
+    pub industries: Vec<String>,
+    /// An amount as the digest filters write it: `10亿元`, `5000万美元`.
+    pub min_amount: Option<String>,
+}
+
+/// A signal filter the dictionaries cannot read.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum UnknownSignal {
+    #[error(
+        "{0:?}: not a stage (签约, 落户, 开工, 投产, 竣工, 揭牌, 推介, 增资, 政策, or their English names)"
+    )]
+    Stage(String),
+    #[error("{0:?}: not a region the dictionaries know (add it under [signals] regions)")]
+    Region(String),
+    #[error("{0:?}: not an industry the dictionaries know (add it under [signals] industries)")]
+    Industry(String),
+    #[error("{0:?}: not an amount (write it like 10亿元, 5000万美元 or 3亿)")]
+    Amount(String),
+}
+
+impl SignalNames {
+    /// Sets these filters on `query`, as `extractor` (the configured dictionaries) reads them,
+    /// the way `[[digest]]` filters are read.
+    pub fn apply(
+        &self,
+        extractor: &crate::signals::Extractor,
+        query: &mut Query,
+    ) -> Result<(), UnknownSignal> {
+        let add = |list: &mut Vec<String>, v: &str| {
+            if !list.iter().any(|x| x == v) {
+                list.push(v.to_owned());
+            }
+        };
+        for s in self.stages.iter().filter(|s| !s.trim().is_empty()) {
+            let stage: crate::signals::Stage =
+                s.parse().map_err(|_| UnknownSignal::Stage(s.clone()))?;
+            add(&mut query.stages, stage.label());
+        }
+        for r in self.regions.iter().filter(|r| !r.trim().is_empty()) {
+            let within = extractor.regions_within(r.trim());
+            if within.is_empty() {
+                return Err(UnknownSignal::Region(r.clone()));
+            }
+            for w in within {
+                add(&mut query.regions, w);
+            }
+        }
+        for i in self.industries.iter().filter(|i| !i.trim().is_empty()) {
+            let name = extractor
+                .industry(i.trim())
+                .ok_or_else(|| UnknownSignal::Industry(i.clone()))?;
+            add(&mut query.industries, name);
+        }
+        if let Some(text) = self.min_amount.as_ref().filter(|t| !t.trim().is_empty()) {
+            let min = crate::signals::parse_amount(text.trim())
+                .map_err(|_| UnknownSignal::Amount(text.clone()))?;
+            query.min_amount_cny = Some(min.amount * min.currency.approx_cny());
+        }
+        Ok(())
+    }
+}
+
 /// One article found, best first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
@@ -220,7 +293,9 @@ fn schema() -> (Schema, Fields) {
         stages: b.add_text_field("stages", STRING),
         regions: b.add_text_field("regions", STRING),
         industries: b.add_text_field("industries", STRING),
-        amount_cny: b.add_f64_field("amount_cny", INDEXED | FAST),
+        // Named for what it holds; the name also tells indexes built before signals were
+        // indexed (their field was `amount_cny`, always empty) to rebuild.
+        amount_cny: b.add_f64_field("max_amount_cny", INDEXED | FAST),
     };
     (b.build(), fields)
 }
@@ -614,23 +689,17 @@ impl SearchReader {
             return Err(bad(format!("the minimum amount {a} is not a number")));
         }
         let terms = query::parse(&query.text).map_err(|p| bad(p.to_string()))?;
-        let tantivy_query = self.build(&terms, query);
         let searcher = self.reader.searcher();
-        let err = tantivy_error(&self.path);
-        let top = searcher
-            .search(
-                &tantivy_query,
-                &TopDocs::with_limit(query.limit)
-                    .and_offset(query.offset)
-                    .order_by_score(),
-            )
-            .map_err(&err)?;
+        let top = self
+            .best(&searcher, &terms, query)
+            .map_err(tantivy_error(&self.path))?;
         let positive: Vec<Vec<tokens::Unit<'_>>> = terms
             .iter()
             .filter(|t| !t.excluded)
             .map(|t| t.units())
             .collect();
         let f = self.fields;
+        let err = tantivy_error(&self.path);
         let mut hits = Vec::with_capacity(top.len());
         for (score, address) in top {
             let doc: TantivyDocument = searcher.doc(address).map_err(&err)?;
@@ -675,44 +744,150 @@ impl SearchReader {
         Ok(hits)
     }
 
-    fn build(&self, terms: &[query::Term], q: &Query) -> BooleanQuery {
-        let f = self.fields;
-        let mut clauses: Vec<(Occur, Box<dyn TantivyQuery>)> = Vec::new();
-        for term in terms {
-            let units = term.units();
-            let grams = tokens::query_grams(&units);
-            let in_field = |field: Field| -> Box<dyn TantivyQuery> {
-                let mut t: Vec<(usize, Term)> = grams
-                    .iter()
-                    .map(|(offset, g)| (*offset, Term::from_field_text(field, g)))
-                    .collect();
-                if t.len() == 1 {
-                    let (_, only) = t.remove(0);
-                    Box::new(TermQuery::new(only, IndexRecordOption::WithFreqs))
-                } else {
-                    Box::new(PhraseQuery::new_with_offset(t))
+    /// The `query.limit` best matches from `query.offset`, with their scores.
+    ///
+    /// Every match with a query term in its title outranks every match without (see
+    /// [`TITLE_TIER`]); below that, BM25 over the words ranks. Scoring every match to find the
+    /// best is what costs when a word stands in most articles, so the search goes in two steps,
+    /// each exact:
+    /// 1. the matches with a term in the title, scored whole: titles are short, so these are few;
+    /// 2. if they do not fill the page, the best of the rest by BM25: candidates come from the
+    ///    ranking words alone, which tantivy collects with block-max WAND (skipping blocks that
+    ///    cannot reach the page), and each not found in step 1 is checked against the full
+    ///    query (the exact phrases, the filters). A match's score is its words' score, so the
+    ///    checked candidates in score order are the best matches, as long as enough of them pass;
+    ///    when too few do, or every article with a ranking word was a candidate (the rest match
+    ///    only as substrings and score 0), the whole query is scored as before.
+    fn best(
+        &self,
+        searcher: &tantivy::Searcher,
+        terms: &[query::Term],
+        q: &Query,
+    ) -> tantivy::Result<Vec<(f32, tantivy::DocAddress)>> {
+        let need = q.offset + q.limit;
+        let page = |mut all: Vec<(f32, tantivy::DocAddress)>| {
+            all.drain(..q.offset.min(all.len()));
+            all.truncate(q.limit);
+            all
+        };
+        let top = |query: &dyn TantivyQuery, n: usize| {
+            searcher.search(query, &TopDocs::with_limit(n).order_by_score())
+        };
+        let mut titled = self.matching(terms, q);
+        titled.extend(self.ranking(terms));
+        // Matching only: the title tier is scored by the clauses above.
+        titled.push((
+            Occur::Must,
+            Box::new(ConstScoreQuery::new(self.in_title(terms), 0.0)),
+        ));
+        let mut found = top(&BooleanQuery::new(titled), need)?;
+        if found.len() >= need {
+            return Ok(page(found));
+        }
+        let rest = need - found.len();
+        let ranking = self.ranking(terms);
+        if !ranking.is_empty() {
+            // The first step found every match with a term in its title (fewer than it could
+            // take); a candidate among them is not taken twice.
+            let titled: std::collections::HashSet<tantivy::DocAddress> =
+                found.iter().map(|(_, a)| *a).collect();
+            let mut whole = self.matching(terms, q);
+            whole.extend(self.ranking(terms));
+            let check = BooleanQuery::new(whole).weight(
+                tantivy::query::EnableScoring::enabled_from_searcher(searcher),
+            )?;
+            let words = BooleanQuery::new(ranking);
+            let mut k = (4 * rest).max(64);
+            while k <= CANDIDATES_MAX {
+                let mut candidates = top(&words, k)?;
+                let exhausted = candidates.len() < k;
+                candidates.retain(|(_, a)| !titled.contains(a));
+                let passed = self.passing(searcher, check.as_ref(), &candidates)?;
+                if passed.len() >= rest {
+                    found.extend(passed.into_iter().take(rest));
+                    return Ok(page(found));
                 }
-            };
-            // Title or body: a query with only `Should` clauses needs one of them to match.
-            let either = BooleanQuery::new(vec![
-                (
-                    Occur::Should,
-                    Box::new(ConstScoreQuery::new(in_field(f.title_grams), TITLE_TIER)),
-                ),
-                // Matching only: scoring a phrase counts every occurrence in every matching
-                // article, while existence stops at the first; the words below rank.
-                (
-                    Occur::Should,
-                    Box::new(ConstScoreQuery::new(in_field(f.body_grams), 0.0)),
-                ),
-            ]);
-            if term.excluded {
-                clauses.push((Occur::MustNot, Box::new(either)));
-                continue;
+                if exhausted {
+                    break;
+                }
+                k *= 4;
             }
-            clauses.push((Occur::Must, Box::new(either)));
-            // Ranking only: the term's words, where jieba finds them as words.
-            let mut seen = std::collections::HashSet::new();
+        }
+        let mut whole = self.matching(terms, q);
+        whole.extend(self.ranking(terms));
+        Ok(page(top(&BooleanQuery::new(whole), need)?))
+    }
+
+    /// Those of `candidates` (best first) that `check` matches, in the same order.
+    fn passing(
+        &self,
+        searcher: &tantivy::Searcher,
+        check: &dyn tantivy::query::Weight,
+        candidates: &[(f32, tantivy::DocAddress)],
+    ) -> tantivy::Result<Vec<(f32, tantivy::DocAddress)>> {
+        use tantivy::DocSet as _;
+        let mut by_doc: Vec<(tantivy::DocAddress, usize)> = candidates
+            .iter()
+            .enumerate()
+            .map(|(i, (_, a))| (*a, i))
+            .collect();
+        by_doc.sort_unstable();
+        let mut ok = vec![false; candidates.len()];
+        let mut segment = None;
+        let mut scorer: Option<Box<dyn tantivy::query::Scorer>> = None;
+        for (address, i) in by_doc {
+            if segment != Some(address.segment_ord) {
+                segment = Some(address.segment_ord);
+                scorer = Some(check.scorer(searcher.segment_reader(address.segment_ord), 1.0)?);
+            }
+            if let Some(s) = scorer.as_mut() {
+                // Candidates of a segment come in increasing order; seek only moves forward.
+                if s.doc() < address.doc_id {
+                    s.seek(address.doc_id);
+                }
+                ok[i] = s.doc() == address.doc_id;
+            }
+        }
+        Ok(candidates
+            .iter()
+            .zip(ok)
+            .filter(|(_, ok)| *ok)
+            .map(|(c, _)| *c)
+            .collect())
+    }
+
+    /// Any positive term in the title.
+    fn in_title(&self, terms: &[query::Term]) -> Box<dyn TantivyQuery> {
+        let clauses = terms
+            .iter()
+            .filter(|t| !t.excluded)
+            .map(|t| (Occur::Should, self.phrase(t, self.fields.title_grams)))
+            .collect();
+        Box::new(BooleanQuery::new(clauses))
+    }
+
+    /// Where `term` occurs in `field` (a grams field): a gram, or grams in a row.
+    fn phrase(&self, term: &query::Term, field: Field) -> Box<dyn TantivyQuery> {
+        let units = term.units();
+        let mut t: Vec<(usize, Term)> = tokens::query_grams(&units)
+            .iter()
+            .map(|(offset, g)| (*offset, Term::from_field_text(field, g)))
+            .collect();
+        if t.len() == 1 {
+            let (_, only) = t.remove(0);
+            Box::new(TermQuery::new(only, IndexRecordOption::WithFreqs))
+        } else {
+            Box::new(PhraseQuery::new_with_offset(t))
+        }
+    }
+
+    /// What ranks: each positive term's words, where jieba finds them as words, in the title
+    /// (weighted) and the body. Term queries only, so tantivy can prune with block-max WAND.
+    fn ranking(&self, terms: &[query::Term]) -> Vec<(Occur, Box<dyn TantivyQuery>)> {
+        let f = self.fields;
+        let mut seen = std::collections::HashSet::new();
+        let mut clauses: Vec<(Occur, Box<dyn TantivyQuery>)> = Vec::new();
+        for term in terms.iter().filter(|t| !t.excluded) {
             for w in tokens::words(&term.text) {
                 if !seen.insert(w.text.clone()) {
                     continue;
@@ -728,6 +903,38 @@ impl SearchReader {
                     ));
                 }
             }
+        }
+        clauses
+    }
+
+    /// What decides whether an article matches: every positive term in the title (scoring
+    /// [`TITLE_TIER`]) or the body, no excluded term in either, and the filters.
+    fn matching(&self, terms: &[query::Term], q: &Query) -> Vec<(Occur, Box<dyn TantivyQuery>)> {
+        let f = self.fields;
+        let mut clauses: Vec<(Occur, Box<dyn TantivyQuery>)> = Vec::new();
+        for term in terms {
+            // Title or body: a query with only `Should` clauses needs one of them to match.
+            let either = BooleanQuery::new(vec![
+                (
+                    Occur::Should,
+                    Box::new(ConstScoreQuery::new(
+                        self.phrase(term, f.title_grams),
+                        TITLE_TIER,
+                    )),
+                ),
+                // Matching only: scoring a phrase counts every occurrence in every matching
+                // article, while existence stops at the first; the words rank.
+                (
+                    Occur::Should,
+                    Box::new(ConstScoreQuery::new(self.phrase(term, f.body_grams), 0.0)),
+                ),
+            ]);
+            let occur = if term.excluded {
+                Occur::MustNot
+            } else {
+                Occur::Must
+            };
+            clauses.push((occur, Box::new(either)));
         }
         let mut filter = |q: Box<dyn TantivyQuery>| {
             clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(q, 0.0))));
@@ -762,6 +969,6 @@ impl SearchReader {
                 Bound::Unbounded,
             )));
         }
-        BooleanQuery::new(clauses)
+        clauses
     }
 }

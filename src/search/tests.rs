@@ -111,6 +111,16 @@ fn terms_are_all_required_and_minus_excludes() {
         id_set(&search(&index, "算力 -补贴")),
         BTreeSet::from([1, 2])
     );
+    // An excluded phrase (several grams), with matches in the title tier and beyond it.
+    let expected: BTreeSet<u64> = fixtures()
+        .iter()
+        .filter(|d| {
+            let all = format!("{} {}", d.title, d.body);
+            all.contains("算力") && !all.contains("人工智能")
+        })
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(id_set(&search(&index, "算力 -人工智能")), expected);
     assert_eq!(
         id_set(&search(&index, "\"营商 环境\"")),
         BTreeSet::from([8])
@@ -623,4 +633,75 @@ fn handles_cross_threads() {
     fn movable<T: Send>() {}
     shareable::<SearchReader>();
     movable::<SearchIndex>();
+}
+
+/// The two-step search (title matches, then pruned candidates checked against the query) gives
+/// the ranking that scoring every match gives, page by page.
+#[test]
+fn pruned_search_ranks_as_scoring_every_match_does() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let words = [
+        "算力",
+        "营商环境",
+        "签约",
+        "东西湖",
+        "人工智能",
+        "项目",
+        "投资",
+        "园区",
+        "企业",
+        "服务",
+    ];
+    let mut rng = fastrand::Rng::with_seed(7);
+    let docs: Vec<IndexDoc> = (0..600)
+        .map(|i| {
+            let pick = |rng: &mut fastrand::Rng, n: usize| -> String {
+                (0..n)
+                    .map(|_| words[rng.usize(..words.len())])
+                    .collect::<Vec<_>>()
+                    .join("，")
+            };
+            let title = pick(&mut rng, 2);
+            let n = rng.usize(3..40);
+            let body = pick(&mut rng, n) + "。";
+            doc(i, &title, &body)
+        })
+        .collect();
+    let index = built(dir.path(), &docs);
+    let reader = index.reader();
+    let searcher = reader.reader.searcher();
+    for text in [
+        "算力",
+        "营商环境",
+        "算力 签约",
+        "东西湖 -项目",
+        "园区 企业 服务",
+    ] {
+        let terms = query::parse(text).expect("parse");
+        let mut q = Query::new(text);
+        q.limit = MAX_LIMIT;
+        let mut whole = reader.matching(&terms, &q);
+        whole.extend(reader.ranking(&terms));
+        let every = searcher
+            .search(
+                &BooleanQuery::new(whole),
+                &TopDocs::with_limit(MAX_LIMIT).order_by_score(),
+            )
+            .expect("search");
+        for (offset, limit) in [(0, 5), (0, 20), (20, 20), (100, 50)] {
+            q.offset = offset;
+            q.limit = limit;
+            let got = reader.best(&searcher, &terms, &q).expect("best");
+            let want: Vec<_> = every.iter().skip(offset).take(limit).collect();
+            let scores = |v: &[&(f32, tantivy::DocAddress)]| -> Vec<u32> {
+                v.iter().map(|(s, _)| (s * 1000.0).round() as u32).collect()
+            };
+            let got_refs: Vec<_> = got.iter().collect();
+            assert_eq!(
+                scores(&got_refs),
+                scores(&want),
+                "{text} from {offset}, {limit} per page"
+            );
+        }
+    }
 }

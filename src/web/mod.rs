@@ -15,7 +15,7 @@ mod pages;
 pub use pages::{Pages, WebError};
 
 use crate::config::Config;
-use crate::search::{Query, SearchReader};
+use crate::search::{Query, SearchReader, SignalNames, UnknownSignal};
 use crate::status::{Health, Status};
 use crate::store::{ArticleId, Store};
 use axum::Router;
@@ -190,8 +190,16 @@ async fn latest(State(web): State<Web>, RawQuery(raw): RawQuery) -> Response {
     )
 }
 
-/// The search the page's parameters ask for, as `newswatch search` would run it.
-pub fn query_of(p: &HashMap<String, String>, limit: usize) -> Result<Query, String> {
+/// Signal filters of the search form, besides the text, source and dates.
+const SIGNAL_PARAMS: [&str; 4] = ["stage", "region", "industry", "min_amount"];
+
+/// The search the page's parameters ask for, as `newswatch search` would run it, with signal
+/// names read by `extractor` (the configured dictionaries).
+pub fn query_of(
+    p: &HashMap<String, String>,
+    limit: usize,
+    extractor: &crate::signals::Extractor,
+) -> Result<Query, String> {
     let text = p.get("q").map(|q| q.trim()).unwrap_or_default();
     let mut q = Query::new(text);
     q.limit = limit;
@@ -207,6 +215,25 @@ pub fn query_of(p: &HashMap<String, String>, limit: usize) -> Result<Query, Stri
     };
     q.since = day("since", "起始日期")?;
     q.until = day("until", "截止日期")?;
+    let names = SignalNames {
+        stages: nonempty("stage").map(str::to_owned).into_iter().collect(),
+        regions: nonempty("region").map(str::to_owned).into_iter().collect(),
+        industries: nonempty("industry")
+            .map(str::to_owned)
+            .into_iter()
+            .collect(),
+        min_amount: nonempty("min_amount").map(str::to_owned),
+    };
+    names.apply(extractor, &mut q).map_err(|e| match e {
+        UnknownSignal::Stage(v) => format!("阶段“{v}”不在词表中"),
+        UnknownSignal::Region(v) => {
+            format!("地区“{v}”不在词表中（可在 sources.toml 的 [signals] regions 中添加）")
+        }
+        UnknownSignal::Industry(v) => {
+            format!("产业“{v}”不在词表中（可在 sources.toml 的 [signals] industries 中添加）")
+        }
+        UnknownSignal::Amount(v) => format!("金额“{v}”无法识别（写法如 10亿元、5000万美元）"),
+    })?;
     let page = match nonempty("page") {
         None => 1,
         Some(v) => v
@@ -230,23 +257,31 @@ struct HitRow {
     score: f32,
 }
 
-/// `/search?q=…[&source=…&since=…&until=…&page=N]`: what `newswatch search` finds, with
-/// highlighted snippets.
+/// `/search?q=…[&source=…&since=…&until=…&stage=…&region=…&industry=…&min_amount=…&page=N]`:
+/// what `newswatch search` finds, with highlighted snippets.
 async fn search(State(web): State<Web>, RawQuery(raw): RawQuery) -> Response {
     let p = params(raw.as_deref());
     let text = p.get("q").cloned().unwrap_or_default();
     let mut ctx = HashMap::<&str, minijinja::Value>::new();
     ctx.insert("nav", "search".into());
     ctx.insert("q", text.clone().into());
-    for k in ["source", "since", "until"] {
+    for k in ["source", "since", "until"]
+        .into_iter()
+        .chain(SIGNAL_PARAMS)
+    {
         ctx.insert(k, p.get(k).cloned().unwrap_or_default().into());
     }
     let sources: Vec<String> = web.config.sources.iter().map(|s| s.name.clone()).collect();
     ctx.insert("sources", to_value(&sources));
+    let stages: Vec<&str> = crate::signals::Stage::ALL
+        .iter()
+        .map(|s| s.label())
+        .collect();
+    ctx.insert("stages", to_value(&stages));
     if text.trim().is_empty() {
         return web.page(StatusCode::OK, "search.html", to_value(&ctx));
     }
-    let query = match query_of(&p, SEARCH_PAGE) {
+    let query = match query_of(&p, SEARCH_PAGE, &web.config.extractor) {
         Ok(q) => q,
         Err(message) => {
             ctx.insert("problem", message.into());
@@ -295,7 +330,10 @@ async fn search(State(web): State<Web>, RawQuery(raw): RawQuery) -> Response {
     let link = |n: usize| {
         let mut s = url::form_urlencoded::Serializer::new(String::new());
         s.append_pair("q", &text);
-        for k in ["source", "since", "until"] {
+        for k in ["source", "since", "until"]
+            .into_iter()
+            .chain(SIGNAL_PARAMS)
+        {
             if let Some(v) = p.get(k).filter(|v| !v.is_empty()) {
                 s.append_pair(k, v);
             }
@@ -622,12 +660,27 @@ mod tests {
         let p = params(Some(
             "q=%E7%AE%97%E5%8A%9B&source=qiaokou&since=2025-03-01&page=3",
         ));
-        let q = query_of(&p, 20).unwrap_or_else(|e| panic!("{e}"));
+        let dictionaries = crate::signals::Extractor::standard_shared();
+        let q = query_of(&p, 20, &dictionaries).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(q.text, "算力");
         assert_eq!(q.source.as_deref(), Some("qiaokou"));
         assert_eq!(q.since, NaiveDate::from_ymd_opt(2025, 3, 1));
         assert_eq!((q.limit, q.offset), (20, 40));
         let bad = params(Some("q=x&until=March"));
-        assert!(query_of(&bad, 20).is_err_and(|e| e.contains("March")));
+        assert!(query_of(&bad, 20, &dictionaries).is_err_and(|e| e.contains("March")));
+        // Signal names are read by the dictionaries: a common name becomes the canonical one.
+        let p = params(Some(
+            "q=x&stage=%E7%AD%BE%E7%BA%A6&region=%E5%85%89%E8%B0%B7&min_amount=10%E4%BA%BF%E5%85%83",
+        ));
+        let q = query_of(&p, 20, &dictionaries).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(q.stages, ["签约"]);
+        assert!(
+            q.regions.iter().any(|r| r == "东湖高新区"),
+            "{:?}",
+            q.regions
+        );
+        assert_eq!(q.min_amount_cny, Some(1e9));
+        let bad = params(Some("q=x&region=%E7%81%AB%E6%98%9F"));
+        assert!(query_of(&bad, 20, &dictionaries).is_err_and(|e| e.contains("火星")));
     }
 }
