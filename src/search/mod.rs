@@ -633,6 +633,57 @@ fn open_existing(
     Ok(index)
 }
 
+/// Those of `candidates` (best first) that `check` matches, in the same order, each with its
+/// tier: how many of `in_title` (one per positive term) match it too.
+fn checked(
+    searcher: &tantivy::Searcher,
+    check: &dyn tantivy::query::Weight,
+    in_title: &[Box<dyn tantivy::query::Weight>],
+    candidates: &[(f32, tantivy::DocAddress)],
+) -> tantivy::Result<Vec<(f32, tantivy::DocAddress, usize)>> {
+    use tantivy::DocSet as _;
+    let mut by_doc: Vec<(tantivy::DocAddress, usize)> = candidates
+        .iter()
+        .enumerate()
+        .map(|(i, (_, a))| (*a, i))
+        .collect();
+    by_doc.sort_unstable();
+    let mut tier: Vec<Option<usize>> = vec![None; candidates.len()];
+    let mut segment = None;
+    let mut scorers: Vec<Box<dyn tantivy::query::Scorer>> = Vec::new();
+    for (address, i) in by_doc {
+        if segment != Some(address.segment_ord) {
+            segment = Some(address.segment_ord);
+            let reader = searcher.segment_reader(address.segment_ord);
+            scorers = std::iter::once(check)
+                .chain(in_title.iter().map(|w| w.as_ref()))
+                .map(|w| w.scorer(reader, 1.0))
+                .collect::<tantivy::Result<_>>()?;
+        }
+        // A segment's candidates come in increasing order; a scorer only moves forward.
+        let holds = |s: &mut Box<dyn tantivy::query::Scorer>| {
+            if s.doc() < address.doc_id {
+                s.seek(address.doc_id);
+            }
+            s.doc() == address.doc_id
+        };
+        if let Some((first, titles)) = scorers.split_first_mut()
+            && holds(first)
+        {
+            let mut n = 0;
+            for s in titles.iter_mut() {
+                n += usize::from(holds(s));
+            }
+            tier[i] = Some(n);
+        }
+    }
+    Ok(candidates
+        .iter()
+        .zip(tier)
+        .filter_map(|(&(score, address), t)| Some((score, address, t?)))
+        .collect())
+}
+
 fn register_tokenizers(index: &Index) {
     index
         .tokenizers()
@@ -746,18 +797,19 @@ impl SearchReader {
 
     /// The `query.limit` best matches from `query.offset`, with their scores.
     ///
-    /// Every match with a query term in its title outranks every match without (see
-    /// [`TITLE_TIER`]); below that, BM25 over the words ranks. Scoring every match to find the
-    /// best is what costs when a word stands in most articles, so the search goes in two steps,
-    /// each exact:
-    /// 1. the matches with a term in the title, scored whole: titles are short, so these are few;
-    /// 2. if they do not fill the page, the best of the rest by BM25: candidates come from the
-    ///    ranking words alone, which tantivy collects with block-max WAND (skipping blocks that
-    ///    cannot reach the page), and each not found in step 1 is checked against the full
-    ///    query (the exact phrases, the filters). A match's score is its words' score, so the
-    ///    checked candidates in score order are the best matches, as long as enough of them pass;
-    ///    when too few do, or every article with a ranking word was a candidate (the rest match
-    ///    only as substrings and score 0), the whole query is scored as before.
+    /// A match scores [`TITLE_TIER`] for each term in its title (its *tier*) plus BM25 over the
+    /// words, so every match of a higher tier outranks every match of a lower one. Scoring every
+    /// match is what costs when a word stands in most articles, so the search starts from
+    /// *candidates*: the best articles by the words alone, which tantivy collects with block-max
+    /// WAND (skipping blocks of articles that cannot reach the page). Each candidate is checked
+    /// against the whole query (the exact phrases, the filters) and given its tier. Going down
+    /// from the highest tier, a tier with enough checked candidates fills the page with them
+    /// (their word scores order them exactly as the whole score does); a tier with too few is
+    /// scored whole, with the tiers above it (titles are short, so few articles hold the terms
+    /// there). When the candidates run out first (a narrow filter; matches that hold the terms
+    /// only as substrings of other words and score 0), more are taken, and past
+    /// [`CANDIDATES_MAX`] the whole query is scored: the answer is always what scoring every
+    /// match gives.
     fn best(
         &self,
         searcher: &tantivy::Searcher,
@@ -773,97 +825,94 @@ impl SearchReader {
         let top = |query: &dyn TantivyQuery, n: usize| {
             searcher.search(query, &TopDocs::with_limit(n).order_by_score())
         };
-        let mut titled = self.matching(terms, q);
-        titled.extend(self.ranking(terms));
-        // Matching only: the title tier is scored by the clauses above.
-        titled.push((
-            Occur::Must,
-            Box::new(ConstScoreQuery::new(self.in_title(terms), 0.0)),
-        ));
-        let mut found = top(&BooleanQuery::new(titled), need)?;
-        if found.len() >= need {
-            return Ok(page(found));
-        }
-        let rest = need - found.len();
+        let whole = || {
+            let mut clauses = self.matching(terms, q);
+            clauses.extend(self.ranking(terms));
+            BooleanQuery::new(clauses)
+        };
         let ranking = self.ranking(terms);
         if !ranking.is_empty() {
-            // The first step found every match with a term in its title (fewer than it could
-            // take); a candidate among them is not taken twice.
-            let titled: std::collections::HashSet<tantivy::DocAddress> =
-                found.iter().map(|(_, a)| *a).collect();
-            let mut whole = self.matching(terms, q);
-            whole.extend(self.ranking(terms));
-            let check = BooleanQuery::new(whole).weight(
-                tantivy::query::EnableScoring::enabled_from_searcher(searcher),
-            )?;
+            let scoring = tantivy::query::EnableScoring::enabled_from_searcher(searcher);
+            let check = whole().weight(scoring)?;
+            let in_title = terms
+                .iter()
+                .filter(|t| !t.excluded)
+                .map(|t| self.phrase(t, self.fields.title_grams).weight(scoring))
+                .collect::<tantivy::Result<Vec<_>>>()?;
             let words = BooleanQuery::new(ranking);
-            let mut k = (4 * rest).max(64);
+            let mut k = (4 * need).max(64);
             while k <= CANDIDATES_MAX {
-                let mut candidates = top(&words, k)?;
+                let candidates = top(&words, k)?;
                 let exhausted = candidates.len() < k;
-                candidates.retain(|(_, a)| !titled.contains(a));
-                let passed = self.passing(searcher, check.as_ref(), &candidates)?;
-                if passed.len() >= rest {
-                    found.extend(passed.into_iter().take(rest));
+                let checked = checked(searcher, check.as_ref(), &in_title, &candidates)?;
+                if let Some(found) = self.by_tier(searcher, terms, q, need, &checked)? {
                     return Ok(page(found));
                 }
-                if exhausted {
+                // Where few candidates match (a rare second term, a narrow filter), even the
+                // most candidates would not fill the page at this rate: score the whole query,
+                // which such a term or filter makes cheap.
+                if exhausted || checked.len() * CANDIDATES_MAX < need * k {
                     break;
                 }
                 k *= 4;
             }
         }
-        let mut whole = self.matching(terms, q);
-        whole.extend(self.ranking(terms));
-        Ok(page(top(&BooleanQuery::new(whole), need)?))
+        Ok(page(top(&whole(), need)?))
     }
 
-    /// Those of `candidates` (best first) that `check` matches, in the same order.
-    fn passing(
+    /// The `need` best matches from `checked` (candidates that match, best first by their
+    /// words, with their tiers), scoring a tier whole where it has too few candidates; `None`
+    /// when the candidates do not reach far enough down.
+    fn by_tier(
         &self,
         searcher: &tantivy::Searcher,
-        check: &dyn tantivy::query::Weight,
-        candidates: &[(f32, tantivy::DocAddress)],
-    ) -> tantivy::Result<Vec<(f32, tantivy::DocAddress)>> {
-        use tantivy::DocSet as _;
-        let mut by_doc: Vec<(tantivy::DocAddress, usize)> = candidates
-            .iter()
-            .enumerate()
-            .map(|(i, (_, a))| (*a, i))
-            .collect();
-        by_doc.sort_unstable();
-        let mut ok = vec![false; candidates.len()];
-        let mut segment = None;
-        let mut scorer: Option<Box<dyn tantivy::query::Scorer>> = None;
-        for (address, i) in by_doc {
-            if segment != Some(address.segment_ord) {
-                segment = Some(address.segment_ord);
-                scorer = Some(check.scorer(searcher.segment_reader(address.segment_ord), 1.0)?);
+        terms: &[query::Term],
+        q: &Query,
+        need: usize,
+        checked: &[(f32, tantivy::DocAddress, usize)],
+    ) -> tantivy::Result<Option<Vec<(f32, tantivy::DocAddress)>>> {
+        let positive: Vec<&query::Term> = terms.iter().filter(|t| !t.excluded).collect();
+        let mut found: Vec<(f32, tantivy::DocAddress)> = Vec::new();
+        for tier in (0..=positive.len()).rev() {
+            let left = need - found.len();
+            let members: Vec<(f32, tantivy::DocAddress)> = checked
+                .iter()
+                .filter(|c| c.2 == tier)
+                .map(|&(s, a, _)| (s + TITLE_TIER * tier as f32, a))
+                .collect();
+            if members.len() >= left {
+                found.extend(members.into_iter().take(left));
+                return Ok(Some(found));
             }
-            if let Some(s) = scorer.as_mut() {
-                // Candidates of a segment come in increasing order; seek only moves forward.
-                if s.doc() < address.doc_id {
-                    s.seek(address.doc_id);
-                }
-                ok[i] = s.doc() == address.doc_id;
+            if tier == 0 {
+                return Ok(None);
+            }
+            // Every match with at least `tier` terms in its title, exactly ranked: this tier
+            // and the ones above it (already in `found`, and first again here).
+            let titles = positive
+                .iter()
+                .map(|t| self.phrase(t, self.fields.title_grams))
+                .collect();
+            let mut clauses = self.matching(terms, q);
+            clauses.extend(self.ranking(terms));
+            clauses.push((
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(
+                    Box::new(BooleanQuery::union_with_minimum_required_clauses(
+                        titles, tier,
+                    )),
+                    0.0,
+                )),
+            ));
+            found = searcher.search(
+                &BooleanQuery::new(clauses),
+                &TopDocs::with_limit(need).order_by_score(),
+            )?;
+            if found.len() >= need {
+                return Ok(Some(found));
             }
         }
-        Ok(candidates
-            .iter()
-            .zip(ok)
-            .filter(|(_, ok)| *ok)
-            .map(|(c, _)| *c)
-            .collect())
-    }
-
-    /// Any positive term in the title.
-    fn in_title(&self, terms: &[query::Term]) -> Box<dyn TantivyQuery> {
-        let clauses = terms
-            .iter()
-            .filter(|t| !t.excluded)
-            .map(|t| (Occur::Should, self.phrase(t, self.fields.title_grams)))
-            .collect();
-        Box::new(BooleanQuery::new(clauses))
+        Ok(Some(found))
     }
 
     /// Where `term` occurs in `field` (a grams field): a gram, or grams in a row.
