@@ -149,8 +149,47 @@ pub struct Status {
     pub articles: Option<usize>,
     /// Every `[[sink]]`.
     pub sinks: Vec<SinkStatus>,
+    /// The search index, as `status` reads it (the other views read it themselves).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search: Option<IndexStatus>,
     #[serde(skip)]
     timezone: Tz,
+}
+
+/// How far search is: what is searchable, and what waits to be indexed.
+#[derive(Debug, Clone, Serialize)]
+pub struct IndexStatus {
+    /// No index yet: the daemon builds one on start, `search` before its first search.
+    pub built: bool,
+    pub searchable: u64,
+    /// Stored revisions not indexed yet; known when the store could be read.
+    pub waiting: Option<u64>,
+}
+
+impl IndexStatus {
+    /// The index in `state_dir`, read while anyone writes it; `store` tells what waits.
+    fn read(state_dir: &std::path::Path, store: Option<&Store>) -> IndexStatus {
+        let dir = crate::search::indexer::index_dir(state_dir);
+        match crate::search::SearchIndex::open_read_only(&dir) {
+            Ok(index) => {
+                let waiting = match (index.reader().last_indexed(), store) {
+                    (Ok(Some(w)), Some(store)) => store.journal_backlog(w).ok(),
+                    (Ok(None), Some(store)) => Some(store.len() as u64),
+                    _ => None,
+                };
+                IndexStatus {
+                    built: true,
+                    searchable: index.len(),
+                    waiting,
+                }
+            }
+            Err(_) => IndexStatus {
+                built: false,
+                searchable: 0,
+                waiting: store.map(|s| s.len() as u64),
+            },
+        }
+    }
 }
 
 /// Every configured source's status, from `states`.
@@ -223,6 +262,7 @@ impl Status {
             ),
             articles: Some(store.len()),
             sinks: sinks(config, &read_snapshot(store.dir()), Some(store)),
+            search: None,
             timezone: config.settings.timezone,
         })
     }
@@ -232,7 +272,10 @@ impl Status {
     pub fn load(config: &Config) -> Result<Status, StoreError> {
         let dir = &config.settings.state_dir;
         match Store::open(dir) {
-            Ok(store) => Status::from_store(config, &store),
+            Ok(store) => Ok(Status {
+                search: Some(IndexStatus::read(dir, Some(&store))),
+                ..Status::from_store(config, &store)?
+            }),
             Err(StoreError::Locked { .. }) => {
                 let snapshot = read_status_snapshot(dir)?.unwrap_or_default();
                 Ok(Status {
@@ -242,6 +285,7 @@ impl Status {
                     digests: None,
                     articles: None,
                     sinks: sinks(config, &read_snapshot(dir), None),
+                    search: Some(IndexStatus::read(dir, None)),
                     timezone: config.settings.timezone,
                 })
             }
@@ -326,6 +370,21 @@ impl Status {
             if let Some(refused) = &d.refused {
                 let _ = writeln!(out, "  last digest refused for good at {refused}");
             }
+        }
+        if let Some(ix) = &self.search {
+            let waiting = match ix.waiting {
+                Some(0) => String::new(),
+                Some(n) => format!(", {n} waiting to be indexed"),
+                None => String::new(),
+            };
+            let line = if ix.built {
+                format!("{} articles searchable{waiting}", ix.searchable)
+            } else {
+                format!(
+                    "not built yet{waiting} (the daemon builds it on start; `search` or `reindex` without one)"
+                )
+            };
+            let _ = writeln!(out, "search index: {line}");
         }
         for s in &self.sinks {
             let st = &s.state;

@@ -356,15 +356,27 @@ async fn backfill_defers_indexing_and_reindex_rebuilds() {
         "{}",
         common::stderr(&out)
     );
+    let n = stored(&w).await.len();
+    let out = w.run(&["status"]).await;
+    assert!(
+        common::stdout(&out).contains(&format!(
+            "search index: not built yet, {n} waiting to be indexed"
+        )),
+        "{}",
+        common::stdout(&out)
+    );
     let out = w.run(&["reindex"]).await;
     assert!(out.status.success(), "{}", common::stderr(&out));
-    let n = stored(&w).await.len();
     assert!(
         common::stdout(&out).contains(&format!("search index rebuilt: {n} articles")),
         "{}",
         common::stdout(&out)
     );
     assert!(!search_jsonl(&w, "招商").await.is_empty());
+    let out = w.run(&["status", "--format", "json"]).await;
+    let status: Value = serde_json::from_str(&common::stdout(&out)).expect("status json");
+    assert_eq!(status["search"]["searchable"].as_u64(), Some(n as u64));
+    assert_eq!(status["search"]["waiting"].as_u64(), Some(0));
     // A second import of the same file adds nothing and leaves nothing to index.
     let out = w.run(&["backfill", seed.to_str().expect("path")]).await;
     assert!(
