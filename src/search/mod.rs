@@ -825,11 +825,7 @@ impl SearchReader {
         let top = |query: &dyn TantivyQuery, n: usize| {
             searcher.search(query, &TopDocs::with_limit(n).order_by_score())
         };
-        let whole = || {
-            let mut clauses = self.matching(terms, q);
-            clauses.extend(self.ranking(terms));
-            BooleanQuery::new(clauses)
-        };
+        let whole = || BooleanQuery::new(self.whole(terms, q));
         let ranking = self.ranking(terms);
         if !ranking.is_empty() {
             let scoring = tantivy::query::EnableScoring::enabled_from_searcher(searcher);
@@ -893,8 +889,7 @@ impl SearchReader {
                 .iter()
                 .map(|t| self.phrase(t, self.fields.title_grams))
                 .collect();
-            let mut clauses = self.matching(terms, q);
-            clauses.extend(self.ranking(terms));
+            let mut clauses = self.whole(terms, q);
             clauses.push((
                 Occur::Must,
                 Box::new(ConstScoreQuery::new(
@@ -913,6 +908,13 @@ impl SearchReader {
             }
         }
         Ok(Some(found))
+    }
+
+    /// The whole query: what matches ([`Self::matching`]) and what ranks ([`Self::ranking`]).
+    fn whole(&self, terms: &[query::Term], q: &Query) -> Vec<(Occur, Box<dyn TantivyQuery>)> {
+        let mut clauses = self.matching(terms, q);
+        clauses.extend(self.ranking(terms));
+        clauses
     }
 
     /// Where `term` occurs in `field` (a grams field): a gram, or grams in a row.

@@ -680,11 +680,9 @@ fn pruned_search_ranks_as_scoring_every_match_does() {
         let terms = query::parse(text).expect("parse");
         let mut q = Query::new(text);
         q.limit = MAX_LIMIT;
-        let mut whole = reader.matching(&terms, &q);
-        whole.extend(reader.ranking(&terms));
         let every = searcher
             .search(
-                &BooleanQuery::new(whole),
+                &BooleanQuery::new(reader.whole(&terms, &q)),
                 &TopDocs::with_limit(MAX_LIMIT).order_by_score(),
             )
             .expect("search");
