@@ -149,7 +149,8 @@ pub struct Status {
     pub articles: Option<usize>,
     /// Every `[[sink]]`.
     pub sinks: Vec<SinkStatus>,
-    /// The search index, as `status` reads it (the other views read it themselves).
+    /// The search index, as `status` reads it (`/sources` reads the daemon's with
+    /// [`IndexStatus::of`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub search: Option<IndexStatus>,
     #[serde(skip)]
@@ -167,22 +168,27 @@ pub struct IndexStatus {
 }
 
 impl IndexStatus {
+    /// What `reader` holds, and with `store`, what waits: the journal past the index's
+    /// watermark, or during a build from the store, the articles not in it yet.
+    pub fn of(reader: &crate::search::SearchReader, store: Option<&Store>) -> IndexStatus {
+        let searchable = reader.len();
+        let waiting = match (reader.last_indexed(), store) {
+            (Ok(Some(w)), Some(store)) => store.journal_backlog(w).ok(),
+            (Ok(None), Some(store)) => Some((store.len() as u64).saturating_sub(searchable)),
+            _ => None,
+        };
+        IndexStatus {
+            built: true,
+            searchable,
+            waiting,
+        }
+    }
+
     /// The index in `state_dir`, read while anyone writes it; `store` tells what waits.
     fn read(state_dir: &std::path::Path, store: Option<&Store>) -> IndexStatus {
         let dir = crate::search::indexer::index_dir(state_dir);
         match crate::search::SearchIndex::open_read_only(&dir) {
-            Ok(index) => {
-                let waiting = match (index.reader().last_indexed(), store) {
-                    (Ok(Some(w)), Some(store)) => store.journal_backlog(w).ok(),
-                    (Ok(None), Some(store)) => Some(store.len() as u64),
-                    _ => None,
-                };
-                IndexStatus {
-                    built: true,
-                    searchable: index.len(),
-                    waiting,
-                }
-            }
+            Ok(index) => IndexStatus::of(&index.reader(), store),
             Err(_) => IndexStatus {
                 built: false,
                 searchable: 0,

@@ -16,7 +16,7 @@ pub use pages::{Pages, WebError};
 
 use crate::config::Config;
 use crate::search::{Query, SearchReader, SignalNames, UnknownSignal};
-use crate::status::{Health, Status};
+use crate::status::{Health, IndexStatus, Status};
 use crate::store::{ArticleId, Store};
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -479,14 +479,7 @@ async fn sources(State(web): State<Web>) -> Response {
     let got = blocking(&web, move || {
         let status = Status::from_store(&config, &store)
             .map_err(|e| format!("读取存储失败：{}", crate::error_chain(&e)))?;
-        let index = search.map(|r| {
-            let waiting = r
-                .last_indexed()
-                .ok()
-                .flatten()
-                .and_then(|w| store.journal_backlog(w).ok());
-            (r.len(), waiting)
-        });
+        let index = search.map(|r| IndexStatus::of(&r, Some(&store)));
         Ok((status, index))
     })
     .await;
@@ -536,8 +529,8 @@ async fn sources(State(web): State<Web>) -> Response {
             sources => to_value(&rows),
             articles => status.articles,
             digests => to_value(&digests),
-            indexed => index.map(|(n, _)| n),
-            waiting => index.and_then(|(_, w)| w),
+            indexed => index.as_ref().map(|ix| ix.searchable),
+            waiting => index.and_then(|ix| ix.waiting),
             nav => "sources",
         },
     )
